@@ -1,0 +1,1 @@
+"""Order execution engine for Solana DEX market orders: the library every Lambda function shares."""

@@ -1,0 +1,1 @@
+"""Pure order logic: no I/O, nothing imported from store/ or functions/."""

@@ -1,0 +1,173 @@
+"""A market order: how a request becomes one, and how it is shown.
+
+`parse_order_request` accepts both seed request shapes and turns them into an `OrderRequest` with exact
+integer amounts, or raises `InvalidField` naming the field and the rule it broke.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Mapping
+
+from order_engine.domain.lifecycle import Status
+from order_engine.domain.tokens import Token, by_mint, parse_base_units, resolve_token, to_decimal_string, whole_to_base_units
+from order_engine.errors import InvalidField
+
+WHOLE_SHAPE = ("tokenIn", "tokenOut", "amount")
+BASE_UNIT_SHAPE = ("inputMint", "outputMint", "amountIn")
+ORDER_TYPES = ("market",)
+MAX_CLIENT_ORDER_ID = 64
+
+
+@dataclass(frozen=True)
+class OrderRequest:
+    token_in: Token
+    token_out: Token
+    amount_in: int  # base units of token_in
+    slippage_bps: int
+    order_type: str = "market"
+    client_order_id: str | None = None
+
+    def fingerprint(self) -> str:
+        """What makes two submits 'the same body' for idempotency: the normalised order, not its spelling."""
+        canonical = json.dumps(
+            [self.token_in.mint, self.token_out.mint, self.amount_in, self.slippage_bps, self.order_type, self.client_order_id],
+            separators=(",", ":"),
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, max_slippage_bps: int) -> OrderRequest:
+    whole = [f for f in WHOLE_SHAPE if body.get(f) is not None]
+    base = [f for f in BASE_UNIT_SHAPE if body.get(f) is not None]
+    if whole and base:
+        raise InvalidField(
+            base[0], "one_shape",
+            f"Use either tokenIn/tokenOut/amount or inputMint/outputMint/amountIn, not both (got {whole[0]} and {base[0]}).",
+        )
+    in_field, out_field, amount_field = BASE_UNIT_SHAPE if base else WHOLE_SHAPE
+    for name in (in_field, out_field, amount_field):
+        if body.get(name) is None:
+            raise InvalidField(name, "required", f"{name} is required.")
+    token_in = resolve_token(in_field, body[in_field])
+    token_out = resolve_token(out_field, body[out_field])
+    if token_in == token_out:
+        raise InvalidField(out_field, "distinct_tokens", f"{out_field} must differ from {in_field} (both are {token_in.symbol}).")
+    if base:
+        amount_in = parse_base_units(amount_field, body[amount_field], token_in)
+    else:
+        amount_in = whole_to_base_units(amount_field, body[amount_field], token_in)
+    return OrderRequest(
+        token_in=token_in,
+        token_out=token_out,
+        amount_in=amount_in,
+        slippage_bps=_slippage(body.get("slippageBps"), default_slippage_bps, max_slippage_bps),
+        order_type=_order_type(body.get("type")),
+        client_order_id=_client_order_id(body.get("clientOrderId")),
+    )
+
+
+def _slippage(value: Any, default: int, maximum: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidField("slippageBps", "integer", "slippageBps must be an integer number of basis points.")
+    if not 0 <= value <= maximum:
+        raise InvalidField("slippageBps", "range", f"slippageBps must be between 0 and {maximum}.")
+    return value
+
+
+def _order_type(value: Any) -> str:
+    if value is None:
+        return "market"
+    if value not in ORDER_TYPES:
+        raise InvalidField("type", "supported_type", f"type must be one of: {', '.join(ORDER_TYPES)} (other order types are not implemented).")
+    return value
+
+
+def _client_order_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ORDER_ID:
+        raise InvalidField("clientOrderId", "length", f"clientOrderId must be a string of 1 to {MAX_CLIENT_ORDER_ID} characters.")
+    return value
+
+
+@dataclass(frozen=True)
+class Order:
+    """An order as stored."""
+
+    id: str
+    status: Status
+    token_in_mint: str
+    token_out_mint: str
+    amount_in: int
+    slippage_bps: int
+    order_type: str
+    attempts: int
+    seq: int
+    created_at: datetime
+    updated_at: datetime
+    client_order_id: str | None = None
+    dex: str | None = None
+    executed_price: str | None = None
+    amount_out: int | None = None
+    min_amount_out: int | None = None
+    tx_hash: str | None = None
+    error: str | None = None
+    completed_at: datetime | None = None
+
+    @property
+    def token_in(self) -> Token:
+        return by_mint(self.token_in_mint)
+
+    @property
+    def token_out(self) -> Token:
+        return by_mint(self.token_out_mint)
+
+    def to_api(self) -> dict[str, Any]:
+        """The order object of API.md: decimals and base-unit amounts as strings."""
+        return {
+            "orderId": self.id,
+            "status": str(self.status),
+            "type": self.order_type,
+            "tokenIn": self.token_in.symbol,
+            "tokenOut": self.token_out.symbol,
+            "inputMint": self.token_in_mint,
+            "outputMint": self.token_out_mint,
+            "amountIn": str(self.amount_in),
+            "amount": to_decimal_string(self.amount_in, self.token_in),
+            "slippageBps": self.slippage_bps,
+            "clientOrderId": self.client_order_id,
+            "dex": self.dex,
+            "executedPrice": self.executed_price,
+            "amountOut": None if self.amount_out is None else str(self.amount_out),
+            "minAmountOut": None if self.min_amount_out is None else str(self.min_amount_out),
+            "txHash": self.tx_hash,
+            "attempts": self.attempts,
+            "error": self.error,
+            "createdAt": _iso(self.created_at),
+            "updatedAt": _iso(self.updated_at),
+            "completedAt": _iso(self.completed_at),
+        }
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    """One step of an order's timeline; `seq` increases by one per event of an order, from 1."""
+
+    order_id: str
+    seq: int
+    status: Status
+    attempt: int
+    at: datetime
+    detail: dict[str, Any]
+
+    def to_api(self) -> dict[str, Any]:
+        return {"seq": self.seq, "status": str(self.status), "attempt": self.attempt, "at": _iso(self.at), **self.detail}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")

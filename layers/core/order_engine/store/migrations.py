@@ -1,0 +1,89 @@
+"""Applies the versioned SQL files under infra/migrations once each, in order, under an advisory lock,
+then writes the lifecycle's allowed transitions (from the domain, their one source) into the database."""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import pg8000.native
+
+from order_engine.config import Settings
+from order_engine.domain.lifecycle import TRANSITIONS
+from order_engine.store.postgres import connect_kwargs
+
+DEFAULT_DIR = Path(__file__).resolve().parents[4] / "infra" / "migrations"
+_LOCK_KEY = 0x0E_0E_0E
+_VERSION = re.compile(r"^(\d+)_[\w-]+\.sql$")
+
+
+def migration_files(directory: Path = DEFAULT_DIR) -> list[Path]:
+    files = [p for p in directory.iterdir() if _VERSION.match(p.name)]
+    return sorted(files, key=lambda p: int(_VERSION.match(p.name).group(1)))
+
+
+def ensure_database(database_url: str) -> None:
+    """Create the database named in the URL if it does not exist (local start-up, tests)."""
+    kwargs = connect_kwargs(database_url)
+    name = kwargs["database"]
+    conn = pg8000.native.Connection(**{**kwargs, "database": "postgres"})
+    try:
+        if not conn.run("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
+            conn.run(f"CREATE DATABASE {pg8000.native.identifier(name)}")
+    finally:
+        conn.close()
+
+
+def migrate(database_url: str, schema: str = "public", directory: Path = DEFAULT_DIR) -> list[str]:
+    """Apply what is missing; returns the names applied. Safe to run concurrently and repeatedly."""
+    conn = pg8000.native.Connection(**connect_kwargs(database_url, schema))
+    applied: list[str] = []
+    try:
+        conn.run("SELECT pg_advisory_lock(:k)", k=_LOCK_KEY)
+        if schema != "public":
+            conn.run(f"CREATE SCHEMA IF NOT EXISTS {pg8000.native.identifier(schema)}")
+        conn.run("CREATE TABLE IF NOT EXISTS schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())")
+        done = {row[0] for row in conn.run("SELECT version FROM schema_migrations")}
+        for path in migration_files(directory):
+            if path.name in done:
+                continue
+            conn.run("BEGIN")
+            try:
+                conn.execute_simple(path.read_text())
+                conn.run("INSERT INTO schema_migrations (version) VALUES (:v)", v=path.name)
+                conn.run("COMMIT")
+            except Exception:
+                conn.run("ROLLBACK")
+                raise
+            applied.append(path.name)
+        _sync_transitions(conn)
+    finally:
+        try:
+            conn.run("SELECT pg_advisory_unlock(:k)", k=_LOCK_KEY)
+        finally:
+            conn.close()
+    return applied
+
+
+def _sync_transitions(conn: pg8000.native.Connection) -> None:
+    pairs = [(str(a), str(b)) for a, nexts in TRANSITIONS.items() for b in nexts]
+    conn.run("BEGIN")
+    conn.run("DELETE FROM order_transitions")
+    for a, b in pairs:
+        conn.run("INSERT INTO order_transitions (from_status, to_status) VALUES (:a, :b)", a=a, b=b)
+    conn.run("COMMIT")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Create the database if missing and apply pending migrations.")
+    parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    args = parser.parse_args()
+    s = Settings.from_env()
+    ensure_database(s.database_url)
+    for name in migrate(s.database_url, s.database_schema, args.dir):
+        print(f"applied {name}")
+    print("database is up to date")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""PostgreSQL through pg8000: one lazily opened connection per process (as a Lambda container keeps one),
+re-opened after a failure, every outage surfaced as `DependencyUnavailable("postgresql")`."""
+from __future__ import annotations
+
+import socket
+import threading
+from contextlib import contextmanager
+from typing import Any, Iterator
+from urllib.parse import parse_qs, unquote, urlparse
+
+import pg8000.native
+
+from order_engine.errors import DependencyUnavailable
+
+_CONNECTION_ERRORS = (pg8000.native.InterfaceError, OSError, socket.timeout, ConnectionError)
+
+
+def connect_kwargs(database_url: str, schema: str = "public", timeout: float = 5.0) -> dict[str, Any]:
+    url = urlparse(database_url)
+    query = parse_qs(url.query)
+    kwargs: dict[str, Any] = {
+        "user": unquote(url.username or "postgres"),
+        "password": unquote(url.password) if url.password else None,
+        "database": unquote(url.path.lstrip("/")) or "postgres",
+        "timeout": timeout,
+        "application_name": "order-engine",
+    }
+    host = query.get("host", [url.hostname or "127.0.0.1"])[0]
+    if host.startswith("/"):  # a Unix socket directory, as libpq spells it
+        kwargs["unix_sock"] = f"{host.rstrip('/')}/.s.PGSQL.{url.port or 5432}"
+    else:
+        kwargs["host"], kwargs["port"] = host, url.port or 5432
+    if schema != "public":
+        kwargs["startup_params"] = {"search_path": schema}
+    return kwargs
+
+
+class Database:
+    """A pg8000 connection that is opened on first use and replaced after it breaks."""
+
+    def __init__(self, database_url: str, schema: str = "public", timeout: float = 5.0):
+        self._kwargs = connect_kwargs(database_url, schema, timeout)
+        self._conn: pg8000.native.Connection | None = None
+        self._lock = threading.Lock()
+
+    def _connection(self) -> pg8000.native.Connection:
+        if self._conn is None:
+            try:
+                self._conn = pg8000.native.Connection(**self._kwargs)
+            except _CONNECTION_ERRORS as exc:
+                raise DependencyUnavailable("postgresql", exc) from exc
+        return self._conn
+
+    def run(self, sql: str, **params: Any) -> list[list[Any]]:
+        with self._lock:
+            conn = self._connection()
+            try:
+                return conn.run(sql, **params)
+            except _CONNECTION_ERRORS as exc:
+                self._discard()
+                raise DependencyUnavailable("postgresql", exc) from exc
+
+    @contextmanager
+    def transaction(self) -> Iterator[pg8000.native.Connection]:
+        """BEGIN ... COMMIT on the shared connection; ROLLBACK on any error, so nothing is half-written."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                conn.run("BEGIN")
+                yield conn
+                conn.run("COMMIT")
+            except _CONNECTION_ERRORS as exc:
+                self._discard()
+                raise DependencyUnavailable("postgresql", exc) from exc
+            except BaseException:
+                try:
+                    conn.run("ROLLBACK")
+                except _CONNECTION_ERRORS:
+                    self._discard()
+                raise
+
+    def ping(self) -> None:
+        self.run("SELECT 1")
+
+    def _discard(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - the connection is already broken; closing is best effort
+                pass
+
+    def close(self) -> None:
+        with self._lock:
+            self._discard()

@@ -1,0 +1,59 @@
+"""Shared fixtures: every test that touches PostgreSQL or Redis gets a schema and a key prefix of its own, on
+the real servers named by TEST_DATABASE_URL / TEST_REDIS_URL (127.0.0.1 by default)."""
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+
+import pytest
+
+from order_engine.config import Settings
+from order_engine.store.migrations import ensure_database, migrate
+from order_engine.store.postgres import Database
+from order_engine.store.redis_client import sync_client
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/order_engine_test")
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(scope="session")
+def test_database_url() -> str:
+    ensure_database(TEST_DATABASE_URL)
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture
+def settings(test_database_url: str) -> Settings:
+    """Settings pointing at a fresh, migrated schema and an unused Redis key prefix."""
+    tag = uuid.uuid4().hex[:12]
+    s = dataclasses.replace(
+        Settings.from_env({}),
+        database_url=test_database_url,
+        database_schema=f"t_{tag}",
+        redis_url=TEST_REDIS_URL,
+        key_prefix=f"t{tag}:",
+    )
+    migrate(s.database_url, s.database_schema)
+    yield s
+    admin = Database(s.database_url)
+    try:
+        admin.run(f"DROP SCHEMA IF EXISTS {s.database_schema} CASCADE")
+    finally:
+        admin.close()
+    client = sync_client(s.redis_url)
+    keys = list(client.scan_iter(match=f"{s.key_prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def db(settings: Settings) -> Database:
+    database = Database(settings.database_url, settings.database_schema)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def redis_client(settings: Settings):
+    return sync_client(settings.redis_url)

@@ -1,0 +1,45 @@
+import itertools
+
+import pg8000.native
+import pytest
+
+from order_engine.domain.lifecycle import Status, can_transition
+from order_engine.store.migrations import migrate
+
+
+def _insert_pending(db, order_id="00000000-0000-0000-0000-000000000001"):
+    db.run(
+        "INSERT INTO orders (id, status, token_in, token_out, amount_in, slippage_bps, request_hash)"
+        " VALUES (:id, 'pending', 'a', 'b', 1, 50, 'h')",
+        id=order_id,
+    )
+    return order_id
+
+
+def test_migrate_is_idempotent(settings):
+    assert migrate(settings.database_url, settings.database_schema) == []
+
+
+@pytest.mark.parametrize("current,target", list(itertools.product(Status, Status)))
+def test_database_enforces_exactly_the_domain_transitions(db, current, target):
+    order_id = _insert_pending(db)
+    db.run("ALTER TABLE orders DISABLE TRIGGER orders_transition_guard")
+    db.run("UPDATE orders SET status = :s WHERE id = :id", s=str(current), id=order_id)
+    db.run("ALTER TABLE orders ENABLE TRIGGER orders_transition_guard")
+    if can_transition(current, target):
+        db.run("UPDATE orders SET status = :s WHERE id = :id", s=str(target), id=order_id)
+        assert db.run("SELECT status FROM orders WHERE id = :id", id=order_id) == [[str(target)]]
+    else:
+        with pytest.raises(pg8000.native.DatabaseError, match="illegal order transition"):
+            db.run("UPDATE orders SET status = :s WHERE id = :id", s=str(target), id=order_id)
+
+
+def test_database_refuses_unknown_status_and_non_pending_insert(db):
+    order_id = _insert_pending(db)
+    with pytest.raises(pg8000.native.DatabaseError, match="check"):
+        db.run("UPDATE orders SET status = 'teleported' WHERE id = :id", id=order_id)
+    with pytest.raises(pg8000.native.DatabaseError, match="must start as pending"):
+        db.run(
+            "INSERT INTO orders (id, status, token_in, token_out, amount_in, slippage_bps, request_hash)"
+            " VALUES ('00000000-0000-0000-0000-000000000002', 'confirmed', 'a', 'b', 1, 50, 'h')"
+        )
