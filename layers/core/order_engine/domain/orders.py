@@ -168,6 +168,10 @@ class OrderEvent:
     def to_api(self) -> dict[str, Any]:
         return {"seq": self.seq, "status": str(self.status), "attempt": self.attempt, "at": _iso(self.at), **self.detail}
 
+    def to_message(self) -> dict[str, Any]:
+        """The WebSocket frame of API.md: one per event, the same for live fan-out and replay."""
+        return {"type": "status", "orderId": self.order_id, **self.to_api()}
+
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")

@@ -1,0 +1,1 @@
+"""Use cases the handlers call: submit, read, execute, subscribe, reconcile."""
