@@ -18,6 +18,61 @@ class Keys:
         """Set with a TTL by a running executor; submit wakes one when it is missing."""
         return f"{self.prefix}executor:heartbeat"
 
+    @property
+    def processing(self) -> str:
+        """LIST where BLMOVE lands a claimed id until its lease is taken (a crash in between leaves it here)."""
+        return f"{self.prefix}queue:processing"
+
+    @property
+    def leases(self) -> str:
+        """ZSET order id -> lease expiry (ms): the orders in flight, across all executors."""
+        return f"{self.prefix}queue:leases"
+
+    @property
+    def lease_owners(self) -> str:
+        """HASH order id -> the executor instance holding its lease."""
+        return f"{self.prefix}queue:lease-owners"
+
+    @property
+    def delayed(self) -> str:
+        """ZSET order id -> due time (ms) of its next attempt (retries waiting out their backoff)."""
+        return f"{self.prefix}queue:delayed"
+
+    @property
+    def stalls(self) -> str:
+        """HASH order id -> how many times its lease expired with the order unfinished."""
+        return f"{self.prefix}queue:stalls"
+
+    @property
+    def dead(self) -> str:
+        """LIST of dead letters, newest first: JSON {entry, orderId, reason, at}."""
+        return f"{self.prefix}queue:dead"
+
+    @property
+    def dead_ids(self) -> str:
+        """SET of dead-lettered order ids, which the reconciler leaves alone."""
+        return f"{self.prefix}queue:dead-ids"
+
+    @property
+    def peak_in_flight(self) -> str:
+        """The most orders ever in flight at once across all executors (as measured at each claim)."""
+        return f"{self.prefix}queue:peak-in-flight"
+
+    @property
+    def sweep_lock(self) -> str:
+        """Held for one sweep interval by the executor that promotes due retries and recovers expired leases."""
+        return f"{self.prefix}executor:sweep"
+
+    @property
+    def reconcile_lock(self) -> str:
+        """Held for one reconcile interval by the executor that reconciles PostgreSQL with Redis."""
+        return f"{self.prefix}executor:reconcile"
+
+    @property
+    def executor_wake(self) -> str:
+        """Set for a moment by the submit that wakes an executor, so a burst of submits wakes only one."""
+        return f"{self.prefix}executor:wake"
+
     def order_live(self, order_id: str) -> str:
         """HASH: the order's live state, for readers that must not hit PostgreSQL."""
         return f"{self.prefix}order:{order_id}"
@@ -25,3 +80,15 @@ class Keys:
     def order_events(self, order_id: str) -> str:
         """LIST: the order's events as JSON, in seq order."""
         return f"{self.prefix}order:{order_id}:events"
+
+    def ws_connection(self, connection_id: str) -> str:
+        """HASH: one WebSocket connection (connectedAt, open flag); expires with API Gateway's limits."""
+        return f"{self.prefix}ws:conn:{connection_id}"
+
+    def ws_connection_orders(self, connection_id: str) -> str:
+        """SET: the order ids a connection is subscribed to, so $disconnect can clean every subscription."""
+        return f"{self.prefix}ws:conn:{connection_id}:orders"
+
+    def ws_subscribers(self, order_id: str) -> str:
+        """SET: the connection ids subscribed to an order; the fan-out posts to each."""
+        return f"{self.prefix}ws:order:{order_id}:subscribers"

@@ -1,0 +1,67 @@
+"""Reading orders: one with its timeline, the history in pages, and the engine's health."""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from order_engine.config import Settings
+from order_engine.domain.lifecycle import Status
+from order_engine.domain.tokens import resolve_token
+from order_engine.errors import EngineError, ErrorCode, InvalidField
+from order_engine.services import cursor as cursors
+from order_engine.store.intake import OrderIntake
+from order_engine.store.orders import HistoryPosition, OrderRepository
+
+
+def parse_order_id(value: str) -> str:
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        raise EngineError(
+            "orderId must be a UUID such as 3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f.",
+            [{"field": "orderId", "rule": "uuid", "message": "orderId must be a UUID."}],
+            code=ErrorCode.INVALID_ORDER_ID,
+        ) from None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    orders: list[dict[str, Any]]
+    next_cursor: str | None
+
+
+class OrderQueries:
+    def __init__(self, settings: Settings, orders: OrderRepository, intake: OrderIntake):
+        self.settings, self.orders, self.intake = settings, orders, intake
+
+    def get(self, order_id: str) -> dict[str, Any]:
+        order_id = parse_order_id(order_id)
+        order = self.orders.get(order_id)
+        if order is None:
+            raise EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
+        return {**order.to_api(), "events": [e.to_api() for e in self.orders.events(order_id)]}
+
+    def history(self, limit: int | None, cursor: str | None, status: str | None, token: str | None) -> HistoryPage:
+        s = self.settings
+        limit = s.history_default_limit if limit is None else limit
+        if not 1 <= limit <= s.history_max_limit:
+            raise InvalidField("limit", "range", f"limit must be between 1 and {s.history_max_limit}.")
+        if status is not None and status not in set(Status):
+            raise InvalidField("status", "enum", f"status must be one of: {', '.join(Status)}.")
+        mint = resolve_token("token", token).mint if token is not None else None
+        after = cursors.decode(cursor, s.cursor_secret) if cursor else None
+        page = self.orders.history(limit + 1, after, Status(status) if status else None, mint)
+        more, page = len(page) > limit, page[:limit]
+        next_cursor = (
+            cursors.encode(HistoryPosition(page[-1].created_at, page[-1].id), s.cursor_secret) if more else None
+        )
+        return HistoryPage([o.to_api() for o in page], next_cursor)
+
+    def health(self) -> dict[str, Any]:
+        """Raises DependencyUnavailable naming the first dependency that does not answer."""
+        checks = {}
+        for name, ping in (("postgresql", self.orders.db.ping), ("redis", self.intake.ping)):
+            ping()
+            checks[name] = "ok"
+        return {"status": "ok", "checks": checks}

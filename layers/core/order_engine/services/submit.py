@@ -1,0 +1,58 @@
+"""Submitting an order: validate, make it durable, queue it, wake an executor if none is running."""
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from order_engine.config import Settings
+from order_engine.domain.orders import Order, OrderEvent, parse_order_request
+from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
+from order_engine.store.executor_waker import ExecutorWaker
+from order_engine.store.intake import OrderIntake
+from order_engine.store.orders import OrderRepository, pending_detail
+
+logger = logging.getLogger(__name__)
+MAX_IDEMPOTENCY_KEY = 255
+
+
+@dataclass(frozen=True)
+class Submitted:
+    order: Order
+    created: bool  # False: an idempotent repeat of an earlier submit
+    queued: bool  # False: Redis was down; the order is durable and the reconciler will queue it
+
+
+class SubmitService:
+    def __init__(self, settings: Settings, orders: OrderRepository, intake: OrderIntake, waker: ExecutorWaker):
+        self.settings, self.orders, self.intake, self.waker = settings, orders, intake, waker
+
+    def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Submitted:
+        request = parse_order_request(
+            body,
+            default_slippage_bps=self.settings.default_slippage_bps,
+            max_slippage_bps=self.settings.max_slippage_bps,
+        )
+        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+            raise InvalidField("Idempotency-Key", "length", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.")
+        inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key)
+        order = inserted.order
+        if not inserted.created:
+            if not inserted.same_request:
+                raise IdempotencyConflict(
+                    "This Idempotency-Key was already used with a different order; use a new key for a new order.",
+                    [{"field": "Idempotency-Key", "rule": "same_body", "orderId": order.id}],
+                )
+            return Submitted(order, created=False, queued=True)
+        first = OrderEvent(order.id, 1, order.status, 0, order.created_at, pending_detail(request))
+        try:
+            wake = self.intake.enqueue(order.id, first.to_message())
+        except DependencyUnavailable:
+            logger.warning("order accepted but not queued: Redis is down; the reconciler will queue it",
+                           extra={"order_id": order.id})
+            return Submitted(order, created=True, queued=False)
+        if wake:
+            self.waker.wake(reason=f"order {order.id}")
+        logger.info("order accepted", extra={"order_id": order.id})
+        return Submitted(order, created=True, queued=True)

@@ -1,0 +1,136 @@
+"""The orders and order_events tables: inserting a new order (idempotently), reading one with its timeline, and
+paging the history. Status changes after insert belong to the executor's batched writer (store/transitions.py)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from order_engine.domain.lifecycle import Status
+from order_engine.domain.orders import Order, OrderEvent, OrderRequest
+from order_engine.store.postgres import Database
+
+ORDER_COLUMNS = (
+    "id, status, token_in, token_out, amount_in, slippage_bps, order_type, attempts, seq, created_at, updated_at,"
+    " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at"
+)
+
+_INSERT = f"""
+WITH inserted AS (
+    INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
+                        idempotency_key, request_hash)
+    VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
+            :idempotency_key, :request_hash)
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING {ORDER_COLUMNS}
+), first_event AS (
+    INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
+    SELECT id, 1, 'pending', 0, created_at, CAST(:detail AS jsonb) FROM inserted
+)
+SELECT {ORDER_COLUMNS} FROM inserted
+"""
+
+
+@dataclass(frozen=True)
+class Inserted:
+    order: Order
+    created: bool  # False: the idempotency key named an order that already existed
+    same_request: bool  # with created False: whether that order was made from the same request
+
+
+@dataclass(frozen=True)
+class HistoryPosition:
+    created_at: datetime
+    order_id: str
+
+
+def row_to_order(row: list[Any]) -> Order:
+    (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
+     client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at) = row
+    return Order(
+        id=str(oid), status=Status(status), token_in_mint=token_in, token_out_mint=token_out, amount_in=int(amount_in),
+        slippage_bps=slippage, order_type=order_type, attempts=attempts, seq=seq, created_at=created_at,
+        updated_at=updated_at, client_order_id=client_order_id, dex=dex,
+        executed_price=None if executed_price is None else format(executed_price, "f"),
+        amount_out=amount_out, min_amount_out=min_amount_out, tx_hash=tx_hash, error=error, completed_at=completed_at,
+    )
+
+
+def row_to_event(row: list[Any]) -> OrderEvent:
+    order_id, seq, status, attempt, at, detail = row
+    if isinstance(detail, str):
+        detail = json.loads(detail)
+    return OrderEvent(order_id=str(order_id), seq=seq, status=Status(status), attempt=attempt, at=at, detail=detail or {})
+
+
+def pending_detail(request: OrderRequest) -> dict[str, Any]:
+    return {
+        "tokenIn": request.token_in.symbol,
+        "tokenOut": request.token_out.symbol,
+        "amountIn": str(request.amount_in),
+        "slippageBps": request.slippage_bps,
+    }
+
+
+class OrderRepository:
+    def __init__(self, db: Database):
+        self.db = db
+
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None) -> Inserted:
+        """Write the order and its first event in one statement, or find the order its idempotency key made."""
+        rows = self.db.run(
+            _INSERT,
+            id=order_id,
+            order_type=request.order_type,
+            token_in=request.token_in.mint,
+            token_out=request.token_out.mint,
+            amount_in=request.amount_in,
+            slippage_bps=request.slippage_bps,
+            client_order_id=request.client_order_id,
+            idempotency_key=idempotency_key,
+            request_hash=request.fingerprint(),
+            detail=json.dumps(pending_detail(request)),
+        )
+        if rows:
+            return Inserted(row_to_order(rows[0]), created=True, same_request=True)
+        existing = self.db.run(
+            f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = :k", k=idempotency_key
+        )
+        *order_row, request_hash = existing[0]
+        return Inserted(row_to_order(order_row), created=False, same_request=request_hash == request.fingerprint())
+
+    def get(self, order_id: str) -> Order | None:
+        rows = self.db.run(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
+        return row_to_order(rows[0]) if rows else None
+
+    def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]:
+        rows = self.db.run(
+            "SELECT order_id, seq, status, attempt, at, detail FROM order_events"
+            " WHERE order_id = CAST(:id AS uuid) AND seq > :after ORDER BY seq",
+            id=order_id, after=after_seq,
+        )
+        return [row_to_event(r) for r in rows]
+
+    def history(
+        self, limit: int, after: HistoryPosition | None = None, status: Status | None = None, mint: str | None = None
+    ) -> list[Order]:
+        """Newest first; `after` continues below a position taken from the previous page's last order."""
+        where, params = [], {"limit": limit}
+        if after is not None:
+            where.append("(created_at, id) < (:after_at, CAST(:after_id AS uuid))")
+            params.update(after_at=after.created_at, after_id=after.order_id)
+        if status is not None:
+            where.append("status = :status")
+            params["status"] = str(status)
+        if mint is not None:
+            where.append("(token_in = :mint OR token_out = :mint)")
+            params["mint"] = mint
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        rows = self.db.run(
+            f"SELECT {ORDER_COLUMNS} FROM orders {clause} ORDER BY created_at DESC, id DESC LIMIT :limit", **params
+        )
+        return [row_to_order(r) for r in rows]
+
+    def count_by_status(self) -> dict[str, int]:
+        return {status: count for status, count in self.db.run("SELECT status, count(*) FROM orders GROUP BY status")}
