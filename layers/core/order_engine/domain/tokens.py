@@ -5,12 +5,14 @@ whole-token amount a person typed, and strings only at the edges.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
 from order_engine.errors import InvalidField
 
 WRAPPED_SOL_MINT = "So11111111111111111111111111111111111111112"
+_INTEGER = re.compile(r"-?[0-9]{1,40}")
 _BASE58 = set("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz")
 
 
@@ -87,10 +89,8 @@ def parse_base_units(field: str, value: object, token: Token) -> int:
         raise InvalidField(field, "integer", f"{field} must be an integer number of base units.")
     if isinstance(value, int):
         return _check_range(field, value, token)
-    if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
         return _check_range(field, int(value.strip()), token)
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        raise InvalidField(field, "positive", f"{field} must be greater than zero.")
     raise InvalidField(field, "integer", f"{field} must be an integer number of base units (an integer or a string of digits).")
 
 
