@@ -12,6 +12,7 @@ import pg8000.native
 
 from order_engine.errors import DependencyUnavailable
 
+_MAX_PREPARED = 64
 _CONNECTION_ERRORS = (pg8000.native.InterfaceError, OSError, socket.timeout, ConnectionError)
 
 
@@ -41,6 +42,7 @@ class Database:
     def __init__(self, database_url: str, schema: str = "public", timeout: float = 5.0):
         self._kwargs = connect_kwargs(database_url, schema, timeout)
         self._conn: pg8000.native.Connection | None = None
+        self._prepared: dict[str, pg8000.native.PreparedStatement] = {}
         self._lock = threading.Lock()
 
     def _connection(self) -> pg8000.native.Connection:
@@ -52,13 +54,22 @@ class Database:
         return self._conn
 
     def run(self, sql: str, **params: Any) -> list[list[Any]]:
+        """Run one statement (autocommit). Statements are prepared once per connection: pg8000 re-parses the
+        SQL text for :named parameters on every plain run, which cost ~2 ms a call for the submit statement."""
         with self._lock:
-            conn = self._connection()
             try:
-                return conn.run(sql, **params)
+                return self._statement(sql).run(**params)
             except _CONNECTION_ERRORS as exc:
                 self._discard()
                 raise DependencyUnavailable("postgresql", exc) from exc
+
+    def _statement(self, sql: str) -> pg8000.native.PreparedStatement:
+        statement = self._prepared.get(sql)
+        if statement is None:
+            if len(self._prepared) >= _MAX_PREPARED:
+                self._prepared.pop(next(iter(self._prepared))).close()
+            statement = self._prepared[sql] = self._connection().prepare(sql)
+        return statement
 
     @contextmanager
     def transaction(self) -> Iterator[pg8000.native.Connection]:
@@ -84,6 +95,7 @@ class Database:
 
     def _discard(self) -> None:
         conn, self._conn = self._conn, None
+        self._prepared.clear()
         if conn is not None:
             try:
                 conn.close()
