@@ -46,3 +46,20 @@ def test_idempotent_repeat_returns_same_order_and_different_body_conflicts(confi
     assert conflict["statusCode"] == 409
     assert response_json(conflict)["error"]["code"] == "idempotency_conflict"
     assert db.run("SELECT count(*) FROM orders") == [[1]]
+
+
+def test_log_lines_about_an_order_are_json_with_its_id(configured, submit_fn):
+    import io
+    import json as _json
+    import logging
+
+    out = io.StringIO()
+    handler = logging.getLogger("order_engine").handlers[0]
+    previous = handler.setStream(out)
+    try:
+        order_id = response_json(submit(submit_fn, {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}))["orderId"]
+    finally:
+        handler.setStream(previous)
+    lines = [_json.loads(line) for line in out.getvalue().splitlines()]
+    about = [line for line in lines if line["message"] == "order accepted"]
+    assert about and all(line["order_id"] == order_id for line in about)

@@ -7,6 +7,7 @@ import json
 from typing import Any, Callable
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -105,6 +106,8 @@ def guard(event: dict[str, Any]) -> Response | None:
 
 def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
     """The Lambda handler for a resolver: guards, then routes; a bug becomes a 500 in our error shape."""
+    # the library's stdlib loggers write through Powertools' JSON formatter, with the keys appended per request
+    copy_config_to_registered_loggers(source_logger=logger, include={"order_engine"})
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

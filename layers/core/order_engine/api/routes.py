@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse, HistoryResponse,
                                      OrderWithEvents)
+from order_engine.api.http import logger
 from order_engine.bootstrap import services
 
 submit_router = APIGatewayHttpRouter()
@@ -35,6 +36,7 @@ def execute_order(
 ):
     svc = services()
     result = svc.submit.submit(body.model_dump(exclude_none=True), idempotency_key)
+    logger.append_keys(order_id=result.order.id)
     payload = ExecuteOrderResponse(
         orderId=result.order.id, status="accepted", queued=result.queued,
         wsUrl=f"{svc.settings.ws_public_url}?orderId={result.order.id}",
@@ -68,6 +70,7 @@ def order_history(
                **_errors(400, 404, 503)},
 )
 def get_order(orderId: str) -> dict[str, Any]:  # noqa: N803 - the path parameter's public name
+    logger.append_keys(order_id=orderId)
     return services().queries.get(orderId)
 
 
@@ -98,7 +101,7 @@ def swagger_html() -> str:
 
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
-    from order_engine.api.http import create_app
+    from order_engine.api.http import create_app  # noqa: PLC0415 - http imports this module's routers' users
 
     return create_app(submit_router, orders_router).get_openapi_json_schema(
         title="Order execution engine", version="1.0.0",
