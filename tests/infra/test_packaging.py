@@ -1,0 +1,42 @@
+"""The layer that ships to Lambda installs what the library needs, and every function imports from it alone."""
+import ast
+import re
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _names(requirements):
+    return {re.split(r"[\[<>=!~ ]", r.strip(), maxsplit=1)[0].lower() for r in requirements if r.strip() and not r.startswith("#")}
+
+
+def test_layer_requirements_match_pyproject_runtime_dependencies():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    layer = (ROOT / "layers/core/requirements.txt").read_text().splitlines()
+    assert _names(layer) == _names(project["dependencies"])
+
+
+def test_domain_imports_no_io_and_no_adapters():
+    for path in (ROOT / "layers/core/order_engine/domain").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
+                module = module or ""
+                assert not module.startswith(("order_engine.store", "order_engine.services", "order_engine.api",
+                                              "redis", "pg8000", "boto3", "aiohttp", "socket", "requests")), \
+                    f"{path.name} imports {module}"
+
+
+def test_functions_import_only_the_layer_the_stdlib_and_the_lambda_runtime():
+    import sys
+
+    shipped = {"order_engine", "aws_lambda_powertools", "boto3", "botocore", "redis", "pg8000", "pydantic"}
+    for path in (ROOT / "functions").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                module = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
+                top = module.split(".")[0]
+                assert top in shipped or top in sys.stdlib_module_names or top == "__future__", \
+                    f"{path.relative_to(ROOT)} imports {module}, which Lambda would not have"
