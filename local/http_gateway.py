@@ -1,0 +1,280 @@
+"""The local API Gateway HTTP API: routes from template.yaml, requests as payload format 2.0 events, function
+results back as HTTP responses, with API Gateway's own answers for what never reaches a function.
+
+The event and response translation (`Router`, `build_event`, `build_response`) is pure, so it is unit-tested
+without a server; `create_http_app` wires it to aiohttp and the runtime.
+"""
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import re
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qsl, unquote
+
+import orjson
+from aiohttp import web
+
+from local.runtime import FunctionError, FunctionNotFound, Runtime, TooManyRequests
+from local.template import LOCAL_ACCOUNT_ID, HttpRoute, Template
+
+API_ID = "localhttpapi"
+INTEGRATION_TIMEOUT_S = 30  # API Gateway's HTTP API gives up on an integration after 30 s (503)
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024
+
+NOT_FOUND = (404, {"message": "Not Found"})
+INTERNAL_ERROR = (500, {"message": "Internal Server Error"})
+SERVICE_UNAVAILABLE = (503, {"message": "Service Unavailable"})
+TOO_MANY_REQUESTS = (429, {"message": "Too Many Requests"})
+
+_STATIC, _PARAM, _GREEDY = 0, 1, 2
+_TEXT_TYPES = re.compile(
+    r"^(text/.*|application/(json|[\w.+-]*\+json|xml|[\w.+-]*\+xml|javascript|ecmascript|graphql|yaml|x-yaml))$")
+
+
+@dataclass(frozen=True)
+class RouteMatch:
+    route: HttpRoute
+    path_parameters: dict[str, str]
+
+
+class _CompiledRoute:
+    def __init__(self, route: HttpRoute):
+        self.route = route
+        self.segments = [s for s in route.path.split("/") if s] if route.method != "$default" else []
+        self.kinds = [_GREEDY if s.endswith("+}") else _PARAM if s.startswith("{") else _STATIC
+                      for s in self.segments]
+
+    def match(self, parts: list[str]) -> dict[str, str] | None:
+        params: dict[str, str] = {}
+        for i, (segment, kind) in enumerate(zip(self.segments, self.kinds)):
+            if kind == _GREEDY:
+                if i >= len(parts):
+                    return None
+                params[segment[1:-2]] = "/".join(parts[i:])
+                return params
+            if i >= len(parts):
+                return None
+            if kind == _STATIC:
+                if segment != parts[i]:
+                    return None
+            else:
+                params[segment[1:-1]] = parts[i]
+        return params if len(parts) == len(self.segments) else None
+
+    def priority(self) -> tuple:
+        """Smaller wins: per segment a static one beats a {param}, which beats a {greedy+}; then a route for the
+        request's method beats ANY."""
+        return (self.kinds, self.route.method == "ANY")
+
+
+class Router:
+    """API Gateway HTTP API route selection: the most specific path wins, `$default` catches the rest."""
+
+    def __init__(self, routes: Iterable[HttpRoute]):
+        routes = list(routes)
+        self._routes = [_CompiledRoute(r) for r in routes if r.method != "$default"]
+        self._default = next((r for r in routes if r.method == "$default"), None)
+
+    def match(self, method: str, path: str) -> RouteMatch | None:
+        parts = [unquote(p) for p in path.split("/") if p]
+        best: tuple[tuple, _CompiledRoute, dict[str, str]] | None = None
+        for compiled in self._routes:
+            if compiled.route.method not in (method, "ANY"):
+                continue
+            params = compiled.match(parts)
+            if params is None:
+                continue
+            key = compiled.priority()
+            if best is None or key < best[0]:
+                best = (key, compiled, params)
+        if best is not None:
+            return RouteMatch(best[1].route, best[2])
+        if self._default is not None:
+            return RouteMatch(self._default, {})
+        return None
+
+
+def is_text(content_type: str | None) -> bool:
+    if not content_type:
+        return False
+    return bool(_TEXT_TYPES.match(content_type.split(";", 1)[0].strip().lower()))
+
+
+def build_event(*, method: str, raw_path: str, raw_query: str, headers: Iterable[tuple[str, str]], body: bytes,
+                match: RouteMatch, source_ip: str, request_id: str, now: float | None = None,
+                protocol: str = "HTTP/1.1", stage: str = "$default") -> dict[str, Any]:
+    """An API Gateway HTTP API payload format 2.0 event."""
+    now = time.time() if now is None else now
+    merged: dict[str, str] = {}
+    cookies: list[str] = []
+    for name, value in headers:
+        name = name.lower()
+        if name == "cookie":
+            cookies.extend(c.strip() for c in value.split(";") if c.strip())
+            continue
+        merged[name] = f"{merged[name]},{value}" if name in merged else value
+    host = merged.get("host", "localhost")
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default" if match.route.method == "$default" else match.route.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+    }
+    if cookies:
+        event["cookies"] = cookies
+    event["headers"] = merged
+    if raw_query:
+        query: dict[str, str] = {}
+        for key, value in parse_qsl(raw_query, keep_blank_values=True):
+            query[key] = f"{query[key]},{value}" if key in query else value
+        event["queryStringParameters"] = query
+    event["requestContext"] = {
+        "accountId": LOCAL_ACCOUNT_ID,
+        "apiId": API_ID,
+        "domainName": host,
+        "domainPrefix": host.split(".", 1)[0].split(":", 1)[0],
+        "http": {
+            "method": method,
+            "path": raw_path,
+            "protocol": protocol,
+            "sourceIp": source_ip,
+            "userAgent": merged.get("user-agent", ""),
+        },
+        "requestId": request_id,
+        "routeKey": event["routeKey"],
+        "stage": stage,
+        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "timeEpoch": int(now * 1000),
+    }
+    if match.path_parameters:
+        event["pathParameters"] = match.path_parameters
+    if body:
+        if is_text(merged.get("content-type")):
+            try:
+                event["body"] = body.decode("utf-8")
+                event["isBase64Encoded"] = False
+                return event
+            except UnicodeDecodeError:
+                pass
+        event["body"] = base64.b64encode(body).decode("ascii")
+        event["isBase64Encoded"] = True
+    else:
+        event["isBase64Encoded"] = False
+    return event
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def json_response(status: int, document: Any) -> HttpResponse:
+    return HttpResponse(status, [("content-type", "application/json")], orjson.dumps(document))
+
+
+def build_response(result: Any) -> HttpResponse:
+    """Payload 2.0's response rules: a dict with `statusCode` is taken field by field; anything else is the JSON
+    body of a 200. A response API Gateway could not use is its 500."""
+    if not (isinstance(result, dict) and "statusCode" in result):
+        return json_response(200, result)
+    try:
+        status = int(result["statusCode"])
+    except (TypeError, ValueError):
+        return json_response(*INTERNAL_ERROR)
+    headers: list[tuple[str, str]] = []
+    for name, value in (result.get("headers") or {}).items():
+        headers.append((name, str(value)))
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        headers.extend((name, str(v)) for v in values)
+    headers.extend(("set-cookie", str(c)) for c in result.get("cookies") or [])
+    body = result.get("body")
+    if body is None:
+        raw = b""
+    elif not isinstance(body, str):
+        raw = orjson.dumps(body)
+    elif result.get("isBase64Encoded"):
+        try:
+            raw = base64.b64decode(body, validate=True)
+        except ValueError:
+            return json_response(*INTERNAL_ERROR)
+    else:
+        raw = body.encode("utf-8")
+    if not any(name.lower() == "content-type" for name, _ in headers):
+        headers.append(("content-type", "application/json"))
+    return HttpResponse(status, headers, raw)
+
+
+class HttpGateway:
+    """Serves the template's HTTP API routes over aiohttp, invoking functions through the runtime."""
+
+    def __init__(self, runtime: Runtime, template: Template):
+        self.runtime = runtime
+        self.router = Router(template.http_routes)
+        self.timeouts = {lid: f.timeout for lid, f in template.functions.items()}
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        request_id = base64.b64encode(os.urandom(10)).decode()
+        match = self.router.match(request.method, request.rel_url.raw_path)
+        if match is None:
+            response = json_response(*NOT_FOUND)
+        else:
+            body = await request.read()
+            event = build_event(
+                method=request.method, raw_path=request.rel_url.raw_path, raw_query=request.rel_url.raw_query_string,
+                headers=request.headers.items(), body=body, match=match, source_ip=request.remote or "127.0.0.1",
+                request_id=request_id, protocol=f"HTTP/{request.version.major}.{request.version.minor}",
+            )
+            response = await self._invoke(match.route.function, event)
+        out = web.Response(status=response.status, body=response.body)
+        for name, value in response.headers:
+            out.headers.add(name, value)
+        out.headers["apigw-requestid"] = request_id
+        return out
+
+    async def _invoke(self, function: str, event: dict[str, Any]) -> HttpResponse:
+        try:
+            if self.timeouts[function] <= INTEGRATION_TIMEOUT_S:  # the function times out first
+                result = await self.runtime.invoke(function, event)
+            else:
+                invocation = asyncio.ensure_future(self.runtime.invoke(function, event))
+                try:
+                    # shielded: like API Gateway, giving up on the answer does not stop the function
+                    result = await asyncio.wait_for(asyncio.shield(invocation), INTEGRATION_TIMEOUT_S)
+                except asyncio.TimeoutError:
+                    invocation.add_done_callback(_consume)
+                    return json_response(*SERVICE_UNAVAILABLE)
+        except TooManyRequests:
+            return json_response(*TOO_MANY_REQUESTS)
+        except (FunctionError, FunctionNotFound):
+            return json_response(*INTERNAL_ERROR)
+        return build_response(result)
+
+
+def _consume(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+def create_http_app(runtime: Runtime, template: Template,
+                    extra_routes: Mapping[str, Any] | None = None) -> web.Application:
+    """The HTTP API as an aiohttp app. `extra_routes` ({"GET /": handler}) leaves room for local-only pages such
+    as a redirect of / to the tracking page; template routes are matched first."""
+    gateway = HttpGateway(runtime, template)
+    app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
+    extras = dict(extra_routes or {})
+
+    async def dispatch(request: web.Request) -> web.StreamResponse:
+        extra = extras.get(f"{request.method} {request.path}")
+        if extra is not None and gateway.router.match(request.method, request.rel_url.raw_path) is None:
+            return await extra(request)
+        return await gateway.handle(request)
+
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+    app["gateway"] = gateway
+    return app

@@ -1,0 +1,379 @@
+"""Lambda execution emulation: a small pool of worker processes per function, invoked over Unix socket pairs.
+
+Like Lambda, an invocation gets an execution environment of its own for its whole duration (one invocation per
+process at a time), environments are created on demand up to the function's concurrency and kept warm, one that
+exceeds its timeout is killed, and one that dies is replaced. A function with ReservedConcurrentExecutions never
+runs more than that many at once: a synchronous invoke beyond it is throttled, an asynchronous one waits in the
+function's queue until a slot frees.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import secrets
+import signal
+import socket
+import struct
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import orjson
+
+from local.template import Function, Template
+
+log = logging.getLogger("local.runtime")
+
+_HEADER = struct.Struct(">I")
+WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+
+
+class InvokeError(Exception):
+    """Base of everything `Runtime.invoke` raises instead of returning the function's result."""
+
+
+class FunctionNotFound(InvokeError):
+    pass
+
+
+class TooManyRequests(InvokeError):
+    """The function's reserved concurrency is in use (Lambda's TooManyRequestsException)."""
+
+
+class FunctionError(InvokeError):
+    """The invocation failed: `payload` is Lambda's error document (errorMessage, errorType, stackTrace)."""
+
+    def __init__(self, payload: dict[str, Any]):
+        super().__init__(f"{payload.get('errorType')}: {payload.get('errorMessage')}")
+        self.payload = payload
+
+
+class FunctionTimeout(FunctionError):
+    pass
+
+
+class FunctionCrashed(FunctionError):
+    pass
+
+
+@dataclass
+class FunctionStats:
+    invocations: int = 0
+    errors: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    throttles: int = 0
+    cold_starts: int = 0
+
+
+class Worker:
+    """One worker process and the parent's end of its socket."""
+
+    def __init__(self, process: asyncio.subprocess.Process, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter):
+        self.process = process
+        self.reader = reader
+        self.writer = writer
+        self.pid = process.pid
+        self.healthy = True
+
+    async def call(self, message: dict[str, Any]) -> dict[str, Any]:
+        body = orjson.dumps(message)
+        self.writer.write(_HEADER.pack(len(body)) + body)
+        return await self.read()
+
+    async def read(self) -> dict[str, Any]:
+        (size,) = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
+        return orjson.loads(await self.reader.readexactly(size))
+
+    def kill(self) -> None:
+        self.healthy = False
+        if self.process.returncode is None:
+            try:
+                self.process.send_signal(signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.writer.close()
+
+    async def stop(self, grace: float = 2.0) -> None:
+        """Close its socket (the worker exits when it reads EOF), then make sure."""
+        self.healthy = False
+        self.writer.close()
+        if self.process.returncode is None:
+            try:
+                await asyncio.wait_for(self.process.wait(), grace)
+            except asyncio.TimeoutError:
+                self.kill()
+                await self.process.wait()
+
+
+@dataclass
+class _AsyncEvent:
+    event: Any
+    request_id: str
+    queued_at: float = field(default_factory=time.monotonic)
+
+
+class FunctionPool:
+    """The execution environments of one function."""
+
+    def __init__(self, function: Function, env: Mapping[str, str], size: int, *, python: str = sys.executable,
+                 async_max_age: float = 6 * 3600):
+        self.function = function
+        self.env = dict(env)
+        self.size = size
+        self.reserved = function.reserved_concurrency is not None
+        self.python = python
+        self.async_max_age = async_max_age
+        self.stats = FunctionStats()
+        self._slots = asyncio.Semaphore(size)
+        self._in_flight = 0
+        self._idle: collections.deque[Worker] = collections.deque()
+        self._all: set[Worker] = set()
+        self._async_queue: asyncio.Queue[_AsyncEvent] = asyncio.Queue()
+        self._async_tasks: list[asyncio.Task] = []
+        self._warming: collections.deque[asyncio.Future[Worker]] = collections.deque()
+        self._closed = False
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return sorted(w.pid for w in self._all)
+
+    def _meta(self) -> dict[str, Any]:
+        f = self.function
+        day = time.strftime("%Y/%m/%d", time.gmtime())
+        return {
+            "functionName": f.function_name,
+            "functionArn": f.arn,
+            "memorySize": f.memory_size,
+            "logGroupName": f"/aws/lambda/{f.function_name}",
+            "logStreamName": f"{day}/[$LATEST]{secrets.token_hex(16)}",
+        }
+
+    async def _spawn(self) -> Worker:
+        meta = self._meta()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {
+            **self.env,
+            "AWS_LAMBDA_FUNCTION_NAME": self.function.function_name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_size),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.function.timeout),
+            "AWS_LAMBDA_LOG_GROUP_NAME": meta["logGroupName"],
+            "AWS_LAMBDA_LOG_STREAM_NAME": meta["logStreamName"],
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{self.function.runtime}",
+            "LAMBDA_TASK_ROOT": str(self.function.code_uri),
+            "_HANDLER": self.function.handler,
+        }
+        try:
+            process = await asyncio.create_subprocess_exec(
+                self.python, str(WORKER_SCRIPT), "--fd", str(child.fileno()),
+                "--code-dir", str(self.function.code_uri), "--handler", self.function.handler,
+                "--meta", orjson.dumps(meta).decode(),
+                pass_fds=(child.fileno(),), env=env, stdin=asyncio.subprocess.DEVNULL,
+            )
+        finally:
+            child.close()
+        reader, writer = await asyncio.open_unix_connection(sock=parent)
+        worker = Worker(process, reader, writer)
+        try:
+            await worker.read()  # {"ready": ...}: the handler is imported (or its init error is kept)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            worker.kill()
+            raise FunctionCrashed(_runtime_error("Runtime.ExitError", "Runtime exited during init"))
+        self._all.add(worker)
+        self.stats.cold_starts += 1
+        return worker
+
+    async def prewarm(self, count: int) -> None:
+        count = min(count, self.size) - len(self._all)
+        workers = await asyncio.gather(*(self._spawn() for _ in range(max(0, count))), return_exceptions=True)
+        self._idle.extend(w for w in workers if isinstance(w, Worker))
+
+    async def invoke(self, event: Any, *, throttle: bool = True, request_id: str | None = None) -> Any:
+        """Run one invocation; returns the handler's result or raises an InvokeError."""
+        if self._closed:
+            raise FunctionError(_runtime_error("Runtime.Unavailable", "the local stack is shutting down"))
+        if throttle and self.reserved and self._slots.locked():
+            self.stats.throttles += 1
+            raise TooManyRequests(f"Rate Exceeded for {self.function.function_name}")
+        async with self._slots:
+            self._in_flight += 1
+            try:
+                return await self._run(event, request_id or str(uuid.uuid4()))
+            finally:
+                self._in_flight -= 1
+
+    async def _run(self, event: Any, request_id: str) -> Any:
+        self.stats.invocations += 1
+        worker = await self._take()
+        timeout = self.function.timeout
+        deadline_ms = int(time.time() * 1000) + timeout * 1000
+        message = {"requestId": request_id, "event": event, "deadlineMs": deadline_ms,
+                   "traceId": f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"}
+        timed_out = False
+
+        def on_timeout() -> None:  # cheaper than a wait_for task per invocation, on the hot path
+            nonlocal timed_out
+            timed_out = True
+            worker.kill()
+
+        timer = asyncio.get_running_loop().call_later(timeout, on_timeout)
+        try:
+            reply = await worker.call(message)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if timed_out:
+                self.stats.timeouts += 1
+                self._discard(worker)
+                log.warning("%s %s timed out after %ss; worker %s killed", self.function.function_name,
+                            request_id, timeout, worker.pid)
+                raise FunctionTimeout(_runtime_error(
+                    "Sandbox.Timedout", f"{_utc_now()} {request_id} Task timed out after {timeout:.2f} seconds",
+                    request_id)) from None
+            self.stats.crashes += 1
+            code = await _exit_code(worker)
+            self._discard(worker)
+            log.warning("%s %s: worker %s exited (%s)", self.function.function_name, request_id, worker.pid, code)
+            raise FunctionCrashed(_runtime_error(
+                "Runtime.ExitError", f"RequestId: {request_id} Error: Runtime exited with error: {code}",
+                request_id)) from exc
+        except BaseException:  # cancelled by the caller: the environment's state is unknown, so it goes
+            self._discard(worker)
+            raise
+        finally:
+            timer.cancel()
+        self._idle.append(worker)
+        if not reply.get("ok"):
+            self.stats.errors += 1
+            raise FunctionError(reply["error"])
+        return reply.get("result")
+
+    async def _take(self) -> Worker:
+        """A warm worker, else the replacement being started, else a cold start."""
+        if self._idle:
+            return self._idle.pop()
+        while self._warming:
+            try:
+                return await self._warming.popleft()
+            except InvokeError:
+                continue
+        return await self._spawn()
+
+    def _discard(self, worker: Worker) -> None:
+        """Kill a worker and start its replacement, as Lambda starts a fresh environment after a failure."""
+        worker.kill()
+        self._all.discard(worker)
+        if not self._closed:
+            self._warming.append(asyncio.ensure_future(self._spawn()))
+
+
+    def invoke_async(self, event: Any) -> str:
+        """Lambda's `Event` invocation: queued, run when a slot is free; returns the request id."""
+        item = _AsyncEvent(event, str(uuid.uuid4()))
+        self._async_queue.put_nowait(item)
+        if not self._async_tasks:
+            self._async_tasks = [asyncio.ensure_future(self._drain_async()) for _ in range(self.size)]
+        return item.request_id
+
+    async def _drain_async(self) -> None:
+        while True:
+            item = await self._async_queue.get()
+            age = time.monotonic() - item.queued_at
+            if age > self.async_max_age:
+                log.error("%s: dropped async event %s after %.0fs in the queue (maximum event age)",
+                          self.function.function_name, item.request_id, age)
+                continue
+            try:
+                await self.invoke(item.event, throttle=False, request_id=item.request_id)
+            except InvokeError as exc:
+                log.error("%s: async invocation %s failed: %s", self.function.function_name, item.request_id, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 - a drain task must survive anything one invocation does
+                log.exception("%s: async invocation %s", self.function.function_name, item.request_id)
+
+    @property
+    def queued(self) -> int:
+        return self._async_queue.qsize()
+
+    async def close(self) -> None:
+        self._closed = True
+        for task in self._async_tasks:
+            task.cancel()
+        await asyncio.gather(*self._async_tasks, return_exceptions=True)
+        await asyncio.gather(*self._warming, return_exceptions=True)
+        self._warming.clear()
+        workers, self._all = list(self._all), set()
+        self._idle.clear()
+        await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+
+
+class Runtime:
+    """Every function of a template, each with its pool. `await invoke(name, event)` is the whole API."""
+
+    def __init__(self, template: Template, environments: Mapping[str, Mapping[str, str]], *,
+                 pool_size: int = 4, pool_sizes: Mapping[str, int] | None = None, python: str = sys.executable,
+                 async_max_age: float = 6 * 3600):
+        self.template = template
+        self.pools: dict[str, FunctionPool] = {}
+        for logical_id, function in template.functions.items():
+            size = (pool_sizes or {}).get(logical_id) or function.reserved_concurrency or pool_size
+            self.pools[logical_id] = FunctionPool(function, environments.get(logical_id, {}), size,
+                                                  python=python, async_max_age=async_max_age)
+
+    def pool(self, name: str) -> FunctionPool:
+        function = self.template.function(name)
+        if function is None:
+            raise FunctionNotFound(name)
+        return self.pools[function.logical_id]
+
+    async def start(self, prewarm: int = 1) -> None:
+        if prewarm > 0:
+            await asyncio.gather(*(p.prewarm(prewarm) for p in self.pools.values()))
+
+    async def invoke(self, function_name: str, event: Any, *, throttle: bool = True) -> Any:
+        """Invoke synchronously (RequestResponse). Raises FunctionNotFound, TooManyRequests, FunctionError."""
+        return await self.pool(function_name).invoke(event, throttle=throttle)
+
+    def invoke_async(self, function_name: str, event: Any) -> str:
+        """Invoke asynchronously (Event): queued until the function has a free slot; returns the request id."""
+        return self.pool(function_name).invoke_async(event)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            pool.function.function_name: {
+                "logicalId": logical_id, "size": pool.size, "reserved": pool.reserved,
+                "inFlight": pool.in_flight, "queued": pool.queued, "workerPids": pool.worker_pids,
+                **pool.stats.__dict__,
+            }
+            for logical_id, pool in self.pools.items()
+        }
+
+    async def close(self) -> None:
+        await asyncio.gather(*(p.close() for p in self.pools.values()))
+
+
+def _runtime_error(error_type: str, message: str, request_id: str = "") -> dict[str, Any]:
+    return {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": []}
+
+
+def _utc_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
+
+
+async def _exit_code(worker: Worker) -> str:
+    try:
+        code = await asyncio.wait_for(worker.process.wait(), 1.0)
+    except asyncio.TimeoutError:
+        return "exit status unknown"
+    if code < 0:
+        return f"signal: {signal.Signals(-code).name.lower().removeprefix('sig')}"
+    return f"exit status {code}"

@@ -1,0 +1,343 @@
+"""Reads the SAM template (template.yaml) into the facts the local stack needs: each function with its code,
+handler, limits and environment, its HTTP API routes and schedules, and the WebSocket API's routes.
+
+CloudFormation's short tags (!Ref, !Sub, !GetAtt, ...) load as the long-form dicts they stand for, so the same
+file that `sam deploy` reads is read here and the local wiring cannot drift from the deployed one.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+LOCAL_STACK_NAME = "order-engine"
+LOCAL_REGION = "us-east-1"
+LOCAL_ACCOUNT_ID = "000000000000"
+
+
+class CloudFormationLoader(yaml.SafeLoader):
+    """A SafeLoader that turns every `!Tag value` into CloudFormation's long form (`{"Fn::Tag": value}`)."""
+
+
+def _construct_tag(loader: CloudFormationLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if suffix == "Ref":
+        return {"Ref": value}
+    if suffix == "GetAtt" and isinstance(value, str):
+        value = value.split(".", 1)
+    if suffix == "Condition":
+        return {"Condition": value}
+    return {f"Fn::{suffix}": value}
+
+
+CloudFormationLoader.add_multi_constructor("!", _construct_tag)
+
+
+def load_yaml(text: str) -> dict[str, Any]:
+    return yaml.load(text, Loader=CloudFormationLoader) or {}
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    """One HttpApi event: `routeKey` is what API Gateway calls it, e.g. "POST /api/orders/execute"."""
+
+    method: str
+    path: str
+    function: str  # logical id
+    event_name: str = ""
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """One Schedule (EventBridge) event of a function."""
+
+    function: str
+    name: str
+    expression: str  # "rate(1 minute)" or "cron(...)"
+    enabled: bool = True
+    input: Any = None
+
+
+@dataclass(frozen=True)
+class Function:
+    """An AWS::Serverless::Function with Globals applied and intrinsic values resolved for the local stack."""
+
+    logical_id: str
+    function_name: str
+    code_uri: Path
+    handler: str
+    runtime: str = "python3.11"
+    timeout: int = 3
+    memory_size: int = 128
+    reserved_concurrency: int | None = None
+    environment: dict[str, Any] = field(default_factory=dict)  # name -> template value (maybe intrinsic)
+    http_routes: tuple[HttpRoute, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:function:{self.function_name}"
+
+    @property
+    def environment_names(self) -> list[str]:
+        return list(self.environment)
+
+
+@dataclass(frozen=True)
+class WebSocketRoute:
+    route_key: str  # "$connect", "$disconnect", "$default", "subscribe", ...
+    function: str | None  # logical id of the integrated function
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    logical_id: str
+    name: str
+    route_selection_expression: str
+    routes: tuple[WebSocketRoute, ...] = ()
+
+    def route(self, key: str) -> WebSocketRoute | None:
+        return next((r for r in self.routes if r.route_key == key), None)
+
+
+@dataclass(frozen=True)
+class Template:
+    path: Path
+    stack_name: str
+    parameters: dict[str, Any]
+    functions: dict[str, Function]  # by logical id
+    websocket_apis: tuple[WebSocketApi, ...] = ()
+    resources: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def http_routes(self) -> list[HttpRoute]:
+        return [r for f in self.functions.values() for r in f.http_routes]
+
+    @property
+    def schedules(self) -> list[Schedule]:
+        return [s for f in self.functions.values() for s in f.schedules]
+
+    @property
+    def websocket_api(self) -> WebSocketApi | None:
+        return self.websocket_apis[0] if self.websocket_apis else None
+
+    def function(self, name: str) -> Function | None:
+        """By logical id, FunctionName, or (partial) ARN, as Lambda's Invoke API accepts."""
+        name = name.split(":function:")[-1].split(":")[0] if ":" in name else name
+        if name in self.functions:
+            return self.functions[name]
+        return next((f for f in self.functions.values() if f.function_name == name), None)
+
+
+class Resolver:
+    """Evaluates the intrinsic functions a local stack can know: Ref to parameters and pseudo parameters,
+    Fn::Sub, Fn::Join, Fn::GetAtt of a function's Arn, Fn::If is not evaluated (its first branch is kept)."""
+
+    def __init__(self, resources: Mapping[str, Any], parameters: Mapping[str, Any], stack_name: str):
+        self.resources = resources
+        self.parameters = dict(parameters)
+        self.pseudo = {
+            "AWS::StackName": stack_name,
+            "AWS::Region": LOCAL_REGION,
+            "AWS::AccountId": LOCAL_ACCOUNT_ID,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::NoValue": None,
+        }
+
+    def ref(self, name: str) -> Any:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        return name  # a resource: its logical id stands in for its physical id
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        resource = self.resources.get(logical_id, {})
+        if resource.get("Type") == "AWS::Serverless::Function" and attribute == "Arn":
+            name = self.resolve((resource.get("Properties") or {}).get("FunctionName")) or logical_id
+            return f"arn:aws:lambda:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:function:{name}"
+        return f"{logical_id}.{attribute}"
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Fn::Sub":
+                return self._sub(arg)
+            if key == "Fn::Join":
+                sep, items = arg
+                return sep.join(str(self.resolve(i)) for i in self.resolve(items))
+            if key == "Fn::GetAtt":
+                return self.get_att(*arg)
+            if key == "Fn::If":
+                return self.resolve(arg[1])
+            if key == "Fn::Select":
+                index, items = arg
+                return self.resolve(items)[int(self.resolve(index))]
+        return {k: self.resolve(v) for k, v in value.items()}
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], arg[1])
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name.startswith("!"):
+                return "${" + name[1:] + "}"
+            if name in variables:
+                return str(self.resolve(variables[name]))
+            if "." in name and name.split(".", 1)[0] in self.resources:
+                return self.get_att(*name.split(".", 1))
+            return str(self.ref(name))
+
+        return re.sub(r"\$\{([^}]+)\}", replace, text)
+
+
+def _merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(global_props)
+    for key, value in props.items():
+        if key == "Environment" and key in merged:
+            variables = {**(merged[key].get("Variables") or {}), **(value.get("Variables") or {})}
+            merged[key] = {"Variables": variables}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _http_routes(logical_id: str, events: Mapping[str, Any]) -> tuple[HttpRoute, ...]:
+    routes = []
+    for name, event in events.items():
+        if event.get("Type") != "HttpApi":
+            continue
+        props = event.get("Properties") or {}
+        method = str(props.get("Method", "ANY")).upper()
+        path = props.get("Path")
+        if path is None:  # an HttpApi event with neither Path nor Method is the API's $default route
+            routes.append(HttpRoute("$default", "", logical_id, name))
+        else:
+            routes.append(HttpRoute("ANY" if method in ("*", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
+                                    path, logical_id, name))
+    return tuple(routes)
+
+
+def _schedules(logical_id: str, events: Mapping[str, Any], resolver: Resolver) -> tuple[Schedule, ...]:
+    schedules = []
+    for name, event in events.items():
+        if event.get("Type") not in ("Schedule", "ScheduleV2"):
+            continue
+        props = resolver.resolve(event.get("Properties") or {})
+        expression = props.get("Schedule") or props.get("ScheduleExpression")
+        enabled = props.get("Enabled", True) is not False and props.get("State", "ENABLED") != "DISABLED"
+        payload = props.get("Input")
+        schedules.append(Schedule(logical_id, name, str(expression), enabled, payload))
+    return tuple(schedules)
+
+
+def _integration_function(integration: Mapping[str, Any], resolver: Resolver, functions: Mapping[str, Any]) -> str | None:
+    """The logical id of the Lambda function behind an AWS::ApiGatewayV2::Integration's IntegrationUri."""
+    uri = (integration.get("Properties") or {}).get("IntegrationUri")
+    match = re.search(r":function:([^/:]+)", str(resolver.resolve(uri)))
+    if match:
+        for logical_id, resource in functions.items():
+            name = resolver.resolve((resource.get("Properties") or {}).get("FunctionName")) or logical_id
+            if name == match.group(1):
+                return logical_id
+    return None
+
+
+def _websocket_apis(resources: Mapping[str, Any], resolver: Resolver, functions: Mapping[str, Any]) -> tuple[WebSocketApi, ...]:
+    apis = []
+    for api_id, api in resources.items():
+        props = api.get("Properties") or {}
+        if api.get("Type") != "AWS::ApiGatewayV2::Api" or props.get("ProtocolType") != "WEBSOCKET":
+            continue
+        routes = []
+        for resource in resources.values():
+            rprops = resource.get("Properties") or {}
+            if resource.get("Type") != "AWS::ApiGatewayV2::Route" or rprops.get("ApiId") != {"Ref": api_id}:
+                continue
+            target = str(resolver.resolve(rprops.get("Target", "")))
+            integration_id = target.split("integrations/", 1)[-1] if "integrations/" in target else None
+            integration = resources.get(integration_id or "", {})
+            function = _integration_function(integration, resolver, functions) if integration else None
+            routes.append(WebSocketRoute(str(rprops.get("RouteKey")), function))
+        apis.append(WebSocketApi(
+            logical_id=api_id,
+            name=str(resolver.resolve(props.get("Name", api_id))),
+            route_selection_expression=str(props.get("RouteSelectionExpression", "$request.body.action")),
+            routes=tuple(routes),
+        ))
+    return tuple(apis)
+
+
+def load_template(path: str | Path, stack_name: str = LOCAL_STACK_NAME,
+                  parameter_overrides: Mapping[str, Any] | None = None) -> Template:
+    """Parse a SAM template. CodeUri paths are resolved relative to the template's folder."""
+    path = Path(path).resolve()
+    doc = load_yaml(path.read_text())
+    resources: dict[str, Any] = doc.get("Resources") or {}
+    parameters = {name: spec.get("Default") for name, spec in (doc.get("Parameters") or {}).items()}
+    parameters.update(parameter_overrides or {})
+    resolver = Resolver(resources, parameters, stack_name)
+    global_props = ((doc.get("Globals") or {}).get("Function")) or {}
+
+    sam_functions = {lid: r for lid, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"}
+    functions: dict[str, Function] = {}
+    for logical_id, resource in sam_functions.items():
+        props = _merge_globals(global_props, resource.get("Properties") or {})
+        events = props.get("Events") or {}
+        reserved = resolver.resolve(props.get("ReservedConcurrentExecutions"))
+        functions[logical_id] = Function(
+            logical_id=logical_id,
+            function_name=str(resolver.resolve(props.get("FunctionName")) or logical_id),
+            code_uri=(path.parent / str(resolver.resolve(props.get("CodeUri", ".")))).resolve(),
+            handler=str(props.get("Handler", "app.handler")),
+            runtime=str(props.get("Runtime", "python3.11")),
+            timeout=int(resolver.resolve(props.get("Timeout", 3))),
+            memory_size=int(resolver.resolve(props.get("MemorySize", 128))),
+            reserved_concurrency=None if reserved is None else int(reserved),
+            environment=dict(((props.get("Environment") or {}).get("Variables")) or {}),
+            http_routes=_http_routes(logical_id, events),
+            schedules=_schedules(logical_id, events, resolver),
+        )
+    return Template(
+        path=path,
+        stack_name=stack_name,
+        parameters=parameters,
+        functions=functions,
+        websocket_apis=_websocket_apis(resources, resolver, sam_functions),
+        resources=resources,
+    )
+
+
+def resolve_environment(template: Template, function: Function, settings_env: Mapping[str, str]) -> dict[str, str]:
+    """The values of the variables a function declares: the stack's setting of the same name wins, then the
+    template's value with its intrinsics resolved (a !Ref to a parameter takes the stack's value of the variable
+    it feeds, so `DATABASE_URL: !Ref DatabaseUrl` is the local DATABASE_URL)."""
+    resolver = Resolver(template.resources, template.parameters, template.stack_name)
+    env: dict[str, str] = {}
+    for name, value in function.environment.items():
+        if name in settings_env:
+            env[name] = settings_env[name]
+            continue
+        resolved = resolver.resolve(value)
+        if resolved is not None:
+            env[name] = str(resolved)
+    return env
