@@ -9,24 +9,29 @@ from order_engine.store.redis_client import redis_errors, sync_client
 
 WAKE_DEBOUNCE_MS = 1000
 
+# One round trip and one command to parse: start the event log before queueing (so the executor's seq 2 never
+# lands before seq 1), then answer whether this submit should wake an executor.
+_ENQUEUE = """
+redis.call('RPUSH', KEYS[1], ARGV[2])
+redis.call('LPUSH', KEYS[2], ARGV[1])
+if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[3]) then return 1 end
+return 0
+"""
+
 
 class OrderIntake:
     def __init__(self, redis_url: str, keys: Keys):
         self.redis = sync_client(redis_url)
         self.keys = keys
+        self._enqueue = self.redis.register_script(_ENQUEUE)
 
     def enqueue(self, order_id: str, first_frame: dict[str, Any]) -> bool:
         """LPUSH the id, start its live event log; True when some executor must be woken (none is alive and no
         other submit claimed the wake-up within the debounce window). Raises DependencyUnavailable('redis')."""
+        keys = (self.keys.order_events(order_id), self.keys.ready, self.keys.executor_heartbeat, self.keys.executor_wake)
         with redis_errors():
-            pipe = self.redis.pipeline(transaction=False)
-            pipe.rpush(self.keys.order_events(order_id), json.dumps(first_frame, separators=(",", ":")))
-            pipe.lpush(self.keys.ready, order_id)
-            pipe.exists(self.keys.executor_heartbeat)
-            *_, alive = pipe.execute()
-            if alive:
-                return False
-            return bool(self.redis.set(self.keys.executor_wake, "1", nx=True, px=WAKE_DEBOUNCE_MS))
+            return bool(self._enqueue(keys=keys, args=(order_id, json.dumps(first_frame, separators=(",", ":")), WAKE_DEBOUNCE_MS)))
 
     def ping(self) -> None:
         with redis_errors():

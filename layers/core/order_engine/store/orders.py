@@ -23,12 +23,12 @@ WITH inserted AS (
     VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
             :idempotency_key, :request_hash)
     ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING {ORDER_COLUMNS}
+    RETURNING id, created_at
 ), first_event AS (
     INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
     SELECT id, 1, 'pending', 0, created_at, CAST(:detail AS jsonb) FROM inserted
 )
-SELECT {ORDER_COLUMNS} FROM inserted
+SELECT created_at FROM inserted
 """
 
 
@@ -93,7 +93,14 @@ class OrderRepository:
             detail=json.dumps(pending_detail(request)),
         )
         if rows:
-            return Inserted(row_to_order(rows[0]), created=True, same_request=True)
+            created_at = rows[0][0]
+            order = Order(
+                id=order_id, status=Status.PENDING, token_in_mint=request.token_in.mint,
+                token_out_mint=request.token_out.mint, amount_in=request.amount_in, slippage_bps=request.slippage_bps,
+                order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
+                client_order_id=request.client_order_id,
+            )
+            return Inserted(order, created=True, same_request=True)
         existing = self.db.run(
             f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = :k", k=idempotency_key
         )
