@@ -37,8 +37,46 @@ class Settings:
     max_stalls: int = 3
     idle_exit_ms: int = 10_000
     heartbeat_ttl_ms: int = 5_000
+    executor_stop_margin_ms: int = 10_000  # stop claiming this long before the Lambda timeout, to finish in flight
+    executor_poll_ms: int = 1_000  # the longest a BLMOVE waits, so delayed retries are promoted on time
+    sweep_interval_ms: int = 1_000  # promote due retries, recover expired leases (one executor per interval)
+    reconcile_interval_ms: int = 10_000  # re-enqueue unfinished orders Redis lost (one executor per interval)
+    reconcile_grace_ms: int = 5_000  # an unfinished order untouched this long and held nowhere in Redis is lost
+    terminal_ttl_s: int = 86_400  # how long Redis keeps a finished order's live state and event log
+    dead_letter_max: int = 10_000  # dead-letter entries kept (oldest trimmed)
+    # the simulated venues and chain (dex/); every latency is multiplied by dex_latency_scale (0 for benchmarks)
+    dex_latency_scale: float = 1.0
+    dex_seed: int = 7  # makes the market and the injected failures repeatable
+    dex_quote_latency_ms: int = 200  # a venue's quote takes about this long
+    dex_quote_timeout_ms: int = 1_000  # the router gives up on a venue after this long
+    dex_submit_latency_ms: int = 50  # sending a transaction to the RPC
+    dex_slot_ms: int = 400  # a slot: the market's tick and the delay before a sent transaction lands
+    dex_confirmation_ms: int = 2_500  # from sending to commitment `confirmed` (+-20% jitter)
+    dex_blockhash_lifetime_ms: int = 60_000  # a chain property: not scaled
+    dex_volatility_bps: float = 10.0  # std dev of the reference price over one minute
+    dex_venue_spread_bps: float = 350.0  # mean gap between the two venues' prices
+    dex_venue_drift_half_life_s: float = 1_800.0  # how slowly a venue's own offset from the reference reverts
+    dex_arbitrage_half_life_s: float = 2.0  # how fast arbitrage pulls a pool back after trades move it
+    dex_initial_liquidity_usd: int = 2_000_000  # per pool, at seeding
+    dex_fail_quote_timeout: float = 0.0  # probability a venue's quote times out
+    dex_fail_venue_error: float = 0.0  # probability a venue's quote fails
+    dex_fail_rpc_error: float = 0.0  # probability sending a transaction fails (it is not sent)
+    dex_fail_blockhash_expired: float = 0.0  # probability a built transaction's blockhash expires before landing
+    dex_fail_price_move: float = 0.0  # probability the price moves against a swap before it lands
+    dex_price_move_bps: int = 300  # size of that move
+    dex_chain_batch_max: int = 500  # landed transactions per PostgreSQL batch
+    dex_chain_gather_ms: int = 2  # the ledger waits this long to gather a batch (group commit); not scaled
     # live updates
     ws_management_endpoint: str = "http://127.0.0.1:3001/local"
+    ws_replay_function_name: str = "order-engine-ws-replay"  # invoked after $connect to send ?orderId='s replay
+    ws_max_connection_ms: int = 2 * 60 * 60 * 1000  # API Gateway closes every connection after 2 hours
+    ws_idle_ms: int = 10 * 60 * 1000  # ... and an idle one after 10 minutes
+    ws_connect_grace_ms: int = 10_000  # a 410 this soon after $connect may mean "not open yet", not "gone"
+    ws_publish_timeout_ms: int = 3_000  # the most one event's fan-out may hold up its order (1,000 subscribers ~0.5 s)
+    ws_post_timeout_ms: int = 500  # a management-API answer slower than this is a failed try
+    ws_post_attempts: int = 3  # tries per connection for errors other than 410
+    ws_post_pool_size: int = 100  # pooled HTTP connections to the management API
+    ws_replay_wait_ms: int = 5_000  # how long the replay waits for a new connection to open
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> "Settings":

@@ -19,6 +19,7 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     ORDER_NOT_FOUND = "order_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNKNOWN_ACTION = "unknown_action"  # a WebSocket message whose action no route serves
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     DATABASE_UNAVAILABLE = "database_unavailable"
     REDIS_UNAVAILABLE = "redis_unavailable"
@@ -35,6 +36,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.ORDER_NOT_FOUND: 404,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.UNKNOWN_ACTION: 400,
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,

@@ -89,6 +89,15 @@ class Keys:
         """SET: the order ids a connection is subscribed to, so $disconnect can clean every subscription."""
         return f"{self.prefix}ws:conn:{connection_id}:orders"
 
+    def dex_pair(self, pair: str) -> str:
+        """HASH {v: version, s: JSON state}: one pair's simulated market (reference price, Raydium reserves,
+        Meteora bins), shared by every executor; written only by compare-and-set on `v`."""
+        return f"{self.prefix}dex:pair:{pair}"
+
+    def dex_transaction(self, signature: str) -> str:
+        """HASH: a transaction sent to the simulated chain (pending, then landed or expired)."""
+        return f"{self.prefix}dex:tx:{signature}"
+
     def ws_subscribers(self, order_id: str) -> str:
         """SET: the connection ids subscribed to an order; the fan-out posts to each."""
         return f"{self.prefix}ws:order:{order_id}:subscribers"

@@ -1,0 +1,199 @@
+"""Live order updates over the WebSocket API: what each route does, and the replay that makes a late subscriber
+miss nothing.
+
+Replay without gaps: a subscription is registered before the order's events are read, so an event written after
+the read is fanned out live, and one written before it is in the replay; the client drops duplicates by `seq`.
+Events come from the order's live log in Redis while it holds them from seq 1, else from PostgreSQL (the source
+of truth), plus any newer frames Redis has.
+
+`$connect` cannot post to its own connection: API Gateway answers 410 until `$connect` returns. So a `?orderId=`
+subscription is registered at connect and its replay runs in another invocation (`replay`), which first posts the
+`subscribed` acknowledgement until the connection accepts it, and only then reads and sends the history. Every
+event whose live post got that early 410 is already in the log by then, so it is in the replay.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Protocol
+
+from order_engine.config import Settings
+from order_engine.domain.orders import OrderEvent
+from order_engine.errors import EngineError, ErrorCode
+from order_engine.services.orders import parse_order_id
+from order_engine.store.connections import ConnectionState
+from order_engine.store.management_api import PostResult
+
+logger = logging.getLogger(__name__)
+
+ACTIONS = ("subscribe", "subscribeOrder", "unsubscribe", "ping")
+REPLAY_FIRST_DELAY_S = 0.02
+REPLAY_MAX_DELAY_S = 0.2
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The connection a route was invoked for, as API Gateway's requestContext describes it."""
+
+    id: str
+    connected_at_ms: int
+
+
+class Registry(Protocol):
+    def register(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None: ...
+    def seen(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None: ...
+    def mark_open(self, connection_id: str) -> None: ...
+    def state(self, connection_id: str) -> ConnectionState | None: ...
+    def subscribe(self, connection_id: str, order_id: str, connected_at_ms: int, now_ms: int) -> None: ...
+    def unsubscribe(self, connection_id: str, order_id: str) -> bool: ...
+    def remove(self, connection_id: str) -> None: ...
+
+
+class Poster(Protocol):
+    def post(self, connection_id: str, frame: dict[str, Any]) -> PostResult: ...
+
+
+class EventLog(Protocol):
+    def frames(self, order_id: str) -> list[dict[str, Any]]: ...
+
+
+class EventHistory(Protocol):
+    def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
+
+
+class ReplayStarter(Protocol):
+    def start(self, connection_id: str, order_id: str) -> None: ...
+
+
+def error_frame(exc: EngineError) -> dict[str, Any]:
+    frame = {"type": "error", "code": str(exc.code), "message": exc.message}
+    if exc.details:
+        frame["details"] = exc.details
+    return frame
+
+
+def unknown_action(action: Any) -> EngineError:
+    known = ", ".join(ACTIONS)
+    if action is None:
+        message = f"The message has no action; send a JSON object with an action, one of: {known}."
+    else:
+        message = f"Unknown action {str(action)[:64]!r}; the actions are: {known}."
+    return EngineError(message, [{"field": "action", "rule": "known_action", "message": message}],
+                       code=ErrorCode.UNKNOWN_ACTION)
+
+
+def order_not_found(order_id: str) -> EngineError:
+    return EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
+
+
+def _contiguous_from_one(frames: list[dict[str, Any]]) -> bool:
+    return bool(frames) and all(frame.get("seq") == i for i, frame in enumerate(frames, start=1))
+
+
+class SubscriptionService:
+    """The WebSocket routes' use cases: connect, subscribe, unsubscribe, ping, reply with errors, disconnect, and
+    the replay of an order's events to a new subscriber."""
+
+    def __init__(self, settings: Settings, registry: Registry, poster: Poster, log: EventLog,
+                 history: EventHistory, replays: ReplayStarter,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        self.settings, self.registry, self.poster = settings, registry, poster
+        self.log, self.history, self.replays = log, history, replays
+        self.clock, self.sleep = clock, sleep
+
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # $connect / $disconnect
+    def connect(self, conn: Connection, order_id: str | None) -> None:
+        """Register the connection; with an order id, subscribe and start its replay. Raises EngineError (the
+        handshake is then refused with its status)."""
+        order_id = None if order_id is None else parse_order_id(order_id)
+        now = self._now_ms()
+        self.registry.register(conn.id, conn.connected_at_ms, now)
+        if order_id is None:
+            return
+        self.registry.subscribe(conn.id, order_id, conn.connected_at_ms, now)
+        if not self.events_so_far(order_id):
+            self.registry.unsubscribe(conn.id, order_id)
+            raise order_not_found(order_id)
+        self.replays.start(conn.id, order_id)
+
+    def disconnect(self, connection_id: str) -> None:
+        self.registry.remove(connection_id)
+
+    # messages
+    def subscribe(self, conn: Connection, order_id: Any) -> None:
+        self._seen(conn)
+        order_id = parse_order_id(order_id)
+        self.registry.subscribe(conn.id, order_id, conn.connected_at_ms, self._now_ms())
+        frames = self.events_so_far(order_id)
+        if not frames:
+            self.registry.unsubscribe(conn.id, order_id)
+            raise order_not_found(order_id)
+        self._send(conn.id, [{"type": "subscribed", "orderId": order_id}, *frames])
+
+    def unsubscribe(self, conn: Connection, order_id: Any) -> None:
+        self._seen(conn)
+        order_id = parse_order_id(order_id)
+        self.registry.unsubscribe(conn.id, order_id)
+        self._send(conn.id, [{"type": "unsubscribed", "orderId": order_id}])
+
+    def ping(self, conn: Connection) -> None:
+        self._seen(conn)
+        self._send(conn.id, [{"type": "pong"}])
+
+    def reply_error(self, conn: Connection, exc: EngineError) -> None:
+        """Answer a message the connection sent with an error frame; the connection stays open."""
+        try:
+            self._seen(conn)
+        except EngineError:
+            pass  # the registry being down must not keep the client from hearing about its error
+        self._send(conn.id, [error_frame(exc)])
+
+    def _seen(self, conn: Connection) -> None:
+        self.registry.seen(conn.id, conn.connected_at_ms, self._now_ms())
+
+    def _send(self, connection_id: str, frames: Iterable[dict[str, Any]]) -> bool:
+        """False (and the connection forgotten) when it turned out to be gone."""
+        for frame in frames:
+            if self.poster.post(connection_id, frame) is PostResult.GONE:
+                self.registry.remove(connection_id)
+                return False
+        return True
+
+    # replay
+    def replay(self, connection_id: str, order_id: str) -> None:
+        """Send a `?orderId=` subscriber its acknowledgement and the order's events so far, once it is open."""
+        if not self._await_open(connection_id, {"type": "subscribed", "orderId": order_id}):
+            return
+        self._send(connection_id, self.events_so_far(order_id))
+
+    def _await_open(self, connection_id: str, first: dict[str, Any]) -> bool:
+        deadline = time.monotonic() + self.settings.ws_replay_wait_ms / 1000
+        delay = REPLAY_FIRST_DELAY_S
+        while True:
+            result = self.poster.post(connection_id, first)
+            if result is PostResult.DELIVERED:
+                self.registry.mark_open(connection_id)
+                return True
+            state = self.registry.state(connection_id)
+            if state is None:  # disconnected meanwhile
+                return False
+            if time.monotonic() >= deadline or (result is PostResult.GONE and state.open):
+                if result is PostResult.GONE:
+                    self.registry.remove(connection_id)
+                logger.warning("replay gave up", extra={"connection_id": connection_id, "result": result.value})
+                return False
+            self.sleep(delay)
+            delay = min(delay * 2, REPLAY_MAX_DELAY_S)
+
+    def events_so_far(self, order_id: str) -> list[dict[str, Any]]:
+        """The order's event frames in seq order; empty for an order that does not exist."""
+        frames = self.log.frames(order_id)
+        if _contiguous_from_one(frames):
+            return frames
+        durable = [event.to_message() for event in self.history.events(order_id)]
+        last = durable[-1]["seq"] if durable else 0
+        return durable + [f for f in frames if f.get("seq", 0) > last]

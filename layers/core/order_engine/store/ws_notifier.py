@@ -1,0 +1,154 @@
+"""The production `Notifier`: fans an order's event out to its WebSocket subscribers through API Gateway's
+management API (`POST {endpoint}/@connections/{connectionId}`, SigV4-signed for `execute-api`).
+
+boto3's `post_to_connection` spends about 1 ms of CPU per call under the GIL, which would cap the engine's
+throughput; this sends the same signed request (botocore's SigV4 signer) through a pooled aiohttp client instead.
+See local/bench_ws.py for the measurement.
+
+A 410 removes the connection that is gone (unless it is still inside its `$connect`, see store/connections.py);
+other failures are retried briefly (each try bounded by `ws_post_timeout_ms`); the whole fan-out of one event
+is bounded by `ws_publish_timeout_ms`, so a slow client or endpoint costs the executor at most that, and a client
+that misses a frame sees the gap in `seq` (and can subscribe again for a replay).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import Counter
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import botocore.session
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from yarl import URL
+
+from order_engine.config import Settings
+from order_engine.store.connections import AsyncConnectionRegistry
+from order_engine.store.keys import Keys
+from order_engine.store.management_api import PostResult, encode_frame
+from order_engine.store.redis_client import REDIS_ERRORS, async_client
+
+logger = logging.getLogger(__name__)
+
+RETRY_BASE_S = 0.02
+NOT_RETRYABLE = frozenset({400, 403, 404, 413})  # a bad request or credentials: another try will not help
+_AWS_ENDPOINT = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
+
+
+class ManagementApiSigner:
+    """Signs management-API requests with botocore's SigV4 signer (service `execute-api`)."""
+
+    def __init__(self, endpoint: str, credentials: Credentials | None = None, region: str | None = None):
+        session = botocore.session.get_session()
+        self.endpoint = endpoint.rstrip("/")
+        self.credentials = credentials if credentials is not None else session.get_credentials()
+        match = _AWS_ENDPOINT.search(self.endpoint)
+        self.region = region or (match.group(1) if match else None) or session.get_config_variable("region") or "us-east-1"
+        frozen = self.credentials.get_frozen_credentials() if self.credentials is not None else None
+        self._auth = SigV4Auth(frozen, "execute-api", self.region) if frozen is not None else None
+        if self._auth is None:
+            logger.warning("no AWS credentials found: management-API posts go unsigned and AWS will refuse them")
+
+    def url(self, connection_id: str) -> str:
+        return f"{self.endpoint}/@connections/{quote(connection_id, safe='')}"
+
+    def headers(self, method: str, url: str, body: bytes = b"") -> dict[str, str]:
+        request = AWSRequest(method=method, url=url, data=body)
+        if self._auth is not None:
+            self._auth.add_auth(request)
+        return dict(request.headers.items())
+
+
+class ManagementApiNotifier:
+    """Delivers each event frame to every subscriber of its order, one POST per connection, concurrently."""
+
+    def __init__(self, settings: Settings, signer: ManagementApiSigner | None = None):
+        self.settings = settings
+        self.signer = signer or ManagementApiSigner(settings.ws_management_endpoint)
+        self.timeout_s = settings.ws_publish_timeout_ms / 1000
+        self.post_timeout_s = settings.ws_post_timeout_ms / 1000
+        self.stats: Counter[str] = Counter()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._registry: AsyncConnectionRegistry | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "ManagementApiNotifier":
+        return cls(settings)
+
+    def _bind(self) -> tuple[aiohttp.ClientSession, AsyncConnectionRegistry]:
+        """The HTTP pool and Redis client belong to one event loop; a new loop (a new invocation) gets new ones."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._session is None or self._registry is None:
+            self._loop = loop
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self.settings.ws_post_pool_size, keepalive_timeout=30),
+                # per try, and not counting the wait for a pooled connection: a big fan-out queues there
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.post_timeout_s,
+                                              sock_read=self.post_timeout_s),
+            )
+            self._registry = AsyncConnectionRegistry(async_client(self.settings.redis_url), Keys(self.settings.key_prefix))
+        return self._session, self._registry
+
+    async def publish(self, order_id: str, message: dict[str, Any]) -> None:
+        session, registry = self._bind()
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                connection_ids = await registry.subscribers(order_id)
+                if not connection_ids:
+                    return
+                body = encode_frame(message)
+                await asyncio.gather(*(self._deliver(session, registry, order_id, cid, body) for cid in connection_ids))
+        except TimeoutError:
+            self.stats["timed_out"] += 1
+            logger.warning("fan-out cut off at its time bound",
+                           extra={"order_id": order_id, "seq": message.get("seq"), "timeout_s": self.timeout_s})
+        except REDIS_ERRORS as exc:
+            self.stats["registry_unavailable"] += 1
+            logger.warning("fan-out skipped: Redis unavailable", extra={"order_id": order_id, "error": str(exc)})
+
+    async def _deliver(self, session: aiohttp.ClientSession, registry: AsyncConnectionRegistry, order_id: str,
+                       connection_id: str, body: bytes) -> PostResult:
+        url = self.signer.url(connection_id)
+        headers = self.signer.headers("POST", url, body)
+        status: int | None = None
+        for attempt in range(self.settings.ws_post_attempts):
+            if attempt:
+                await asyncio.sleep(RETRY_BASE_S * 2 ** (attempt - 1))
+            try:
+                async with session.post(URL(url, encoded=True), data=body, headers=headers) as response:
+                    status = response.status
+                    await response.read()
+            except (aiohttp.ClientError, OSError) as exc:
+                status = None
+                logger.debug("post failed", extra={"connection_id": connection_id, "error": str(exc)})
+            if status is not None and 200 <= status < 300:
+                self.stats["delivered"] += 1
+                return PostResult.DELIVERED
+            if status == 410:
+                self.stats["gone"] += 1
+                await registry.forget_gone(connection_id, int(time.time() * 1000),
+                                           self.settings.ws_connect_grace_ms, order_id)
+                return PostResult.GONE
+            if status in NOT_RETRYABLE:
+                break
+        self.stats["failed"] += 1
+        logger.warning("post to connection failed", extra={"order_id": order_id, "connection_id": connection_id,
+                                                           "status": status})
+        return PostResult.FAILED
+
+    async def close(self) -> None:
+        session, self._session = self._session, None
+        registry, self._registry = self._registry, None
+        if session is not None:
+            await session.close()
+        if registry is not None:
+            await registry.redis.aclose()
+
+
+WebSocketNotifier = ManagementApiNotifier  # the name services/execute.py wires

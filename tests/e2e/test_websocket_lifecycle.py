@@ -1,0 +1,137 @@
+"""Orders watched over WebSocket while the executor runs them, through the real local stack."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import aiohttp
+import requests
+
+from order_engine.domain.lifecycle import TERMINAL, can_transition
+from order_engine.store.connections import ConnectionRegistry, Limits
+from order_engine.store.keys import Keys
+from order_engine.store.redis_client import sync_client
+
+ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.25"}
+TERMINAL_NAMES = {str(s) for s in TERMINAL}
+
+
+def submit(stack) -> str:
+    response = requests.post(f"{stack.http_url}/api/orders/execute", json=ORDER)
+    assert response.status_code == 202, response.text
+    return response.json()["orderId"]
+
+
+async def watch(ws: aiohttp.ClientWebSocketResponse, timeout: float = 60) -> list[dict]:
+    """Every status frame until the order is terminal, as received (duplicates included)."""
+    frames = []
+    while not frames or frames[-1]["status"] not in TERMINAL_NAMES:
+        message = await ws.receive(timeout=timeout)
+        assert message.type is aiohttp.WSMsgType.TEXT, message
+        frame = json.loads(message.data)
+        if frame.get("type") == "status":
+            frames.append(frame)
+    return frames
+
+
+def timeline(frames: list[dict]) -> list[tuple[int, str]]:
+    """Deduplicated by seq, as a client does."""
+    return sorted({f["seq"]: f["status"] for f in frames}.items())
+
+
+def assert_complete_lifecycle(events: list[tuple[int, str]]) -> None:
+    seqs, statuses = [s for s, _ in events], [st for _, st in events]
+    assert seqs == list(range(1, len(seqs) + 1)), events
+    assert statuses[0] == "pending" and statuses[-1] in TERMINAL_NAMES, events
+    assert all(can_transition(a, b) for a, b in zip(statuses, statuses[1:])), events
+
+
+def test_five_concurrent_orders_each_watched_see_their_lifecycle_in_order(local_stack):
+    async def one(session: aiohttp.ClientSession) -> list[dict]:
+        order_id = await asyncio.to_thread(submit, local_stack)
+        async with session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}") as ws:
+            return await watch(ws)
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            return await asyncio.gather(*(one(session) for _ in range(5)))
+
+    for frames in asyncio.run(scenario()):
+        assert_complete_lifecycle(timeline(frames))
+        seqs = [f["seq"] for f in frames]
+        assert seqs == sorted(seqs), "frames arrived out of order"
+        assert [st for _, st in timeline(frames)][-1] == "confirmed"
+        assert frames[-1]["txHash"] and frames[-1]["dex"] in ("raydium", "meteora")
+
+
+def test_late_and_mid_way_subscribers_miss_nothing(local_stack):
+    order_id = submit(local_stack)
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}") as first:
+                seen = []
+                while not seen or seen[-1]["status"] == "pending":  # wait until the executor has started it
+                    message = json.loads((await first.receive(timeout=60)).data)
+                    if message.get("type") == "status":
+                        seen.append(message)
+                async with session.ws_connect(local_stack.ws_url) as mid_way:
+                    await mid_way.send_json({"action": "subscribe", "orderId": order_id})
+                    mid = await watch(mid_way)
+                seen += await watch(first)
+            async with session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}") as late:
+                last = await watch(late)
+            return seen, mid, last
+
+    first, mid, late = asyncio.run(scenario())
+    full = requests.get(f"{local_stack.http_url}/api/orders/{order_id}").json()["events"]
+    expected = [(e["seq"], e["status"]) for e in full]
+    assert_complete_lifecycle(expected)
+    assert timeline(first) == timeline(mid) == timeline(late) == expected
+
+
+def test_a_client_that_drops_without_closing_is_removed_and_others_are_not_held_up(local_stack):
+    env = local_stack.env
+    keys = Keys(env["KEY_PREFIX"])
+    redis = sync_client(env["REDIS_URL"])
+    registry = ConnectionRegistry(redis, keys, Limits(7_200_000, 600_000))
+    order_id = submit(local_stack)
+    # a connection that vanished without its $disconnect ever running (as API Gateway may lose one)
+    registry.register("bG9zdC1kaXNjb25uZWN0", 0, 0)
+    registry.mark_open("bG9zdC1kaXNjb25uZWN0")
+    registry.subscribe("bG9zdC1kaXNjb25uZWN0", order_id, 0, 0)
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session:
+            dropped = await session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}")
+            await dropped.receive(timeout=30)  # subscribed: it is registered and open
+            dropped._response.connection.transport.abort()  # no close frame, just gone
+            async with session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}") as watcher:
+                return await watch(watcher)
+
+    frames = asyncio.run(scenario())
+    assert_complete_lifecycle(timeline(frames))
+    assert timeline(frames)[-1][1] == "confirmed"
+    assert "bG9zdC1kaXNjb25uZWN0" not in registry.subscribers(order_id)  # removed at its first 410
+    assert registry.state("bG9zdC1kaXNjb25uZWN0") is None
+
+
+def test_a_thousand_subscribers_of_one_order_all_receive_every_event(local_stack):
+    order_id = submit(local_stack)
+
+    async def scenario():
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            sockets = []
+            for start in range(0, 1000, 100):
+                sockets += await asyncio.gather(*(session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}")
+                                                  for _ in range(start, start + 100)))
+            try:
+                return await asyncio.gather(*(watch(ws, timeout=120) for ws in sockets))
+            finally:
+                await asyncio.gather(*(ws.close() for ws in sockets))
+
+    results = asyncio.run(scenario())
+    expected = [(e["seq"], e["status"]) for e in requests.get(f"{local_stack.http_url}/api/orders/{order_id}").json()["events"]]
+    assert_complete_lifecycle(expected)
+    assert len(results) == 1000
+    assert all(timeline(frames) == expected for frames in results)

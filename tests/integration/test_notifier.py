@@ -1,0 +1,117 @@
+"""The production notifier against the local management API: one frame per subscriber, 410s cleaned, and a
+bounded cost to the executor whatever the clients or the endpoint do."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+
+import aiohttp
+import pytest
+from aiohttp import web
+
+from order_engine import bootstrap, config
+from order_engine.store.connections import ConnectionRegistry, Limits
+from order_engine.store.keys import Keys
+from order_engine.store.ws_notifier import ManagementApiNotifier
+from ws_stack import WsStack
+
+ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
+FRAME = {"type": "status", "orderId": ORDER_ID, "status": "routing", "seq": 2}
+
+
+@pytest.fixture
+def ws_stack(configured, monkeypatch):
+    stack = WsStack().start()
+    monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
+    config.settings.cache_clear()
+    bootstrap.subscriptions.cache_clear()
+    yield stack
+    stack.stop()
+    bootstrap.subscriptions.cache_clear()
+
+
+@pytest.fixture
+def registry(settings, redis_client):
+    return ConnectionRegistry(redis_client, Keys(settings.key_prefix), Limits(settings.ws_max_connection_ms, settings.ws_idle_ms))
+
+
+def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
+    async def scenario():
+        notifier = ManagementApiNotifier(config.settings())
+        async with aiohttp.ClientSession() as session:
+            clients = [await session.ws_connect(ws_stack.ws_url) for _ in range(20)]
+            for ws in clients:  # a ping marks each connection open; then subscribe it directly
+                await ws.send_json({"action": "ping"})
+                await ws.receive(timeout=10)
+            for connection_id in list(ws_stack.gateway.connections):
+                registry.subscribe(connection_id, ORDER_ID, 0, 0)
+            await notifier.publish(ORDER_ID, FRAME)
+            received = [json.loads((await ws.receive(timeout=10)).data) for ws in clients]
+            extra = []
+            for ws in clients:  # the next frame after the event is the answer to a later ping: no duplicate
+                await ws.send_json({"action": "ping"})
+                extra.append(json.loads((await ws.receive(timeout=10)).data))
+            for ws in clients:
+                await ws.close()
+        await notifier.close()
+        return received, extra, notifier.stats
+
+    received, extra, stats = asyncio.run(scenario())
+    assert received == [FRAME] * 20
+    assert stats["delivered"] == 20
+    assert extra == [{"type": "pong"}] * 20
+
+
+def test_a_connection_still_inside_connect_is_not_removed_by_an_early_410(ws_stack, registry):
+    registry.register("aW4tY29ubmVjdA==", connected_at_ms=_now_ms(), now_ms=_now_ms())
+    registry.subscribe("aW4tY29ubmVjdA==", ORDER_ID, _now_ms(), _now_ms())
+
+    async def scenario():
+        notifier = ManagementApiNotifier(config.settings())
+        await notifier.publish(ORDER_ID, FRAME)
+        await notifier.close()
+        return notifier.stats
+
+    assert asyncio.run(scenario())["gone"] == 1
+    assert registry.subscribers(ORDER_ID) == {"aW4tY29ubmVjdA=="}
+
+
+def test_an_endpoint_that_never_answers_costs_the_executor_only_the_publish_bound(configured, registry, settings):
+    registry.register("c2xvdw==", 0, 0)
+    registry.mark_open("c2xvdw==")
+    registry.subscribe("c2xvdw==", ORDER_ID, 0, 0)
+
+    async def scenario():
+        stalled = asyncio.Event()
+
+        async def never_answers(request: web.Request) -> web.Response:
+            await stalled.wait()
+            return web.Response()
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", never_answers)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        live = dataclasses.replace(config.settings(), ws_management_endpoint=f"http://127.0.0.1:{port}/local",
+                                   ws_publish_timeout_ms=300)
+        notifier = ManagementApiNotifier(live)
+        await notifier.publish(ORDER_ID, FRAME)  # returns: the bound cut the stalled post off
+        stalled.set()
+        await notifier.close()
+        await runner.cleanup()
+        return notifier.stats
+
+    stats = asyncio.run(scenario())
+    assert stats["timed_out"] == 1 and stats["delivered"] == 0
+    assert registry.subscribers(ORDER_ID) == {"c2xvdw=="}  # a slow client is not a gone one
+
+
+def _now_ms() -> int:
+    import time
+
+    return int(time.time() * 1000)

@@ -1,0 +1,105 @@
+"""The subscription service's rules, with in-memory adapters: replay before live, no gaps, errors as frames."""
+from __future__ import annotations
+
+import pytest
+
+from order_engine.errors import EngineError, ErrorCode
+from order_engine.services.subscribe import Connection
+from order_engine.store.management_api import PostResult
+from ws_fakes import ORDER_ID, FakeHistory, FakeLog, FakePoster, FakeRegistry, frame, service
+
+CONN = Connection("Y29ubg==", connected_at_ms=999_000)
+
+
+def test_subscribe_acknowledges_then_replays_the_log_in_seq_order():
+    live = service(log=FakeLog({ORDER_ID: [frame(1), frame(2)]}))
+    live.subscribe(CONN, ORDER_ID)
+    assert live.poster.sent[CONN.id] == [{"type": "subscribed", "orderId": ORDER_ID}, frame(1), frame(2)]
+    assert live.registry.subscribers(ORDER_ID) == {CONN.id}
+
+
+def test_the_subscription_is_registered_before_the_events_are_read():
+    registry = FakeRegistry()
+
+    class WatchingLog(FakeLog):
+        def frames(self, order_id):
+            self.registered_first = CONN.id in registry.subscribers(order_id)
+            return [frame(1)]
+
+    log = WatchingLog()
+    service(log=log, registry=registry).subscribe(CONN, ORDER_ID)
+    assert log.registered_first
+
+
+def test_replay_comes_from_postgresql_when_redis_lost_the_start_of_the_log():
+    live = service(log=FakeLog({ORDER_ID: [frame(3), frame(4)]}), history=FakeHistory({ORDER_ID: 3}))
+    assert [f["seq"] for f in live.events_so_far(ORDER_ID)] == [1, 2, 3, 4]
+    assert live.events_so_far(ORDER_ID)[0]["at"] == "2026-11-22T00:00:00Z"
+
+
+def test_a_finished_order_that_redis_no_longer_holds_replays_its_whole_history():
+    live = service(history=FakeHistory({ORDER_ID: 5}))
+    live.subscribe(CONN, ORDER_ID)
+    assert [f.get("seq") for f in live.poster.sent[CONN.id][1:]] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("order_id, code", [("not-a-uuid", ErrorCode.INVALID_ORDER_ID), (None, ErrorCode.INVALID_ORDER_ID),
+                                            (ORDER_ID, ErrorCode.ORDER_NOT_FOUND)])
+def test_subscribing_to_a_bad_or_unknown_order_is_refused_and_leaves_no_subscription(order_id, code):
+    live = service()
+    with pytest.raises(EngineError) as refused:
+        live.subscribe(CONN, order_id)
+    assert refused.value.code is code
+    assert live.registry.subscribers(ORDER_ID) == set()
+
+
+def test_an_error_reply_is_one_error_frame():
+    live = service()
+    live.reply_error(CONN, EngineError("nope", code=ErrorCode.UNKNOWN_ACTION))
+    assert live.poster.sent[CONN.id] == [{"type": "error", "code": "unknown_action", "message": "nope"}]
+
+
+def test_connect_with_an_order_registers_and_hands_the_replay_to_another_invocation():
+    live = service(log=FakeLog({ORDER_ID: [frame(1)]}))
+    live.connect(CONN, ORDER_ID)
+    assert live.registry.subscribers(ORDER_ID) == {CONN.id}
+    assert live.replays.started == [(CONN.id, ORDER_ID)]
+    assert live.poster.sent == {}  # $connect cannot post to its own connection
+
+
+def test_connect_with_an_unknown_order_is_refused():
+    live = service()
+    with pytest.raises(EngineError) as refused:
+        live.connect(CONN, ORDER_ID)
+    assert refused.value.http_status == 404 and live.registry.subscribers(ORDER_ID) == set()
+
+
+def test_replay_waits_out_the_410s_of_a_connection_whose_connect_has_not_returned():
+    log = FakeLog({ORDER_ID: [frame(1)]})
+    sleeps: list[float] = []
+
+    def event_arrives_while_connecting(connection_id, sent, result):
+        if result is PostResult.GONE:  # the executor moves the order on while the client is still connecting
+            log.by_order[ORDER_ID] = [frame(1), frame(2)]
+
+    poster = FakePoster([PostResult.GONE, PostResult.GONE], on_post=event_arrives_while_connecting)
+    live = service(log=log, poster=poster, sleeps=sleeps)
+    live.registry.register(CONN.id, CONN.connected_at_ms, CONN.connected_at_ms)
+    live.replay(CONN.id, ORDER_ID)
+    assert poster.sent[CONN.id] == [{"type": "subscribed", "orderId": ORDER_ID}, frame(1), frame(2)]
+    assert len(sleeps) == 2 and live.registry.state(CONN.id).open
+
+
+def test_replay_stops_for_a_connection_that_disconnected_meanwhile():
+    live = service(log=FakeLog({ORDER_ID: [frame(1)]}), poster=FakePoster([PostResult.GONE]))
+    live.replay(CONN.id, ORDER_ID)  # not registered: its $disconnect already ran
+    assert live.poster.sent == {}
+
+
+def test_a_410_for_an_open_connection_means_gone_and_removes_it():
+    registry = FakeRegistry()
+    registry.seen(CONN.id, 0, 0)
+    registry.subscribe(CONN.id, ORDER_ID, 0, 0)
+    live = service(log=FakeLog({ORDER_ID: [frame(1)]}), poster=FakePoster([PostResult.GONE]), registry=registry)
+    live.ping(CONN)
+    assert registry.state(CONN.id) is None and registry.subscribers(ORDER_ID) == set()
