@@ -66,6 +66,7 @@ class Settings:
     dex_price_move_bps: int = 300  # size of that move
     dex_chain_batch_max: int = 500  # landed transactions per PostgreSQL batch
     dex_chain_gather_ms: int = 2  # the ledger waits this long to gather a batch (group commit); not scaled
+    dex_quote_view_max_age_ms: int = 0  # quote from this process's view of a pool if read this recently (0: always read)
     # live updates
     ws_management_endpoint: str = "http://127.0.0.1:3001/local"
     ws_replay_function_name: str = "order-engine-ws-replay"  # invoked after $connect to send ?orderId='s replay

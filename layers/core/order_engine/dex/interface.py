@@ -35,6 +35,7 @@ class Route:
     legs: tuple[RouteLeg, ...]  # one leg, or two when splitting across venues pays
     quotes: tuple[Quote, ...]  # every venue's quote for the whole amount (failed venues absent)
     reason: str  # a sentence: why this route
+    failures: tuple[tuple[str, str], ...] = ()  # (venue, reason) for each venue that did not quote
 
     @property
     def amount_out(self) -> int:
@@ -45,7 +46,25 @@ class Route:
         """The venue name recorded on the order ('raydium', 'meteora', or 'raydium+meteora' for a split)."""
         return "+".join(leg.venue for leg in self.legs)
 
-    def to_detail(self) -> dict[str, Any]: ...  # JSON-ready routing event detail; implemented by dex
+    def to_detail(self) -> dict[str, Any]:
+        """JSON-ready routing event detail (camelCase, amounts as strings of base units)."""
+        return {
+            "dex": self.dex,
+            "amountIn": str(self.amount_in),
+            "expectedAmountOut": str(self.amount_out),
+            "legs": [
+                {"venue": leg.venue, "amountIn": str(leg.amount_in), "amountOut": str(leg.amount_out),
+                 "percent": leg.amount_in * 100 // self.amount_in if self.amount_in else 0}
+                for leg in self.legs
+            ],
+            "quotes": [
+                {"venue": q.venue, "amountIn": str(q.amount_in), "amountOut": str(q.amount_out), "fee": str(q.fee),
+                 "priceImpactBps": q.price_impact_bps}
+                for q in self.quotes
+            ],
+            "failedVenues": [{"venue": venue, "reason": reason} for venue, reason in self.failures],
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,10 @@ class BuiltSwap:
     blockhash: str
     blockhash_expires_at_ms: int
     detail: dict[str, Any] = field(default_factory=dict)
+    # The transaction's signature, fixed when it is signed at build time (as on Solana, before it is sent);
+    # `submit` returns the same value. The executor records it before sending, so a recovered order can ask the
+    # chain about the exact transaction that may have landed. None only for venues that cannot know it.
+    signature: str | None = None
 
 
 class SignatureState(StrEnum):
@@ -104,6 +127,12 @@ class BlockhashExpired(DexError):
 
 class SlippageExceeded(DexError):
     reason = "slippage_exceeded"
+
+
+class TransactionDropped(DexError):
+    """The chain has no record of the transaction and will never land it (e.g. its mempool was lost)."""
+
+    reason = "transaction_dropped"
 
 
 class NoRoute(DexError):

@@ -1,0 +1,412 @@
+"""The simulated venues and chain behind `Dex`: Raydium (CPMM) and Meteora (DLMM) pools in Redis, a market that
+moves, latencies scaled by `dex_latency_scale`, injectable failures, and a chain whose landed transactions are
+recorded in PostgreSQL.
+
+Construct with `SimulatedDex(settings, redis_client, database)`:
+- `redis_client`: a `redis.asyncio.Redis` with `decode_responses=True`
+  (`order_engine.store.redis_client.async_client(settings.redis_url)`), bound to the loop that uses the dex;
+- `database`: an `order_engine.store.postgres.Database` whose schema holds `chain_transactions` (migration 002).
+Or `create_dex(settings)`, which builds both. Call `await dex.close()` before the loop ends: it writes the
+chain's buffered records. One instance per event loop; many instances (processes) share one market.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import random
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import redis.asyncio
+
+from order_engine.config import Settings
+from order_engine.dex.chain_store import ChainStore, LandedTransaction
+from order_engine.dex.interface import (
+    BlockhashExpired, BuiltSwap, DexError, NoRoute, Quote, QuoteTimeout, Route, RouteLeg, RpcError, SignatureState,
+    SlippageExceeded, SwapResult, TransactionDropped, VenueUnavailable,
+)
+from order_engine.dex.market import Market, encode
+from order_engine.dex.market_store import CasOutcome, MarketStore
+from order_engine.domain import market as model
+from order_engine.domain import routing, slippage, transaction
+from order_engine.domain.base58 import b58encode
+from order_engine.domain.tokens import by_mint
+from order_engine.store.keys import Keys
+from order_engine.store.postgres import Database
+from order_engine.store.redis_client import async_client
+
+logger = logging.getLogger(__name__)
+
+TRANSACTION_TTL_S = 7 * 24 * 3600
+_CONFIRMATION_JITTER = 0.2
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def new_signature() -> str:
+    """64 random bytes in base58, as Solana prints a transaction signature (87 or 88 characters)."""
+    while True:
+        signature = b58encode(secrets.token_bytes(64))
+        if len(signature) in (87, 88):
+            return signature
+
+
+@dataclass
+class _InFlight:
+    """What this process knows about a transaction it sent."""
+
+    built: BuiltSwap
+    submitted_at_ms: int
+    lands_at_ms: int
+    confirmed_at_ms: int
+    price_move: bool
+    landed: asyncio.Event = field(default_factory=asyncio.Event)
+    outcome: LandedTransaction | None = None
+    dropped_as: str | None = None
+
+
+class SimulatedDex:
+    """The `Dex` the executor trades on: see the module docstring for how to construct it."""
+
+    def __init__(self, settings: Settings, redis_client: redis.asyncio.Redis, database: Database,
+                 *, clock: Callable[[], int] = wall_clock_ms, owns_clients: bool = False):
+        self.settings = settings
+        self._owns_clients = owns_clients
+        self._clock = clock
+        self._scale = settings.dex_latency_scale
+        self._rng = random.Random(settings.dex_seed)
+        self._liquidity = settings.dex_initial_liquidity_usd
+        params = model.MarketParams.from_knobs(
+            seed=settings.dex_seed,
+            tick_ms=settings.dex_slot_ms,
+            volatility_bps_per_minute=settings.dex_volatility_bps,
+            venue_spread_bps=settings.dex_venue_spread_bps,
+            drift_half_life_s=settings.dex_venue_drift_half_life_s,
+            arbitrage_half_life_s=settings.dex_arbitrage_half_life_s,
+        )
+        self.market = Market(MarketStore(redis_client, Keys(settings.key_prefix), TRANSACTION_TTL_S), params,
+                             self._liquidity, settings.dex_quote_view_max_age_ms)
+        self.chain = ChainStore(database, settings.dex_chain_batch_max, settings.dex_chain_gather_ms)
+        self._redis = redis_client
+        self._database = database
+        self._in_flight: dict[str, _InFlight] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._latest_blockhash: tuple[int, str] = (-1, "")
+
+    # -- quoting and routing -------------------------------------------------------------------------------
+
+    async def quote(self, venue: str, input_mint: str, output_mint: str, amount_in: int) -> Quote:
+        """One venue's quote for the whole amount, after the venue's latency (may time out or fail)."""
+        spec = self._pair(input_mint, output_mint)
+        state = await self.market.snapshot(spec, self._clock())
+        return await self._venue_quote(venue, spec, state, input_mint, amount_in)
+
+    async def route(self, input_mint: str, output_mint: str, amount_in: int) -> Route:
+        spec = self._pair(input_mint, output_mint)
+        now_ms = self._clock()
+        state = await self.market.snapshot(spec, now_ms)
+        outcomes = await self._quote_venues(spec, state, input_mint, amount_in)
+        quotes = tuple(o for o in outcomes if isinstance(o, Quote))
+        failures = tuple((venue, o.reason) for venue, o in zip(model.VENUES, outcomes) if isinstance(o, DexError))
+        if not quotes:
+            raise next((o for o in outcomes if isinstance(o, QuoteTimeout)), outcomes[0])
+        best = max(quotes, key=lambda q: q.amount_out)
+        if best.amount_out <= 0:
+            raise NoRoute(f"{amount_in} base units of {by_mint(input_mint).symbol} is too little to buy anything.")
+        legs, reason = self._choose(spec, state, input_mint, amount_in, quotes, failures, now_ms // 1000)
+        route = Route(input_mint, output_mint, amount_in, legs, quotes, reason, failures)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("routed", extra={"route": route.to_detail()})
+        return route
+
+    async def _quote_venues(self, spec: model.PairSpec, state: model.PairState, input_mint: str,
+                            amount_in: int) -> list[Quote | DexError]:
+        if self._scale <= 0:
+            outcomes: list[Quote | DexError] = []
+            for venue in model.VENUES:
+                try:
+                    outcomes.append(await self._venue_quote(venue, spec, state, input_mint, amount_in))
+                except DexError as exc:
+                    outcomes.append(exc)
+            return outcomes
+        timeout_s = self.settings.dex_quote_timeout_ms * self._scale / 1000
+
+        async def bounded(venue: str) -> Quote | DexError:
+            try:
+                return await asyncio.wait_for(self._venue_quote(venue, spec, state, input_mint, amount_in), timeout_s)
+            except asyncio.TimeoutError:
+                return QuoteTimeout(f"{venue} did not quote within {self.settings.dex_quote_timeout_ms} ms.")
+            except DexError as exc:
+                return exc
+
+        return list(await asyncio.gather(*(bounded(venue) for venue in model.VENUES)))
+
+    async def _venue_quote(self, venue: str, spec: model.PairSpec, state: model.PairState, input_mint: str,
+                           amount_in: int) -> Quote:
+        if self._chance(self.settings.dex_fail_quote_timeout):
+            await self._pause(self.settings.dex_quote_timeout_ms * 2)
+            raise QuoteTimeout(f"{venue} did not quote within {self.settings.dex_quote_timeout_ms} ms.")
+        await self._pause(self._rng.gauss(self.settings.dex_quote_latency_ms, self.settings.dex_quote_latency_ms / 5))
+        if self._chance(self.settings.dex_fail_venue_error):
+            raise VenueUnavailable(f"{venue} answered the quote request with an error.")
+        swap = model.swap_venue(state, spec, self._liquidity, venue, input_mint, amount_in, self._clock() // 1000,
+                                quote_only=True)
+        return Quote(venue, amount_in, swap.amount_out, swap.fee, swap.price_impact_bps)
+
+    def _choose(self, spec: model.PairSpec, state: model.PairState, input_mint: str, amount_in: int,
+                quotes: tuple[Quote, ...], failures: tuple[tuple[str, str], ...], now_s: int) -> tuple[tuple[RouteLeg, ...], str]:
+        ranked = sorted(quotes, key=lambda q: q.amount_out, reverse=True)
+        best = ranked[0]
+        single = (RouteLeg(best.venue, amount_in, best.amount_out),)
+        if len(ranked) == 1:
+            failed = ", ".join(f"{venue} ({reason})" for venue, reason in failures)
+            return single, f"only {best.venue} quoted; {failed} did not."
+        other = ranked[1]
+
+        def out(venue: str) -> routing.Quoter:
+            return lambda amount: model.swap_venue(
+                state, spec, self._liquidity, venue, input_mint, amount, now_s, quote_only=True).amount_out
+
+        if routing.splitting_may_pay(out(best.venue), out(other.venue), amount_in, best.amount_out):
+            split = routing.best_split(out(best.venue), out(other.venue), amount_in)
+            if split.amount_out > best.amount_out and 0 < split.first_pct < 100:
+                legs = (RouteLeg(best.venue, split.first_amount_in, split.first_amount_out),
+                        RouteLeg(other.venue, split.second_amount_in, split.second_amount_out))
+                return legs, (f"splitting {split.first_pct}% to {best.venue} and {100 - split.first_pct}% to "
+                              f"{other.venue} gives {split.amount_out - best.amount_out} more than {best.venue} alone.")
+        return single, (f"{best.venue} gives {best.amount_out - other.amount_out} more than {other.venue} "
+                        f"after fees and price impact.")
+
+    # -- building and sending ------------------------------------------------------------------------------
+
+    async def build(self, order_id: str, route: Route, slippage_bps: int) -> BuiltSwap:
+        token_in, token_out = by_mint(route.input_mint), by_mint(route.output_mint)
+        steps = transaction.swap_steps(token_in, token_out, tuple(leg.venue for leg in route.legs))
+        congestion = min(100, len(self._in_flight))
+        now_ms = self._clock()
+        expires_at = now_ms + self.settings.dex_blockhash_lifetime_ms
+        if self._chance(self.settings.dex_fail_blockhash_expired):
+            expires_at = now_ms + int(self.settings.dex_slot_ms * self._scale) // 2  # stale: it lapses before landing
+        min_out = slippage.min_amount_out(route.amount_out, slippage_bps)
+        fee = transaction.priority_fee_lamports(steps, congestion)
+        detail = {
+            "steps": list(steps),
+            "wrapSol": transaction.WRAP_SOL in steps,
+            "unwrapSol": transaction.UNWRAP_SOL in steps,
+            "minAmountOut": str(min_out),
+            "slippageBps": slippage_bps,
+            "computeUnitLimit": transaction.compute_unit_limit(steps),
+            "priorityFeeLamports": fee,
+        }
+        return BuiltSwap(order_id, route, min_out, steps, fee, self._blockhash(now_ms), expires_at, detail)
+
+    async def submit(self, built: BuiltSwap) -> str:
+        await self._pause(self.settings.dex_submit_latency_ms)
+        if self._chance(self.settings.dex_fail_rpc_error):
+            raise RpcError("the RPC node refused the transaction (it was not sent).")
+        signature = new_signature()
+        now_ms = self._clock()
+        lands_at = now_ms + int(self.settings.dex_slot_ms * self._scale * self._rng.uniform(1.0, 2.0))
+        confirmation = self.settings.dex_confirmation_ms * self._scale * self._rng.uniform(1 - _CONFIRMATION_JITTER, 1 + _CONFIRMATION_JITTER)
+        confirmed_at = max(lands_at, now_ms + int(confirmation))
+        flight = _InFlight(built, now_ms, lands_at, confirmed_at, self._chance(self.settings.dex_fail_price_move))
+        self._in_flight[signature] = flight
+        if lands_at <= now_ms:  # no latency: it lands as it is sent (one script does both)
+            await self._land(signature, flight, sent_now=True)
+        else:
+            await self.market.store.put_pending(signature, {
+                "order_id": built.order_id, "expires_at": built.blockhash_expires_at_ms, "submitted_at": now_ms})
+            task = asyncio.create_task(self._land_later(signature, flight))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return signature
+
+    # -- the chain -----------------------------------------------------------------------------------------
+
+    async def _land_later(self, signature: str, flight: _InFlight) -> None:
+        await asyncio.sleep(max(0, flight.lands_at_ms - self._clock()) / 1000)
+        try:
+            await self._land(signature, flight)
+        except Exception:  # noqa: BLE001 - a transaction the chain fails to process never lands
+            logger.exception("landing failed", extra={"signature": signature})
+            flight.dropped_as = "error"
+            flight.landed.set()
+
+    async def _land(self, signature: str, flight: _InFlight, *, sent_now: bool = False) -> None:
+        """Execute the transaction against the pools as they are now (not as quoted), atomically."""
+        route, built = flight.built.route, flight.built
+        spec = self._pair(route.input_mint, route.output_mint)
+        now_ms = self._clock()
+        sell_base = route.input_mint == spec.base.mint
+        outcome: dict[str, object] = {}
+
+        async def write(version: str, state: model.PairState) -> CasOutcome | None:
+            if flight.price_move:
+                move = self.settings.dex_price_move_bps / 10_000 * (-1 if sell_base else 1)
+                for leg in route.legs:
+                    state = model.shocked(state, spec, self._liquidity, leg.venue, move)
+            after, amount_out = state, 0
+            for leg in route.legs:
+                swap = model.swap_venue(after, spec, self._liquidity, leg.venue, route.input_mint, leg.amount_in, now_ms // 1000)
+                after, amount_out = swap.state, amount_out + swap.amount_out
+            ok = amount_out >= built.min_amount_out
+            token_in, token_out = by_mint(route.input_mint), by_mint(route.output_mint)
+            outcome.update(
+                state="confirmed" if ok else "failed",
+                amount_out=amount_out if ok else None,
+                executed_price=slippage.executed_price(route.amount_in, amount_out, token_in, token_out) if ok else None,
+                error=None if ok else (f"slippage exceeded: the swap would return {amount_out}, below the minimum "
+                                       f"{built.min_amount_out}; the price moved since the quote."),
+                landed_at_ms=now_ms,
+                confirmed_at_ms=flight.confirmed_at_ms,
+            )
+            new_state = after if ok else state
+            result = await self.market.store.land(
+                spec.name, signature, version, encode(new_state), now_ms, outcome,
+                sent_now_expiring_at=built.blockhash_expires_at_ms if sent_now else None)
+            if result.landed:
+                self.market.remember(spec, result.version or version, new_state)
+                return None
+            if result.conflict is not None:
+                return result.conflict
+            outcome.clear()
+            flight.dropped_as = result.dropped_as or "unknown"
+            return None
+
+        async with self._lock(spec.name):
+            await self.market.update(spec, now_ms, write)
+        if outcome:
+            flight.outcome = LandedTransaction(
+                signature=signature, order_id=built.order_id, input_mint=route.input_mint,
+                output_mint=route.output_mint, amount_in=route.amount_in, min_amount_out=built.min_amount_out,
+                legs=json.dumps([[leg.venue, leg.amount_in] for leg in route.legs]), **outcome,  # type: ignore[arg-type]
+            )
+            self.chain.record(flight.outcome)
+        flight.landed.set()
+
+    async def confirm(self, signature: str) -> SwapResult:
+        flight = self._in_flight.get(signature)
+        if flight is None:
+            return await self._await_foreign(signature)
+        try:
+            await flight.landed.wait()
+            if flight.outcome is None:
+                result = await self.signature_status(signature)
+                if result.state is SignatureState.EXPIRED or flight.dropped_as == "expired":
+                    await self._pause_until(flight.built.blockhash_expires_at_ms)
+                    raise BlockhashExpired(f"transaction {signature} was not landed before its blockhash expired.")
+                raise TransactionDropped(f"transaction {signature} was dropped before it landed.")
+            await self._pause_until(flight.confirmed_at_ms)
+            await self.chain.wait_durable(signature)
+            result = self._result(flight.outcome)
+            if result.state is SignatureState.FAILED:
+                raise SlippageExceeded(result.error or f"transaction {signature} failed.")
+            return result
+        finally:
+            self._in_flight.pop(signature, None)
+
+    async def _await_foreign(self, signature: str) -> SwapResult:
+        """Confirm a transaction this process did not send (a recovered order): poll its status."""
+        while True:
+            result = await self.signature_status(signature)
+            if result.state is SignatureState.CONFIRMED:
+                return result
+            if result.state is SignatureState.FAILED:
+                raise SlippageExceeded(result.error or f"transaction {signature} failed.")
+            if result.state is SignatureState.EXPIRED:
+                raise BlockhashExpired(f"transaction {signature} was not landed before its blockhash expired.")
+            if result.state is SignatureState.UNKNOWN:
+                raise TransactionDropped(f"the chain has no record of transaction {signature}.")
+            await asyncio.sleep(max(self.settings.dex_slot_ms * self._scale, 10) / 1000)
+
+    async def signature_status(self, signature: str) -> SwapResult:
+        now_ms = self._clock()
+        record = await self.market.store.transaction(signature)
+        state = record.get("state") if record else None
+        if state == "pending":
+            if now_ms < int(record["expires_at"]):
+                return SwapResult(signature, SignatureState.PENDING)
+            state = await self.market.store.expire_if_due(signature, now_ms)
+            if state == "pending":
+                return SwapResult(signature, SignatureState.PENDING)
+        if state == "expired":
+            return SwapResult(signature, SignatureState.EXPIRED, error="blockhash expired before the transaction landed")
+        if state in ("confirmed", "failed"):
+            if now_ms < int(record["confirmed_at_ms"]):
+                return SwapResult(signature, SignatureState.PENDING)
+            amount_out = record.get("amount_out")
+            return _swap_result(signature, state, int(amount_out) if amount_out else None,
+                                record.get("executed_price") or None, record.get("error") or None)
+        landed = await self.chain.get(signature)  # Redis never saw it, or lost it: the durable ledger decides
+        if landed is None:
+            return SwapResult(signature, SignatureState.UNKNOWN)
+        if now_ms < landed.confirmed_at_ms:
+            return SwapResult(signature, SignatureState.PENDING)
+        return self._result(landed)
+
+    @staticmethod
+    def _result(landed: LandedTransaction) -> SwapResult:
+        return _swap_result(landed.signature, landed.state, landed.amount_out, landed.executed_price, landed.error)
+
+    async def close(self) -> None:
+        """Write the chain's buffered records; close the clients `create_dex` made. Transactions still in
+        flight are abandoned (they expire), as when a process stops."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.chain.close()
+        if self._owns_clients:
+            await self._redis.aclose()
+            self._database.close()
+
+    # -- helpers -------------------------------------------------------------------------------------------
+
+    def _pair(self, input_mint: str, output_mint: str) -> model.PairSpec:
+        spec = model.pair_for(input_mint, output_mint)
+        if spec is None or input_mint == output_mint:
+            raise NoRoute(f"no venue trades {by_mint(input_mint).symbol} for {by_mint(output_mint).symbol}.")
+        return spec
+
+    def _blockhash(self, now_ms: int) -> str:
+        """The latest blockhash: a new one every slot, shared by the transactions built in it."""
+        slot = now_ms // self.settings.dex_slot_ms
+        if self._latest_blockhash[0] != slot:
+            self._latest_blockhash = (slot, b58encode(secrets.token_bytes(32)))
+        return self._latest_blockhash[1]
+
+    def _chance(self, probability: float) -> bool:
+        return probability > 0 and self._rng.random() < probability
+
+    async def _pause(self, ms: float) -> None:
+        if self._scale > 0 and ms > 0:
+            await asyncio.sleep(ms * self._scale / 1000)
+
+    async def _pause_until(self, at_ms: int) -> None:
+        wait = at_ms - self._clock()
+        if wait > 0 and self._scale > 0:
+            await asyncio.sleep(wait / 1000)
+
+    def _lock(self, pair: str) -> asyncio.Lock:
+        lock = self._locks.get(pair)
+        if lock is None:
+            lock = self._locks[pair] = asyncio.Lock()
+        return lock
+
+
+def _swap_result(signature: str, state: str, amount_out: int | None, executed_price: str | None,
+                 error: str | None) -> SwapResult:
+    if state == "confirmed":
+        return SwapResult(signature, SignatureState.CONFIRMED, amount_out, executed_price)
+    return SwapResult(signature, SignatureState.FAILED, error=error or "slippage exceeded")
+
+
+def create_dex(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms) -> SimulatedDex:
+    """A `SimulatedDex` with its own Redis client (for the running loop) and PostgreSQL connection."""
+    return SimulatedDex(settings, async_client(settings.redis_url),
+                        Database(settings.database_url, settings.database_schema), clock=clock, owns_clients=True)
