@@ -44,6 +44,7 @@ class Settings:
     reconcile_grace_ms: int = 5_000  # an unfinished order untouched this long and held nowhere in Redis is lost
     terminal_ttl_s: int = 86_400  # how long Redis keeps a finished order's live state and event log
     dead_letter_max: int = 10_000  # dead-letter entries kept (oldest trimmed)
+    executor_pg_writers: int = 1  # PostgreSQL connections the executor group-commits steps through
     # the simulated venues and chain (dex/); every latency is multiplied by dex_latency_scale (0 for benchmarks)
     dex_latency_scale: float = 1.0
     dex_seed: int = 7  # makes the market and the injected failures repeatable

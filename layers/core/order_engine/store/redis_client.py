@@ -19,9 +19,12 @@ def sync_client(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, **_OPTIONS)
 
 
-def async_client(url: str) -> redis.asyncio.Redis:
-    """A new asyncio client; bound to the running loop, so not cached across loops."""
-    return redis.asyncio.Redis.from_url(url, **_OPTIONS)
+def async_client(url: str, max_connections: int = 100) -> redis.asyncio.Redis:
+    """A new asyncio client; bound to the running loop, so not cached across loops. Its pool makes a caller wait
+    for a free connection (up to the socket timeout) instead of failing with "Too many connections", so a
+    thousand concurrent orders share `max_connections` sockets."""
+    pool = redis.asyncio.BlockingConnectionPool.from_url(url, max_connections=max_connections, timeout=5.0, **_OPTIONS)
+    return redis.asyncio.Redis.from_pool(pool)  # the client owns the pool: aclose() closes both
 
 
 @contextmanager

@@ -1,0 +1,282 @@
+"""The executor loop: claim orders with capped concurrency, drive each through its lifecycle, settle it in the
+queue, and keep the shared chores going (heartbeat, lease renewal, retry promotion, crash recovery, reconcile).
+
+One asyncio loop holds up to `executor_concurrency` orders at once; Redis caps the orders in flight across all
+executors at `max_in_flight`. It stops claiming when the Lambda's remaining time falls under the stop margin or
+when the queue has been idle for `idle_exit_ms`, finishes (or hands back) what it holds, and returns a summary.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import redis.asyncio
+
+from order_engine.config import Settings
+from order_engine.dex.interface import Dex
+from order_engine.domain.orders import Order
+from order_engine.domain.retry import RetryPolicy
+from order_engine.errors import DependencyUnavailable
+from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
+from order_engine.services.executor.recorder import StepRecorder
+from order_engine.services.notifier import Notifier
+from order_engine.store.batching import GroupCommit
+from order_engine.store.keys import Keys
+from order_engine.store.live_state import LiveState
+from order_engine.store.queue import WorkQueue
+from order_engine.store.redis_client import REDIS_ERRORS
+from order_engine.store.transitions import PgWorker, last_sent_detail, load_orders, unfinished_order_ids
+
+logger = logging.getLogger(__name__)
+
+PROMOTE_EVERY_S = 0.05  # retries wait out their backoff in a ZSET; promote the due ones this often
+GLOBAL_CAP_WAIT_S = 0.02  # pause before claiming again when every global slot is taken
+
+
+@dataclass
+class RunSummary:
+    """What one executor run did; `peak_*` are the concurrency it measured itself."""
+
+    owner: str
+    stopped_because: str = ""
+    claimed: int = 0
+    outcomes: Counter = field(default_factory=Counter)  # confirmed, failed, retry, wait, lost, done, released
+    duplicates_dropped: int = 0
+    dead_lettered: int = 0
+    reconciled: int = 0
+    stalled_requeued: int = 0
+    stalled_dead: int = 0
+    peak_local_in_flight: int = 0
+    peak_global_in_flight: int = 0
+    steps_written: int = 0
+    write_batches: int = 0
+    elapsed_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcomes"] = dict(self.outcomes)
+        return data
+
+
+class Executor:
+    """Drains the ready queue until told to stop, out of time, or idle. Build with `Executor.create`."""
+
+    def __init__(self, s: Settings, dex: Dex, notifier: Notifier, client: redis.asyncio.Redis,
+                 remaining_ms: Callable[[], int], owner: str | None = None):
+        self.settings, self.dex, self.notifier, self.redis = s, dex, notifier, client
+        self.remaining_ms = remaining_ms
+        self.owner = owner or f"executor-{uuid.uuid4().hex[:12]}"
+        self.keys = Keys(s.key_prefix)
+        self.queue = WorkQueue(client, self.keys, self.owner, lease_ms=s.lease_ms, max_in_flight=s.max_in_flight,
+                               max_stalls=s.max_stalls, dead_letter_max=s.dead_letter_max)
+        self.summary = RunSummary(self.owner)
+        self.active: dict[str, asyncio.Task[None]] = {}
+        self._leased: set[str] = set()  # the active orders not yet being settled: the leases to renew
+        self._slot_free = asyncio.Event()
+        self._stopping = False
+        self._closing = asyncio.Event()  # ends the chores (redis-py may swallow a cancel, so they do not rely on it)
+        self._writers = [PgWorker(s.database_url, s.database_schema, f"pg-writer-{i}")
+                         for i in range(max(1, s.executor_pg_writers))]
+        self._reader = PgWorker(s.database_url, s.database_schema, "pg-reader")
+        self.recorder = StepRecorder(self._writers, LiveState(client, self.keys, s.terminal_ttl_s), notifier)
+        self._settle = GroupCommit(self._settle_batch)
+        self._lease_check = GroupCommit(self.queue.holds)
+        self.flow = OrderFlow(
+            dex, self.recorder,
+            RetryPolicy(s.max_attempts, s.backoff_base_ms, s.backoff_factor, s.backoff_cap_ms),
+            last_sent=lambda order_id: self._reader.call(last_sent_detail, order_id),
+            holds_lease=self._lease_check.submit,
+        )
+
+    def stop(self) -> None:
+        """Stop claiming; the run returns once the orders in hand are settled."""
+        self._stopping = True
+        self._slot_free.set()
+
+    async def run(self) -> RunSummary:
+        started = time.monotonic()
+        chores = [asyncio.create_task(self._keep_alive()), asyncio.create_task(self._promote_loop())]
+        try:
+            self.summary.stopped_because = await self._claim_loop()
+            await self._finish_in_hand()
+        finally:
+            self._closing.set()
+            await asyncio.wait(chores, timeout=10)
+            for task in chores:
+                task.cancel()
+            await self.recorder.close()
+            await self._settle.close()
+            await self._lease_check.close()
+            for writer in self._writers:
+                writer.close()
+            self._reader.close()
+        self.summary.steps_written = self.recorder.steps
+        self.summary.write_batches = self.recorder.batches
+        self.summary.elapsed_s = round(time.monotonic() - started, 3)
+        return self.summary
+
+    # -- claiming -------------------------------------------------------------------------------------------
+
+    async def _claim_loop(self) -> str:
+        s = self.settings
+        await self.queue.beat(s.heartbeat_ttl_ms)
+        idle_since = time.monotonic()
+        while not self._stopping:
+            if self.remaining_ms() < s.executor_stop_margin_ms:
+                return "deadline"
+            room = s.executor_concurrency - len(self.active)
+            if room <= 0:
+                self._slot_free.clear()
+                await self._slot_free.wait()
+                continue
+            try:
+                claimed = await self.queue.claim(room)
+                if not claimed.ids and claimed.in_flight < s.max_in_flight:
+                    if not self.active and time.monotonic() - idle_since >= s.idle_exit_ms / 1000:
+                        if not await self.redis.zcard(self.keys.delayed):
+                            return "idle"
+                    claimed = await self.queue.wait_claim(self._wait_s(idle_since))
+            except REDIS_ERRORS as exc:
+                logger.warning("Redis unavailable while claiming: %s", exc)
+                await asyncio.sleep(0.5)
+                continue
+            self.summary.duplicates_dropped += claimed.duplicates_dropped
+            if not claimed.ids:
+                if claimed.in_flight >= s.max_in_flight:
+                    await asyncio.sleep(GLOBAL_CAP_WAIT_S)
+                continue
+            idle_since = time.monotonic()
+            self.summary.claimed += len(claimed.ids)
+            self.summary.peak_global_in_flight = max(self.summary.peak_global_in_flight, claimed.in_flight)
+            await self._start(claimed.ids)
+        return "stopped"
+
+    def _wait_s(self, idle_since: float) -> float:
+        s = self.settings
+        until_idle = s.idle_exit_ms / 1000 - (time.monotonic() - idle_since)
+        until_deadline = (self.remaining_ms() - s.executor_stop_margin_ms) / 1000
+        # Redis treats a BLMOVE timeout of 0 as "forever"; never ask for less than 10 ms.
+        return max(0.01, min(s.executor_poll_ms / 1000, until_idle, until_deadline))
+
+    async def _start(self, ids: list[str]) -> None:
+        valid = []
+        for entry in ids:
+            try:
+                valid.append(str(uuid.UUID(entry)))
+            except ValueError:
+                await self._dead_letter(entry, "not an order id (a corrupt queue entry)", None)
+        try:
+            orders = await self._reader.call(load_orders, valid)
+        except DependencyUnavailable:
+            await asyncio.gather(*(self._settle.submit((order_id, "release", 0)) for order_id in valid))
+            await asyncio.sleep(1)
+            return
+        for order_id in valid:
+            order = orders.get(order_id)
+            if order is None:
+                await self._dead_letter(order_id, "unknown order id: no such order in PostgreSQL", order_id)
+                continue
+            self._leased.add(order_id)
+            self.active[order_id] = asyncio.create_task(self._work(order))
+        self.summary.peak_local_in_flight = max(self.summary.peak_local_in_flight, len(self.active))
+
+    async def _dead_letter(self, entry: str, reason: str, order_id: str | None) -> None:
+        self.summary.dead_lettered += 1
+        logger.warning("dead letter", extra={"entry": entry[:200], "reason": reason})
+        await self.queue.dead_letter(entry, reason, order_id)
+
+    # -- one order ------------------------------------------------------------------------------------------
+
+    async def _work(self, order: Order) -> None:
+        try:
+            try:
+                outcome = await self.flow.drive(order)
+            except LeaseLost:
+                outcome = Outcome.ack("lost")
+            except (DependencyUnavailable, *REDIS_ERRORS) as exc:
+                logger.warning("dependency failed while working on an order; handing it back: %s", exc)
+                outcome = Outcome("release", 0, "released")
+            except Exception as exc:  # noqa: BLE001 - a poison order must not take the executor down
+                logger.exception("order could not be processed", extra={"order_id": order.id})
+                await self._dead_letter(order.id, f"could not be processed: {type(exc).__name__}: {exc}", order.id)
+                return
+            self.summary.outcomes[outcome.result] += 1
+            self._leased.discard(order.id)
+            try:
+                await self._settle.submit((order.id, outcome.action, outcome.due_ms))
+            except REDIS_ERRORS:
+                logger.warning("could not settle an order in Redis; its lease will expire and it comes back")
+        finally:
+            self.active.pop(order.id, None)
+            self._leased.discard(order.id)
+            self._slot_free.set()
+
+    async def _settle_batch(self, actions: list[tuple[str, str, int]]) -> list[None]:
+        await self.queue.settle(actions)
+        return [None] * len(actions)
+
+    async def _finish_in_hand(self) -> None:
+        """Let the orders in hand finish while time allows; hand back the rest for another executor."""
+        if not self.active:
+            return
+        budget_s = max(0.0, (self.remaining_ms() - 1_000) / 1000)
+        done, pending = await asyncio.wait(list(self.active.values()), timeout=budget_s)
+        if pending:
+            held = list(self.active)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            await self.queue.settle([(order_id, "release", 0) for order_id in held])
+            self.summary.outcomes["released"] += len(held)
+
+    # -- chores ---------------------------------------------------------------------------------------------
+
+    async def _keep_alive(self) -> None:
+        s = self.settings
+        tick = min(s.heartbeat_ttl_ms, s.lease_ms, s.sweep_interval_ms * 3) / 3000
+        while not self._closing.is_set():
+            try:
+                await self.queue.beat(s.heartbeat_ttl_ms)
+                lost = await self.queue.renew(list(self._leased))
+                for order_id in lost:
+                    logger.warning("lease lost", extra={"order_id": order_id})
+                if await self.queue.take_turn(self.keys.sweep_lock, s.sweep_interval_ms):
+                    recovered = await self.queue.recover_expired()
+                    self.summary.stalled_requeued += recovered.requeued
+                    self.summary.stalled_dead += recovered.dead_lettered
+                if await self.queue.take_turn(self.keys.reconcile_lock, s.reconcile_interval_ms):
+                    self.summary.reconciled += await self.reconcile()
+            except (DependencyUnavailable, *REDIS_ERRORS) as exc:
+                logger.warning("chore failed: %s", exc)
+            await self._pause(tick)
+
+    async def _promote_loop(self) -> None:
+        while not self._closing.is_set():
+            try:
+                await self.queue.promote_due()
+            except REDIS_ERRORS as exc:
+                logger.warning("could not promote due retries: %s", exc)
+            await self._pause(PROMOTE_EVERY_S)
+
+    async def _pause(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._closing.wait(), seconds)
+        except TimeoutError:
+            pass
+
+    async def reconcile(self) -> int:
+        """Re-enqueue unfinished orders that Redis holds nowhere (after a Redis restart or a lost push)."""
+        unfinished = await self._reader.call(unfinished_order_ids, self.settings.reconcile_grace_ms)
+        if not unfinished:
+            return 0
+        snapshot = await self.queue.snapshot()
+        missing = [i for i in unfinished if i not in snapshot.held and i not in snapshot.dead and i not in self.active]
+        if missing:
+            logger.warning("reconciler re-enqueued %d orders Redis had lost", len(missing))
+            await self.queue.requeue(missing)
+        return len(missing)

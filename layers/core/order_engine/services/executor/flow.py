@@ -1,0 +1,193 @@
+"""One order's way through the lifecycle, from whatever state the executor finds it in.
+
+pending/routing: route (fresh quotes) -> routing, build -> building, send -> submitted, confirm -> confirmed.
+A transaction's signature is recorded before anything waits on it, and an order found with one (a recovery)
+asks the chain about it first: a swap that may still land is waited for, never sent again.
+Each step is a conditional write; losing it means another executor has the order, and this one lets go.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import random
+import time
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from order_engine.dex.interface import (
+    BlockhashExpired, BuiltSwap, Dex, DexError, Route, SignatureState, SlippageExceeded, SwapResult,
+    TransactionDropped,
+)
+from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.orders import Order
+from order_engine.domain.retry import Fail, RetryPolicy
+from order_engine.domain.transition import Transition
+from order_engine.services.executor.recorder import StepRecorder
+
+logger = logging.getLogger(__name__)
+
+SETTLE_MARGIN_MS = 2_000  # past a blockhash's expiry before an unseen transaction is taken as never landing
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the queue does with the order next: 'ack' (finished here or elsewhere), 'delay' until `due_ms`
+    (a retry's backoff, or waiting for the chain), 'release' (give it back at once)."""
+
+    action: str
+    due_ms: int = 0
+    result: str = ""  # confirmed | failed | retry | wait | lost | done
+
+    @classmethod
+    def ack(cls, result: str) -> "Outcome":
+        return cls("ack", 0, result)
+
+
+class LeaseLost(Exception):
+    """This executor's lease on the order ran out; another may be working on it."""
+
+
+class OrderFlow:
+    """Drives one order as far as it can go now. Stateless across orders; one per executor."""
+
+    def __init__(self, dex: Dex, recorder: StepRecorder, policy: RetryPolicy,
+                 last_sent: Callable[[str], Awaitable[dict[str, Any]]], holds_lease: Callable[[str], Awaitable[bool]],
+                 rng: random.Random | None = None):
+        self.dex, self.recorder, self.policy = dex, recorder, policy
+        self._last_sent = last_sent  # order id -> the detail of its latest building/submitted event
+        self._holds_lease = holds_lease
+        self._rng = rng or random.Random()
+
+    async def drive(self, order: Order) -> Outcome:
+        if order.status in TERMINAL:
+            return Outcome.ack("done")
+        if order.status in (Status.BUILDING, Status.SUBMITTED):
+            return await self._recover(order)
+        return await self._attempt(order)
+
+    async def _attempt(self, order: Order) -> Outcome:
+        attempt = max(order.attempts, 1)
+        try:
+            route = await self.dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
+        except DexError as exc:
+            return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
+        order = await self._step(order, Status.ROUTING, _route_detail(route),
+                                 attempts=attempt, dex=route.dex, amount_out=route.amount_out)
+        if order is None:
+            return Outcome.ack("lost")
+        try:
+            built = await self.dex.build(order.id, route, order.slippage_bps)
+        except DexError as exc:
+            return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
+        order = await self._step(order, Status.BUILDING, _build_detail(built, built.signature),
+                                 min_amount_out=built.min_amount_out, tx_hash=built.signature)
+        if order is None:
+            return Outcome.ack("lost")
+        if not await self._holds_lease(order.id):
+            raise LeaseLost(order.id)
+        try:
+            signature = await self.dex.submit(built)
+        except DexError as exc:
+            return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
+        order = await self._step(order, Status.SUBMITTED,
+                                 {"txHash": signature, "blockhashExpiresAt": built.blockhash_expires_at_ms},
+                                 tx_hash=signature)
+        if order is None:
+            return Outcome.ack("lost")
+        return await self._confirm(order)
+
+    async def _confirm(self, order: Order) -> Outcome:
+        try:
+            result = await self.dex.confirm(order.tx_hash)
+        except (SlippageExceeded, BlockhashExpired, TransactionDropped) as exc:  # landed and failed, or never can
+            return await self._attempt_failed(order, order.attempts, exc.reason, exc.retryable, exc.message)
+        except DexError:
+            # We cannot tell whether it landed: ask the chain again after a pause, never send it again.
+            return await self._recheck_later(order)
+        return await self._settled(order, result)
+
+    async def _settled(self, order: Order, result: SwapResult) -> Outcome:
+        if result.state is SignatureState.CONFIRMED:
+            return await self._confirmed(order, result)
+        if result.state is SignatureState.FAILED:
+            return await self._attempt_failed(order, order.attempts, SlippageExceeded.reason, True, result.error)
+        if result.state is SignatureState.EXPIRED:
+            return await self._attempt_failed(order, order.attempts, BlockhashExpired.reason, True, result.error)
+        return await self._recheck_later(order)
+
+    async def _recover(self, order: Order) -> Outcome:
+        """An order found mid-attempt (its executor stopped): ask the chain before doing anything else."""
+        sent = await self._last_sent(order.id)
+        expires_ms = sent.get("blockhashExpiresAt")
+        if order.tx_hash is None:
+            # Built, but no signature recorded: whatever was sent can land only until its blockhash expires.
+            if expires_ms and time.time() * 1000 < expires_ms + SETTLE_MARGIN_MS:
+                return Outcome("delay", int(expires_ms + SETTLE_MARGIN_MS), "wait")
+            return await self._attempt_failed(order, order.attempts, "interrupted", True, None)
+        try:
+            status = await self.dex.signature_status(order.tx_hash)
+        except DexError:
+            return await self._recheck_later(order)
+        if status.state is SignatureState.UNKNOWN:
+            if expires_ms and time.time() * 1000 < expires_ms + SETTLE_MARGIN_MS:
+                return Outcome("delay", int(expires_ms + SETTLE_MARGIN_MS), "wait")
+            return await self._attempt_failed(order, order.attempts, "interrupted", True, None)
+        if order.status is Status.BUILDING:  # the chain has seen it, so it was sent
+            order = await self._step(order, Status.SUBMITTED,
+                                     {"txHash": order.tx_hash, "blockhashExpiresAt": expires_ms, "recovered": True},
+                                     tx_hash=order.tx_hash)
+            if order is None:
+                return Outcome.ack("lost")
+        if status.state is SignatureState.PENDING:
+            return await self._confirm(order)
+        return await self._settled(order, status)
+
+    async def _recheck_later(self, order: Order) -> Outcome:
+        delay = self.policy.delay_ms(1, self._rng)
+        return Outcome("delay", int(time.time() * 1000) + delay, "wait")
+
+    async def _confirmed(self, order: Order, result: SwapResult) -> Outcome:
+        changes = {"amount_out": result.amount_out, "executed_price": result.executed_price, "error": None}
+        t = Transition(order, Status.CONFIRMED, changes=changes)
+        after = t.after()
+        detail = {"dex": after.dex, "txHash": after.tx_hash, "executedPrice": after.executed_price,
+                  "amountOut": None if after.amount_out is None else str(after.amount_out), "order": after.to_api()}
+        stored = await self.recorder.record(dataclasses.replace(t, detail=detail))
+        return Outcome.ack("confirmed" if stored else "lost")
+
+    async def _attempt_failed(self, order: Order, attempt: int, code: str, retryable: bool,
+                              message: str | None) -> Outcome:
+        decision = self.policy.decide(max(attempt, 1), code, retryable, message, self._rng)
+        if isinstance(decision, Fail):
+            stored = await self._step(order, Status.FAILED, decision.detail(), error=decision.error,
+                                     attempts=decision.attempts)
+            return Outcome.ack("failed" if stored else "lost")
+        stored = await self._step(order, Status.ROUTING, decision.detail(),
+                                  attempts=decision.next_attempt, error=decision.error, tx_hash=None)
+        if stored is None:
+            return Outcome.ack("lost")
+        return Outcome("delay", int(time.time() * 1000) + decision.delay_ms, "retry")
+
+    async def _step(self, order: Order, to: Status, detail: dict[str, Any], **changes: Any) -> Order | None:
+        return await self.recorder.record(Transition(order, to, detail=detail, changes=changes))
+
+
+def _route_detail(route: Route) -> dict[str, Any]:
+    try:
+        detail = route.to_detail()
+    except Exception:  # noqa: BLE001 - a venue without a detail renderer still routes
+        detail = None
+    if not detail:
+        detail = {"dex": route.dex, "amountOut": str(route.amount_out), "reason": route.reason,
+                  "quotes": [{"venue": q.venue, "amountOut": str(q.amount_out), "fee": str(q.fee),
+                              "priceImpactBps": q.price_impact_bps} for q in route.quotes]}
+    return detail
+
+
+def _build_detail(built: BuiltSwap, signature: str | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {**built.detail, "minAmountOut": str(built.min_amount_out), "steps": list(built.steps),
+                              "priorityFeeLamports": built.priority_fee_lamports, "blockhash": built.blockhash,
+                              "blockhashExpiresAt": built.blockhash_expires_at_ms}
+    if signature:
+        detail["txHash"] = signature
+    return detail

@@ -1,0 +1,79 @@
+"""Records order steps: group-committed to PostgreSQL, then the live state and event log in Redis, then the
+notifier. A step counts (and the caller moves on) only once PostgreSQL has it."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import zlib
+
+from order_engine.domain.orders import Order, OrderEvent
+from order_engine.domain.transition import Transition
+from order_engine.services.notifier import Notifier
+from order_engine.store.batching import GroupCommit
+from order_engine.store.live_state import LiveState
+from order_engine.store.redis_client import REDIS_ERRORS
+from order_engine.store.transitions import PgWorker, write_transitions
+
+logger = logging.getLogger(__name__)
+
+PUBLISH_CONCURRENCY = 50
+
+
+class StepRecorder:
+    """`await record(transition)` -> the order as stored, or None when another executor moved it first."""
+
+    def __init__(self, writers: list[PgWorker], live: LiveState, notifier: Notifier, max_batch: int = 1000):
+        self._live, self._notifier = live, notifier
+        # Each writer (a connection of its own) group-commits the orders that hash to it, so PostgreSQL works on
+        # several batches at once while one order's steps still go through one connection, in order.
+        self._commits: list[GroupCommit[Transition, Order | None]] = [
+            GroupCommit(functools.partial(self._flush, writer), max_batch) for writer in writers]
+        self._fanout: asyncio.Queue[list[tuple[Order, OrderEvent]] | None] = asyncio.Queue()
+        self._fanout_task = asyncio.create_task(self._deliver())
+
+    @property
+    def batches(self) -> int:
+        return sum(commit.batches for commit in self._commits)
+
+    @property
+    def steps(self) -> int:
+        return sum(commit.items for commit in self._commits)
+
+    async def record(self, transition: Transition) -> Order | None:
+        commit = self._commits[zlib.crc32(transition.order.id.encode()) % len(self._commits)]
+        return await commit.submit(transition)
+
+    async def _flush(self, writer: PgWorker, batch: list[Transition]) -> list[Order | None]:
+        stored = await writer.call(write_transitions, batch)
+        steps = [(after, t.event(after)) for t, ok in zip(batch, stored) if ok for after in (t.after(),)]
+        if steps:
+            try:
+                await self._live.record(steps)
+            except REDIS_ERRORS:
+                # PostgreSQL has the steps; readers fall back to it and the reconciler restores the queue.
+                logger.warning("could not write the live state of %d steps to Redis", len(steps))
+            self._fanout.put_nowait(steps)
+        afters = iter(order for order, _ in steps)
+        return [next(afters) if ok else None for ok in stored]
+
+    async def _deliver(self) -> None:
+        # Batches go out in order (an order's events stay in seq order); within one, a bounded number at once.
+        limit = asyncio.Semaphore(PUBLISH_CONCURRENCY)
+
+        async def publish(order: Order, event: OrderEvent) -> None:
+            async with limit:
+                try:
+                    await self._notifier.publish(order.id, event.to_message())
+                except Exception as exc:  # noqa: BLE001 - delivery is best effort; the event is stored
+                    logger.warning("notifier failed: %s", exc)
+
+        while (steps := await self._fanout.get()) is not None:
+            await asyncio.gather(*(publish(order, event) for order, event in steps))
+
+    async def close(self) -> None:
+        """Stop taking steps; deliver the events already stored."""
+        for commit in self._commits:
+            await commit.close()
+        self._fanout.put_nowait(None)
+        await self._fanout_task

@@ -1,0 +1,313 @@
+"""The work queue in Redis: a reliable list with leases, delayed retries, stall counts and dead letters.
+
+ready (LIST) --claim--> leases (ZSET id -> expiry, the orders in flight) --ack--> gone
+                                      \--retry_later--> delayed (ZSET id -> due) --promote--> ready
+                                      \--lease expired (crash)--> ready, or dead after too many stalls
+Every move between structures is one Lua script, so an id is never in two places or none because of a crash.
+Claims drop duplicates of an order already in flight or waiting out a backoff, and respect a global cap on the
+orders in flight across all executors (`max_in_flight`).
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Iterable
+
+import redis
+import redis.asyncio
+
+from order_engine.store.keys import Keys
+
+ORPHAN_OWNER = "-"  # owner of a lease the sweeper took for an id stranded in the processing list
+
+# KEYS: ready, processing, leases, owners, delayed, peak   ARGV: n, owner, expiry, max_in_flight
+_CLAIM = """
+local n = tonumber(ARGV[1])
+local room = tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[3])
+if room < n then n = room end
+local claimed, dropped = {}, 0
+while #claimed < n do
+  local id = redis.call('RPOP', KEYS[1])
+  if not id then break end
+  if redis.call('ZSCORE', KEYS[3], id) or redis.call('ZSCORE', KEYS[5], id) then
+    dropped = dropped + 1
+  else
+    redis.call('ZADD', KEYS[3], ARGV[3], id)
+    redis.call('HSET', KEYS[4], id, ARGV[2])
+    claimed[#claimed + 1] = id
+  end
+end
+local inflight = redis.call('ZCARD', KEYS[3])
+if inflight > tonumber(redis.call('GET', KEYS[6]) or '0') then redis.call('SET', KEYS[6], inflight) end
+return {inflight, dropped, claimed}
+"""
+
+# After BLMOVE landed `id` at the head of processing: lease it, or drop a duplicate, or hand it back when the
+# global cap is reached.  KEYS: ready, processing, leases, owners, delayed, peak  ARGV: id, owner, expiry, max
+# Returns 1 leased, 0 dropped as a duplicate, -1 handed back (no room).
+_LEASE = """
+local id = ARGV[1]
+local landed = redis.call('LREM', KEYS[2], 1, id)
+local owner = redis.call('HGET', KEYS[4], id)
+if landed == 0 and owner == '""" + ORPHAN_OWNER + """' then
+  redis.call('ZADD', KEYS[3], ARGV[3], id)
+  redis.call('HSET', KEYS[4], id, ARGV[2])
+  return 1
+end
+if redis.call('ZSCORE', KEYS[3], id) or redis.call('ZSCORE', KEYS[5], id) then return 0 end
+if landed == 0 then return 0 end
+if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then
+  redis.call('RPUSH', KEYS[1], id)
+  return -1
+end
+redis.call('ZADD', KEYS[3], ARGV[3], id)
+redis.call('HSET', KEYS[4], id, ARGV[2])
+local inflight = redis.call('ZCARD', KEYS[3])
+if inflight > tonumber(redis.call('GET', KEYS[6]) or '0') then redis.call('SET', KEYS[6], inflight) end
+return 1
+"""
+
+# KEYS: leases, owners  ARGV: owner, expiry, ids...  Returns the ids whose lease this owner no longer holds.
+_RENEW = """
+local lost = {}
+for i = 3, #ARGV do
+  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[1] then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
+  else
+    lost[#lost + 1] = ARGV[i]
+  end
+end
+return lost
+"""
+
+# Finish with orders this owner holds. KEYS: leases, owners, stalls, delayed, ready
+# ARGV: owner, then (id, action, arg) triples; action 'ack' | 'delay' (arg = due ms) | 'release' (back to ready)
+_SETTLE = """
+local done = 0
+for i = 2, #ARGV, 3 do
+  local id, action = ARGV[i], ARGV[i + 1]
+  if redis.call('HGET', KEYS[2], id) == ARGV[1] then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    if action == 'ack' then
+      redis.call('HDEL', KEYS[3], id)
+    elseif action == 'delay' then
+      redis.call('ZADD', KEYS[4], ARGV[i + 2], id)
+    else
+      redis.call('RPUSH', KEYS[5], id)
+    end
+    done = done + 1
+  end
+end
+return done
+"""
+
+# KEYS: delayed, ready  ARGV: now, limit
+_PROMOTE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(due) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('RPUSH', KEYS[2], id)
+end
+return #due
+"""
+
+# Expired leases back to ready, or to the dead letters after too many stalls; ids stranded in processing (a crash
+# between BLMOVE and the lease) get a lease of their own, so they expire and come back the same way.
+# KEYS: leases, owners, stalls, ready, dead, dead_ids, processing  ARGV: now, max_stalls, orphan_expiry, at_iso, max_dead
+_RECOVER = """
+local expired = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1000)
+local requeued, dead = 0, 0
+for _, id in ipairs(expired) do
+  redis.call('ZREM', KEYS[1], id)
+  redis.call('HDEL', KEYS[2], id)
+  local stalls = redis.call('HINCRBY', KEYS[3], id, 1)
+  if stalls > tonumber(ARGV[2]) then
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('SADD', KEYS[6], id)
+    redis.call('LPUSH', KEYS[5], cjson.encode({entry = id, orderId = id, at = ARGV[4],
+      reason = 'stalled ' .. stalls .. ' times: its executor stopped (crash or timeout) while working on it'}))
+    redis.call('LTRIM', KEYS[5], 0, tonumber(ARGV[5]) - 1)
+    dead = dead + 1
+  else
+    redis.call('RPUSH', KEYS[4], id)
+    requeued = requeued + 1
+  end
+end
+local orphans = redis.call('LRANGE', KEYS[7], 0, -1)
+for _, id in ipairs(orphans) do
+  redis.call('LREM', KEYS[7], 1, id)
+  if redis.call('ZADD', KEYS[1], 'NX', ARGV[3], id) == 1 then
+    redis.call('HSET', KEYS[2], id, '""" + ORPHAN_OWNER + """')
+  end
+end
+return {requeued, dead, #orphans}
+"""
+
+# KEYS: leases, owners, stalls, dead, dead_ids  ARGV: owner, entry, order_id ('' if none), reason, at_iso, max_dead
+_DEAD_LETTER = """
+local id = ARGV[3]
+if id ~= '' then
+  if redis.call('HGET', KEYS[2], id) == ARGV[1] then
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+  end
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('SADD', KEYS[5], id)
+end
+redis.call('LPUSH', KEYS[4], cjson.encode({entry = ARGV[2], orderId = (id ~= '' and id or cjson.null),
+  reason = ARGV[4], at = ARGV[5]}))
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[6]) - 1)
+return 1
+"""
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _iso_now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass(frozen=True)
+class Claimed:
+    ids: list[str]
+    in_flight: int  # across all executors, right after this claim
+    duplicates_dropped: int
+
+
+@dataclass(frozen=True)
+class Recovered:
+    requeued: int
+    dead_lettered: int
+    orphans: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Every order id Redis holds in the queue, read atomically (for the reconciler)."""
+
+    held: set[str]
+    dead: set[str]
+
+
+class WorkQueue:
+    """The executor's side of the queue (redis.asyncio). One instance per executor; `owner` names it in leases."""
+
+    def __init__(self, client: redis.asyncio.Redis, keys: Keys, owner: str, *, lease_ms: int, max_in_flight: int,
+                 max_stalls: int, dead_letter_max: int = 10_000):
+        self.redis, self.keys, self.owner = client, keys, owner
+        self.lease_ms, self.max_in_flight, self.max_stalls = lease_ms, max_in_flight, max_stalls
+        self.dead_letter_max = dead_letter_max
+        self._claim = client.register_script(_CLAIM)
+        self._lease = client.register_script(_LEASE)
+        self._renew = client.register_script(_RENEW)
+        self._settle = client.register_script(_SETTLE)
+        self._promote = client.register_script(_PROMOTE)
+        self._recover = client.register_script(_RECOVER)
+        self._dead_letter = client.register_script(_DEAD_LETTER)
+
+    @property
+    def _claim_keys(self) -> list[str]:
+        k = self.keys
+        return [k.ready, k.processing, k.leases, k.lease_owners, k.delayed, k.peak_in_flight]
+
+    async def claim(self, n: int) -> Claimed:
+        """Lease up to n ready orders at once, without blocking (fewer when the global cap leaves less room)."""
+        if n <= 0:
+            return Claimed([], 0, 0)
+        in_flight, dropped, ids = await self._claim(
+            keys=self._claim_keys, args=[n, self.owner, now_ms() + self.lease_ms, self.max_in_flight])
+        return Claimed(list(ids), int(in_flight), int(dropped))
+
+    async def wait_claim(self, timeout_s: float) -> Claimed:
+        """Block until an order is ready (BLMOVE ready -> processing), then lease it. Empty on timeout."""
+        order_id = await self.redis.blmove(self.keys.ready, self.keys.processing, timeout_s, "RIGHT", "LEFT")
+        if order_id is None:
+            return Claimed([], 0, 0)
+        outcome = await self._lease(
+            keys=self._claim_keys, args=[order_id, self.owner, now_ms() + self.lease_ms, self.max_in_flight])
+        if int(outcome) == 1:
+            return Claimed([order_id], await self.redis.zcard(self.keys.leases), 0)
+        return Claimed([], 0, 1 if int(outcome) == 0 else 0)
+
+    async def renew(self, ids: Iterable[str]) -> list[str]:
+        """Extend this executor's leases; returns the ids whose lease it lost (expired and taken by another)."""
+        ids = list(ids)
+        if not ids:
+            return []
+        return list(await self._renew(keys=[self.keys.leases, self.keys.lease_owners],
+                                      args=[self.owner, now_ms() + self.lease_ms, *ids]))
+
+    async def settle(self, actions: list[tuple[str, str, int]]) -> int:
+        """Apply (order_id, 'ack' | 'delay' | 'release', due_ms) for orders this executor holds, in one call."""
+        if not actions:
+            return 0
+        k = self.keys
+        args: list[object] = [self.owner]
+        for order_id, action, due in actions:
+            args += [order_id, action, due]
+        return int(await self._settle(keys=[k.leases, k.lease_owners, k.stalls, k.delayed, k.ready], args=args))
+
+    async def holds(self, ids: list[str]) -> list[bool]:
+        """Whether this executor still holds each order's lease (checked right before sending a swap)."""
+        owners = await self.redis.hmget(self.keys.lease_owners, ids) if ids else []
+        return [owner == self.owner for owner in owners]
+
+    async def dead_letter(self, entry: str, reason: str, order_id: str | None = None) -> None:
+        k = self.keys
+        await self._dead_letter(keys=[k.leases, k.lease_owners, k.stalls, k.dead, k.dead_ids],
+                                args=[self.owner, entry, order_id or "", reason, _iso_now(), self.dead_letter_max])
+
+    async def promote_due(self, limit: int = 1000) -> int:
+        """Move retries whose backoff is over to the front of the ready list."""
+        return int(await self._promote(keys=[self.keys.delayed, self.keys.ready], args=[now_ms(), limit]))
+
+    async def recover_expired(self) -> Recovered:
+        k = self.keys
+        requeued, dead, orphans = await self._recover(
+            keys=[k.leases, k.lease_owners, k.stalls, k.ready, k.dead, k.dead_ids, k.processing],
+            args=[now_ms(), self.max_stalls, now_ms() + self.lease_ms, _iso_now(), self.dead_letter_max])
+        return Recovered(int(requeued), int(dead), int(orphans))
+
+    async def snapshot(self) -> Snapshot:
+        k = self.keys
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.lrange(k.ready, 0, -1)
+            pipe.lrange(k.processing, 0, -1)
+            pipe.zrange(k.leases, 0, -1)
+            pipe.zrange(k.delayed, 0, -1)
+            pipe.smembers(k.dead_ids)
+            ready, processing, leased, delayed, dead = await pipe.execute()
+        return Snapshot(held={*ready, *processing, *leased, *delayed}, dead=set(dead))
+
+    async def requeue(self, ids: list[str]) -> None:
+        for start in range(0, len(ids), 1000):
+            await self.redis.rpush(self.keys.ready, *ids[start:start + 1000])
+
+    async def take_turn(self, lock_key: str, interval_ms: int) -> bool:
+        """True for the one executor that gets to run a periodic chore (sweep, reconcile) this interval."""
+        return bool(await self.redis.set(lock_key, self.owner, nx=True, px=interval_ms))
+
+    async def beat(self, ttl_ms: int) -> None:
+        await self.redis.set(self.keys.executor_heartbeat, self.owner, px=ttl_ms)
+
+
+def queue_counts(client: redis.Redis, keys: Keys) -> dict[str, int]:
+    """Ready, in flight, delayed and dead-lettered counts (synchronous, for the orders API)."""
+    pipe = client.pipeline(transaction=False)
+    pipe.llen(keys.ready)
+    pipe.zcard(keys.leases)
+    pipe.llen(keys.processing)
+    pipe.zcard(keys.delayed)
+    pipe.llen(keys.dead)
+    pipe.get(keys.peak_in_flight)
+    ready, leased, landing, delayed, dead, peak = pipe.execute()
+    return {"ready": ready, "inFlight": leased + landing, "delayed": delayed, "deadLettered": dead,
+            "peakInFlight": int(peak or 0)}
+
+
+def dead_letters(client: redis.Redis, keys: Keys, limit: int = 100) -> list[dict[str, object]]:
+    return [json.loads(raw) for raw in client.lrange(keys.dead, 0, limit - 1)]
