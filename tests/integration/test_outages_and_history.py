@@ -93,7 +93,7 @@ def test_history_filters_by_status_and_token(configured, submit_fn, orders_fn):
 def test_openapi_describes_every_route_and_responses_match_it(configured, submit_fn, orders_fn):
     resp = orders_fn.handler(http_event("GET", "/api/openapi.json"), FakeLambdaContext())
     spec = json.loads(resp["body"])
-    assert {"/api/orders/execute", "/api/orders/{orderId}", "/api/orders/history", "/api/health"} <= set(spec["paths"])
+    assert {"/api/orders/execute", "/api/orders/{orderId}", "/api/orders/history", "/api/health", "/api/queue"} <= set(spec["paths"])
     schemas = spec["components"]["schemas"]
     request_fields = set(schemas["ExecuteOrderRequest"]["properties"])
     assert {"tokenIn", "tokenOut", "amount", "inputMint", "outputMint", "amountIn", "slippageBps"} <= request_fields
@@ -107,3 +107,13 @@ def test_openapi_describes_every_route_and_responses_match_it(configured, submit
     assert set(schemas["OrderWithEvents"]["required"]) <= set(order)
     error = response_json(submit(submit_fn, {"tokenIn": "SOL"}))
     assert set(error["error"]) == set(schemas["ErrorBody"]["properties"])
+
+
+def test_queue_stats_count_what_waits_and_what_finished(configured, submit_fn, orders_fn):
+    for _ in range(3):
+        submit(submit_fn)
+    resp = orders_fn.handler(http_event("GET", "/api/queue"), FakeLambdaContext())
+    assert resp["statusCode"] == 200
+    stats = response_json(resp)
+    assert stats["ready"] == 3 and stats["unfinished"] == 3
+    assert stats["inFlight"] == stats["delayed"] == stats["deadLettered"] == stats["confirmed"] == stats["failed"] == 0

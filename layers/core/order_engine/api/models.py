@@ -85,3 +85,14 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+class QueueStats(BaseModel):
+    ready: int = Field(description="Orders waiting for an executor")
+    inFlight: int = Field(description="Orders an executor holds a lease on")
+    delayed: int = Field(description="Orders waiting out a retry backoff")
+    deadLettered: int = Field(description="Entries on the dead-letter list")
+    peakInFlight: int = Field(description="The most orders in flight at once, as the executors measured it")
+    confirmed: int
+    failed: int
+    unfinished: int = Field(description="Orders PostgreSQL holds in a non-terminal status")

@@ -11,9 +11,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse, HistoryResponse,
-                                     OrderWithEvents)
+                                     OrderWithEvents, QueueStats)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
+from order_engine.services import queue_stats
 
 submit_router = APIGatewayHttpRouter()
 orders_router = APIGatewayHttpRouter()
@@ -77,6 +78,16 @@ def get_order(orderId: str) -> dict[str, Any]:  # noqa: N803 - the path paramete
 @orders_router.get("/api/health", summary="PostgreSQL and Redis reachability", responses=_errors(503))
 def health() -> dict[str, Any]:
     return services().queries.health()
+
+
+@orders_router.get(
+    "/api/queue",
+    summary="Queue and engine statistics: ready, in flight, delayed, dead-lettered, confirmed, failed",
+    responses={200: {"description": "Counts", "content": {_JSON: {"model": QueueStats}}}, **_errors(503)},
+)
+def queue() -> dict[str, Any]:
+    svc = services()
+    return queue_stats.read(svc.settings, svc.queries.orders.db)
 
 
 @orders_router.get("/api/openapi.json", summary="This document", include_in_schema=False)

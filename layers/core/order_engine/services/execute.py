@@ -5,26 +5,21 @@ the queue until shortly before `remaining_ms()` runs out or the queue stays idle
 """
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any, Callable
 
 from order_engine.config import Settings
 from order_engine.dex.interface import Dex
 from order_engine.services.executor.engine import Executor, RunSummary
-from order_engine.services.notifier import LoggingNotifier, Notifier
+from order_engine.services.notifier import Notifier
 from order_engine.store.redis_client import async_client
 
-try:
-    import uvloop
-except ImportError:  # pragma: no cover - uvloop is optional; asyncio's own loop works the same, slower
-    uvloop = None
+import uvloop
 
 
 def run(s: Settings, remaining_ms: Callable[[], int], **kwargs: Any) -> RunSummary:
     """Synchronous entry point for the Lambda handler."""
-    runner = uvloop.run if uvloop is not None else asyncio.run
-    return runner(run_async(s, remaining_ms, **kwargs))
+    return uvloop.run(run_async(s, remaining_ms, **kwargs))
 
 
 async def run_async(s: Settings, remaining_ms: Callable[[], int], *, dex: Dex | None = None,
@@ -60,8 +55,6 @@ def _simulated_dex(s: Settings) -> Dex:
 
 
 def _notifier(s: Settings) -> Notifier:
-    try:
-        from order_engine.store.ws_notifier import WebSocketNotifier
-    except ImportError:
-        return LoggingNotifier()
-    return WebSocketNotifier.from_settings(s)
+    from order_engine.store.ws_notifier import ManagementApiNotifier
+
+    return ManagementApiNotifier.from_settings(s)

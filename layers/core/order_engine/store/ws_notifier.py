@@ -151,4 +151,3 @@ class ManagementApiNotifier:
             await registry.redis.aclose()
 
 
-WebSocketNotifier = ManagementApiNotifier  # the name services/execute.py wires
