@@ -14,6 +14,7 @@ from order_engine.store.postgres import connect_kwargs
 
 DEFAULT_DIR = Path(__file__).resolve().parents[4] / "infra" / "migrations"
 _LOCK_KEY = 0x0E_0E_0E
+_DUPLICATE_DATABASE, _UNIQUE_VIOLATION = "42P04", "23505"
 _VERSION = re.compile(r"^(\d+)_[\w-]+\.sql$")
 
 
@@ -29,7 +30,12 @@ def ensure_database(database_url: str) -> None:
     conn = pg8000.native.Connection(**{**kwargs, "database": "postgres"})
     try:
         if not conn.run("SELECT 1 FROM pg_database WHERE datname = :n", n=name):
-            conn.run(f"CREATE DATABASE {pg8000.native.identifier(name)}")
+            try:
+                conn.run(f"CREATE DATABASE {pg8000.native.identifier(name)}")
+            except pg8000.native.DatabaseError as exc:
+                # another process created it between our look and our CREATE: what we wanted
+                if exc.args[0].get("C") not in (_DUPLICATE_DATABASE, _UNIQUE_VIOLATION):
+                    raise
     finally:
         conn.close()
 
