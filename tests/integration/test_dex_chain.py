@@ -25,6 +25,20 @@ def test_signatures_look_like_solana_signatures_and_are_unique(settings):
     asyncio.run(scenario())
 
 
+def test_the_signature_is_fixed_when_the_transaction_is_built_and_sending_it_again_swaps_once(settings, db):
+    async def scenario():
+        async with simulated(settings) as dex:
+            built = await dex.build("order", await dex.route(SOL, USDC, 10**9), 50)
+            assert BASE58_SIGNATURE.match(built.signature)
+            assert await dex.submit(built) == built.signature
+            assert await dex.submit(built) == built.signature
+            return await dex.confirm(built.signature)
+
+    result = asyncio.run(scenario())
+    assert result.state is SignatureState.CONFIRMED
+    assert db.run("SELECT count(*) FROM chain_transactions WHERE order_id = 'order'") == [[1]]
+
+
 def test_status_is_pending_until_confirmed_then_confirmed(settings):
     async def scenario():
         # latency scale 0.01: it lands after ~4-8 ms and is confirmed after ~20-30 ms

@@ -81,6 +81,63 @@ def test_an_order_found_submitted_asks_the_chain_and_is_not_swapped_again(settin
     assert landed_swaps_per_order(db)[order_id] == 1
 
 
+def test_an_order_whose_transaction_was_sent_before_submitted_was_recorded_is_confirmed_not_swapped_again(
+        settings, db, redis_client):
+    # The crash window the build-time signature closes: the executor recorded `building` (with the signature the
+    # transaction was signed with), sent it, and died before writing `submitted`.
+    s = executor_settings(settings)
+    [order_id] = submit_orders(s, db, 1, push=False)
+    order = OrderRepository(db).get(order_id)
+
+    async def build_record_send_die():
+        dex = create_dex(s)
+        try:
+            route = await dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
+            built = await dex.build(order.id, route, order.slippage_bps)
+            _advance(db, order,
+                     (Status.ROUTING, {"dex": route.dex}, {"attempts": 1, "dex": route.dex}),
+                     (Status.BUILDING, {"txHash": built.signature, "blockhashExpiresAt": built.blockhash_expires_at_ms},
+                      {"tx_hash": built.signature, "min_amount_out": built.min_amount_out}))
+            assert await dex.submit(built) == built.signature
+            return built.signature
+        finally:
+            await dex.close()
+
+    signature = asyncio.run(build_record_send_die())
+    redis_client.lpush(Keys(s.key_prefix).ready, order_id)
+
+    run(s)
+
+    steps = timeline(db, order_id)
+    assert [status for _, status, _, _ in steps] == ["pending", "routing", "building", "submitted", "confirmed"]
+    assert steps[3][3]["recovered"] is True
+    assert steps[-1][3]["txHash"] == signature and steps[-1][2] == 1
+    assert db.run("SELECT count(*) FROM chain_transactions WHERE order_id = :id", id=order_id) == [[1]]
+    assert landed_swaps_per_order(db)[order_id] == 1
+
+
+def test_an_order_found_building_whose_transaction_never_reached_the_chain_is_retried_after_its_blockhash_expires(
+        settings, db, redis_client):
+    s = executor_settings(settings)
+    [order_id] = submit_orders(s, db, 1, push=False)
+    order = OrderRepository(db).get(order_id)
+    never_sent = "2" * 88
+    expired = int(time.time() * 1000) - 60_000
+    _advance(db, order,
+             (Status.ROUTING, {}, {"attempts": 1}),
+             (Status.BUILDING, {"txHash": never_sent, "blockhashExpiresAt": expired}, {"tx_hash": never_sent}))
+    redis_client.lpush(Keys(s.key_prefix).ready, order_id)
+
+    run(s)
+
+    steps = timeline(db, order_id)
+    assert [(status, attempt) for _, status, attempt, _ in steps][3:] == [
+        ("routing", 2), ("routing", 2), ("building", 2), ("submitted", 2), ("confirmed", 2)]
+    assert steps[3][3]["retry"]["reason"] == "interrupted"
+    assert steps[-1][3]["txHash"] != never_sent
+    assert landed_swaps_per_order(db)[order_id] == 1
+
+
 def test_an_order_found_submitted_whose_transaction_can_no_longer_land_is_retried(settings, db, redis_client):
     s = executor_settings(settings)
     [order_id] = submit_orders(s, db, 1, push=False)

@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
+
+import orjson
 
 from order_engine.store.postgres import Database
 
@@ -127,7 +129,7 @@ class ChainStore:
         batch = list(self._buffer.values())[: self._batch_max]
         if not batch:
             return
-        rows = json.dumps([dict(zip(_COLUMNS, astuple(tx))) for tx in batch], separators=(",", ":"))
+        rows = orjson.dumps([{name: getattr(tx, name) for name in _COLUMNS} for tx in batch]).decode()
         await asyncio.to_thread(self._db.run, _INSERT, rows=rows)
         for tx in batch:
             if self._buffer.get(tx.signature) is tx:

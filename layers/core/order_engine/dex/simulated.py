@@ -30,11 +30,12 @@ from order_engine.dex.interface import (
     SlippageExceeded, SwapResult, TransactionDropped, VenueUnavailable,
 )
 from order_engine.dex.market import Market, encode
-from order_engine.dex.market_store import CasOutcome, MarketStore
+from order_engine.dex.market_store import CasOutcome, Landing, MarketStore
 from order_engine.domain import market as model
 from order_engine.domain import routing, slippage, transaction
 from order_engine.domain.base58 import b58encode
 from order_engine.domain.tokens import by_mint
+from order_engine.store.batching import GroupCommit
 from order_engine.store.keys import Keys
 from order_engine.store.postgres import Database
 from order_engine.store.redis_client import async_client
@@ -97,7 +98,7 @@ class SimulatedDex:
         self._database = database
         self._in_flight: dict[str, _InFlight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._landings: dict[str, GroupCommit[tuple[str, _InFlight, bool], None]] = {}
         self._latest_blockhash: tuple[int, str] = (-1, "")
 
     # -- quoting and routing -------------------------------------------------------------------------------
@@ -205,24 +206,35 @@ class SimulatedDex:
             "computeUnitLimit": transaction.compute_unit_limit(steps),
             "priorityFeeLamports": fee,
         }
-        return BuiltSwap(order_id, route, min_out, steps, fee, self._blockhash(now_ms), expires_at, detail)
+        # Signing fixes the signature (a Solana transaction's id) before anything is sent, so the executor can
+        # record it first and a recovered order can always ask the chain about the one transaction it may have sent.
+        return BuiltSwap(order_id, route, min_out, steps, fee, self._blockhash(now_ms), expires_at, detail,
+                         signature=new_signature())
 
     async def submit(self, built: BuiltSwap) -> str:
+        """Send the signed transaction. Sending the same signature again is harmless, as on Solana: the chain
+        processes a signature at most once."""
+        signature = built.signature
+        if signature is None:
+            raise ValueError("submit() sends a transaction that build() signed; this one has no signature")
         await self._pause(self.settings.dex_submit_latency_ms)
         if self._chance(self.settings.dex_fail_rpc_error):
             raise RpcError("the RPC node refused the transaction (it was not sent).")
-        signature = new_signature()
+        if signature in self._in_flight:
+            return signature
         now_ms = self._clock()
         lands_at = now_ms + int(self.settings.dex_slot_ms * self._scale * self._rng.uniform(1.0, 2.0))
         confirmation = self.settings.dex_confirmation_ms * self._scale * self._rng.uniform(1 - _CONFIRMATION_JITTER, 1 + _CONFIRMATION_JITTER)
         confirmed_at = max(lands_at, now_ms + int(confirmation))
         flight = _InFlight(built, now_ms, lands_at, confirmed_at, self._chance(self.settings.dex_fail_price_move))
-        self._in_flight[signature] = flight
         if lands_at <= now_ms:  # no latency: it lands as it is sent (one script does both)
+            self._in_flight[signature] = flight
             await self._land(signature, flight, sent_now=True)
         else:
-            await self.market.store.put_pending(signature, {
-                "order_id": built.order_id, "expires_at": built.blockhash_expires_at_ms, "submitted_at": now_ms})
+            if not await self.market.store.put_pending(signature, {
+                    "order_id": built.order_id, "expires_at": built.blockhash_expires_at_ms, "submitted_at": now_ms}):
+                return signature  # the chain already has it (sent before): confirm() asks the chain about it
+            self._in_flight[signature] = flight
             task = asyncio.create_task(self._land_later(signature, flight))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -240,56 +252,79 @@ class SimulatedDex:
             flight.landed.set()
 
     async def _land(self, signature: str, flight: _InFlight, *, sent_now: bool = False) -> None:
-        """Execute the transaction against the pools as they are now (not as quoted), atomically."""
-        route, built = flight.built.route, flight.built
+        """Execute the transaction against the pools as they are now (not as quoted), atomically. Transactions
+        landing on one pair at the same moment land together, in the order they arrived, as a slot orders them."""
+        route = flight.built.route
+        pair = self._pair(route.input_mint, route.output_mint).name
+        landings = self._landings.get(pair)
+        if landings is None:
+            landings = self._landings[pair] = GroupCommit(self._land_together)
+        await landings.submit((signature, flight, sent_now))
+
+    async def _land_together(self, batch: list[tuple[str, _InFlight, bool]]) -> list[None]:
+        route = batch[0][1].built.route  # every transaction in a batch trades the same pair
         spec = self._pair(route.input_mint, route.output_mint)
         now_ms = self._clock()
-        sell_base = route.input_mint == spec.base.mint
-        outcome: dict[str, object] = {}
+        waiting = batch
+        while waiting:
+            refused: dict[str, str] = {}
+            outcomes: dict[str, dict[str, object]] = {}
 
-        async def write(version: str, state: model.PairState) -> CasOutcome | None:
-            if flight.price_move:
-                move = self.settings.dex_price_move_bps / 10_000 * (-1 if sell_base else 1)
-                for leg in route.legs:
-                    state = model.shocked(state, spec, self._liquidity, leg.venue, move)
-            after, amount_out = state, 0
-            for leg in route.legs:
-                swap = model.swap_venue(after, spec, self._liquidity, leg.venue, route.input_mint, leg.amount_in, now_ms // 1000)
-                after, amount_out = swap.state, amount_out + swap.amount_out
-            ok = amount_out >= built.min_amount_out
-            token_in, token_out = by_mint(route.input_mint), by_mint(route.output_mint)
-            outcome.update(
-                state="confirmed" if ok else "failed",
-                amount_out=amount_out if ok else None,
-                executed_price=slippage.executed_price(route.amount_in, amount_out, token_in, token_out) if ok else None,
-                error=None if ok else (f"slippage exceeded: the swap would return {amount_out}, below the minimum "
-                                       f"{built.min_amount_out}; the price moved since the quote."),
-                landed_at_ms=now_ms,
-                confirmed_at_ms=flight.confirmed_at_ms,
-            )
-            new_state = after if ok else state
-            result = await self.market.store.land(
-                spec.name, signature, version, encode(new_state), now_ms, outcome,
-                sent_now_expiring_at=built.blockhash_expires_at_ms if sent_now else None)
-            if result.landed:
-                self.market.remember(spec, result.version or version, new_state)
+            async def write(version: str, state: model.PairState) -> CasOutcome | None:
+                outcomes.clear()
+                landings = []
+                for signature, flight, sent_now in waiting:
+                    state, outcome = self._execute(spec, state, flight, now_ms)
+                    outcomes[signature] = outcome
+                    expiry = flight.built.blockhash_expires_at_ms if sent_now else None
+                    landings.append(Landing(signature, outcome, expiry))
+                result = await self.market.store.land(spec.name, landings, version, encode(state), now_ms)
+                if result.landed:
+                    self.market.remember(spec, result.version or version, state)
+                    return None
+                if result.conflict is not None:
+                    return result.conflict
+                refused.update(result.refused or {})
                 return None
-            if result.conflict is not None:
-                return result.conflict
-            outcome.clear()
-            flight.dropped_as = result.dropped_as or "unknown"
-            return None
 
-        async with self._lock(spec.name):
             await self.market.update(spec, now_ms, write)
-        if outcome:
-            flight.outcome = LandedTransaction(
-                signature=signature, order_id=built.order_id, input_mint=route.input_mint,
-                output_mint=route.output_mint, amount_in=route.amount_in, min_amount_out=built.min_amount_out,
-                legs=json.dumps([[leg.venue, leg.amount_in] for leg in route.legs]), **outcome,  # type: ignore[arg-type]
-            )
-            self.chain.record(flight.outcome)
-        flight.landed.set()
+            for signature, flight, _ in waiting:
+                if signature in refused:
+                    flight.dropped_as = refused[signature] or "unknown"
+                elif not refused:
+                    flight.outcome = _landed(signature, flight.built, outcomes[signature])
+                    self.chain.record(flight.outcome)
+                else:
+                    continue  # lands in the next round, without the refused ones
+                flight.landed.set()
+            waiting = [item for item in waiting if refused and item[0] not in refused]
+        return [None] * len(batch)
+
+    def _execute(self, spec: model.PairSpec, state: model.PairState, flight: _InFlight,
+                 now_ms: int) -> tuple[model.PairState, dict[str, object]]:
+        """One transaction against the pair: the state after it, and how it landed (it fails below its minimum
+        output and then leaves the pools as it found them, apart from the price move it was hit by)."""
+        route, built = flight.built.route, flight.built
+        if flight.price_move:
+            move = self.settings.dex_price_move_bps / 10_000 * (-1 if route.input_mint == spec.base.mint else 1)
+            for leg in route.legs:
+                state = model.shocked(state, spec, self._liquidity, leg.venue, move)
+        after, amount_out = state, 0
+        for leg in route.legs:
+            swap = model.swap_venue(after, spec, self._liquidity, leg.venue, route.input_mint, leg.amount_in, now_ms // 1000)
+            after, amount_out = swap.state, amount_out + swap.amount_out
+        ok = amount_out >= built.min_amount_out
+        token_in, token_out = by_mint(route.input_mint), by_mint(route.output_mint)
+        outcome: dict[str, object] = dict(
+            state="confirmed" if ok else "failed",
+            amount_out=amount_out if ok else None,
+            executed_price=slippage.executed_price(route.amount_in, amount_out, token_in, token_out) if ok else None,
+            error=None if ok else (f"slippage exceeded: the swap would return {amount_out}, below the minimum "
+                                   f"{built.min_amount_out}; the price moved since the quote."),
+            landed_at_ms=now_ms,
+            confirmed_at_ms=flight.confirmed_at_ms,
+        )
+        return (after if ok else state), outcome
 
     async def confirm(self, signature: str) -> SwapResult:
         flight = self._in_flight.get(signature)
@@ -298,6 +333,8 @@ class SimulatedDex:
         try:
             await flight.landed.wait()
             if flight.outcome is None:
+                if flight.dropped_as in ("pending", "confirmed", "failed"):
+                    return await self._await_foreign(signature)  # an earlier send of it is the one that counts
                 result = await self.signature_status(signature)
                 if result.state is SignatureState.EXPIRED or flight.dropped_as == "expired":
                     await self._pause_until(flight.built.blockhash_expires_at_ms)
@@ -360,6 +397,9 @@ class SimulatedDex:
         flight are abandoned (they expire), as when a process stops."""
         for task in list(self._tasks):
             task.cancel()
+        for landings in self._landings.values():
+            await landings.close()
+        await self.market.store.close()
         await self.chain.close()
         if self._owns_clients:
             await self._redis.aclose()
@@ -392,11 +432,14 @@ class SimulatedDex:
         if wait > 0 and self._scale > 0:
             await asyncio.sleep(wait / 1000)
 
-    def _lock(self, pair: str) -> asyncio.Lock:
-        lock = self._locks.get(pair)
-        if lock is None:
-            lock = self._locks[pair] = asyncio.Lock()
-        return lock
+
+def _landed(signature: str, built: BuiltSwap, outcome: dict[str, object]) -> LandedTransaction:
+    route = built.route
+    return LandedTransaction(
+        signature=signature, order_id=built.order_id, input_mint=route.input_mint, output_mint=route.output_mint,
+        amount_in=route.amount_in, min_amount_out=built.min_amount_out,
+        legs=json.dumps([[leg.venue, leg.amount_in] for leg in route.legs]), **outcome,  # type: ignore[arg-type]
+    )
 
 
 def _swap_result(signature: str, state: str, amount_out: int | None, executed_price: str | None,

@@ -5,9 +5,9 @@ PostgreSQL keeps its history for good.
 """
 from __future__ import annotations
 
-import json
 from typing import Iterable
 
+import orjson
 import redis.asyncio
 
 from order_engine.domain.lifecycle import TERMINAL
@@ -61,5 +61,5 @@ class LiveState:
             await self._record(keys=keys, args=args)
 
 
-def _dumps(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)
+def _dumps(value: object) -> bytes:
+    return orjson.dumps(value, default=str)

@@ -13,6 +13,7 @@ import logging
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Sequence
 
+import orjson
 import pg8000.native
 
 from order_engine.domain.orders import Order
@@ -87,7 +88,8 @@ def write_transitions(db: Database, batch: Sequence[Transition]) -> list[bool]:
     if not batch:
         return []
     try:
-        stored = {row[0] for row in db.run(_WRITE, batch=json.dumps([_row(t) for t in batch], default=str))}
+        rows = orjson.dumps([_row(t) for t in batch], default=str).decode()
+        stored = {row[0] for row in db.run(_WRITE, batch=rows)}
     except pg8000.native.DatabaseError:
         if len(batch) == 1:
             raise

@@ -28,6 +28,7 @@ from botocore.credentials import Credentials
 from yarl import URL
 
 from order_engine.config import Settings
+from order_engine.store.batching import GroupCommit
 from order_engine.store.connections import AsyncConnectionRegistry
 from order_engine.store.keys import Keys
 from order_engine.store.management_api import PostResult, encode_frame
@@ -76,6 +77,7 @@ class ManagementApiNotifier:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._session: aiohttp.ClientSession | None = None
         self._registry: AsyncConnectionRegistry | None = None
+        self._lookups: GroupCommit[str, set[str]] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "ManagementApiNotifier":
@@ -93,13 +95,24 @@ class ManagementApiNotifier:
                                               sock_read=self.post_timeout_s),
             )
             self._registry = AsyncConnectionRegistry(async_client(self.settings.redis_url), Keys(self.settings.key_prefix))
+            self._lookups = GroupCommit(self._subscribers_of)
         return self._session, self._registry
+
+    async def _subscribers_of(self, order_ids: list[str]) -> list[set[str]]:
+        # Every step of every order is published, mostly to nobody: the lookups of the events published at the
+        # same moment share one round trip (each still issued after its event was stored).
+        assert self._registry is not None
+        async with self._registry.redis.pipeline(transaction=False) as pipe:
+            for order_id in order_ids:
+                pipe.smembers(self._registry.keys.ws_subscribers(order_id))
+            return await pipe.execute()
 
     async def publish(self, order_id: str, message: dict[str, Any]) -> None:
         session, registry = self._bind()
         try:
             async with asyncio.timeout(self.timeout_s):
-                connection_ids = await registry.subscribers(order_id)
+                assert self._lookups is not None
+                connection_ids = await self._lookups.submit(order_id)
                 if not connection_ids:
                     return
                 body = encode_frame(message)
@@ -145,6 +158,9 @@ class ManagementApiNotifier:
     async def close(self) -> None:
         session, self._session = self._session, None
         registry, self._registry = self._registry, None
+        lookups, self._lookups = self._lookups, None
+        if lookups is not None:
+            await lookups.close()
         if session is not None:
             await session.close()
         if registry is not None:
