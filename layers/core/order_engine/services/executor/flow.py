@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from order_engine.dex.interface import (
-    BlockhashExpired, BuiltSwap, Dex, DexError, Route, SignatureState, SlippageExceeded, SwapResult,
+    BlockhashExpired, BuiltSwap, Dex, DexError, SignatureState, SlippageExceeded, SwapResult,
     TransactionDropped,
 )
 from order_engine.domain.lifecycle import TERMINAL, Status
@@ -71,7 +71,7 @@ class OrderFlow:
             route = await self.dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
-        order = await self._step(order, Status.ROUTING, _route_detail(route),
+        order = await self._step(order, Status.ROUTING, route.to_detail(),
                                  attempts=attempt, dex=route.dex, amount_out=route.amount_out)
         if order is None:
             return Outcome.ack("lost")
@@ -170,18 +170,6 @@ class OrderFlow:
 
     async def _step(self, order: Order, to: Status, detail: dict[str, Any], **changes: Any) -> Order | None:
         return await self.recorder.record(Transition(order, to, detail=detail, changes=changes))
-
-
-def _route_detail(route: Route) -> dict[str, Any]:
-    try:
-        detail = route.to_detail()
-    except Exception:  # noqa: BLE001 - a venue without a detail renderer still routes
-        detail = None
-    if not detail:
-        detail = {"dex": route.dex, "amountOut": str(route.amount_out), "reason": route.reason,
-                  "quotes": [{"venue": q.venue, "amountOut": str(q.amount_out), "fee": str(q.fee),
-                              "priceImpactBps": q.price_impact_bps} for q in route.quotes]}
-    return detail
 
 
 def _build_detail(built: BuiltSwap, signature: str | None) -> dict[str, Any]:
