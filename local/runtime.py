@@ -68,6 +68,7 @@ class FunctionStats:
     crashes: int = 0
     throttles: int = 0
     cold_starts: int = 0
+    peak_in_flight: int = 0  # the most invocations that ever ran at once
 
 
 class Worker:
@@ -134,6 +135,7 @@ class FunctionPool:
         self._in_flight = 0
         self._idle: collections.deque[Worker] = collections.deque()
         self._all: set[Worker] = set()
+        self._busy: set[Worker] = set()
         self._async_queue: asyncio.Queue[_AsyncEvent] = asyncio.Queue()
         self._async_tasks: list[asyncio.Task] = []
         self._warming: collections.deque[asyncio.Future[Worker]] = collections.deque()
@@ -146,6 +148,11 @@ class FunctionPool:
     @property
     def worker_pids(self) -> list[int]:
         return sorted(w.pid for w in self._all)
+
+    @property
+    def busy_pids(self) -> list[int]:
+        """The workers running an invocation right now."""
+        return sorted(w.pid for w in self._busy)
 
     def _meta(self) -> dict[str, Any]:
         f = self.function
@@ -207,6 +214,7 @@ class FunctionPool:
             raise TooManyRequests(f"Rate Exceeded for {self.function.function_name}")
         async with self._slots:
             self._in_flight += 1
+            self.stats.peak_in_flight = max(self.stats.peak_in_flight, self._in_flight)
             try:
                 return await self._run(event, request_id or str(uuid.uuid4()))
             finally:
@@ -227,6 +235,7 @@ class FunctionPool:
             worker.kill()
 
         timer = asyncio.get_running_loop().call_later(timeout, on_timeout)
+        self._busy.add(worker)
         try:
             reply = await worker.call(message)
         except (asyncio.IncompleteReadError, ConnectionError) as exc:
@@ -250,6 +259,7 @@ class FunctionPool:
             raise
         finally:
             timer.cancel()
+            self._busy.discard(worker)
         self._idle.append(worker)
         if not reply.get("ok"):
             self.stats.errors += 1
@@ -352,6 +362,7 @@ class Runtime:
             pool.function.function_name: {
                 "logicalId": logical_id, "size": pool.size, "reserved": pool.reserved,
                 "inFlight": pool.in_flight, "queued": pool.queued, "workerPids": pool.worker_pids,
+                "busyPids": pool.busy_pids,
                 **pool.stats.__dict__,
             }
             for logical_id, pool in self.pools.items()

@@ -110,6 +110,28 @@ def e2e_database_url() -> Iterator[str]:
     url = f"{base}/order_engine_e2e_{uuid.uuid4().hex[:10]}"
     ensure_database(url)
     yield url
+    _drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def make_database() -> Iterator[Callable[[], str]]:
+    """`make_database()` -> the URL of a new empty database, dropped at the end of the session: for a stack whose
+    executor must not share its orders (its reconciler adopts every unfinished order of its database)."""
+    made: list[str] = []
+    base = TEST_DATABASE_URL.rsplit("/", 1)[0]
+
+    def make() -> str:
+        url = f"{base}/order_engine_e2e_{uuid.uuid4().hex[:10]}"
+        ensure_database(url)
+        made.append(url)
+        return url
+
+    yield make
+    for url in made:
+        _drop_database(url)
+
+
+def _drop_database(url: str) -> None:
     import pg8000.native
 
     from order_engine.store.postgres import connect_kwargs
@@ -156,6 +178,29 @@ def local_stack(start_stack, e2e_database_url, e2e_key_prefix) -> StackProcess:
         "KEY_PREFIX": e2e_key_prefix,
         "LOCAL_EMBEDDED": "never",
     })
+
+
+@pytest.fixture(scope="session")
+def start_engine(start_stack, make_database) -> Iterator[Callable[..., StackProcess]]:
+    """`start_engine(**env)` -> the engine's own template in a new database and key prefix (removed at the end),
+    with `env` on top: for tests that tune the executor or kill its processes without disturbing `local_stack`."""
+    prefixes: list[str] = []
+    stacks: list[StackProcess] = []
+
+    def start(**env: str) -> StackProcess:
+        prefixes.append(f"e2e{uuid.uuid4().hex[:10]}:")
+        stacks.append(start_stack({"DATABASE_URL": make_database(), "REDIS_URL": TEST_REDIS_URL,
+                                   "KEY_PREFIX": prefixes[-1], "LOCAL_EMBEDDED": "never", **env}))
+        return stacks[-1]
+
+    yield start
+    for stack in stacks:  # before their keys go, so that nothing writes them again
+        stack.stop()
+    client = sync_client(TEST_REDIS_URL)
+    for prefix in prefixes:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture(scope="session")

@@ -70,19 +70,17 @@ def test_a_landed_transaction_is_still_known_after_redis_loses_everything(settin
     assert rows == [["order-7", "confirmed", result.amount_out]]
 
 
-def test_status_is_right_after_landing_before_the_ledger_is_written(settings, db):
+def test_status_right_after_landing_is_reported_once_the_ledger_holds_it(settings, db):
     async def scenario():
-        async with simulated(settings, dex_chain_gather_ms=60_000) as dex:  # the batch waits a minute
+        async with simulated(settings) as dex:
             route = await dex.route(SOL, USDC, 10**9)
             signature = await dex.submit(await dex.build("order", route, 50))
             assert (await dex.signature_status(signature)).state is SignatureState.CONFIRMED
-            assert db.run("SELECT count(*) FROM chain_transactions") == [[0]]
+            assert db.run("SELECT state FROM chain_transactions WHERE signature = :s", s=signature) == [["confirmed"]]
             lose_redis(settings)
             assert (await dex.signature_status(signature)).state is SignatureState.CONFIRMED
-        return signature  # closing wrote the batch
 
-    signature = asyncio.run(scenario())
-    assert db.run("SELECT state FROM chain_transactions WHERE signature = :s", s=signature) == [["confirmed"]]
+    asyncio.run(scenario())
 
 
 def test_a_transaction_whose_blockhash_expires_before_landing_never_lands(settings):
@@ -157,3 +155,30 @@ def test_the_market_reseeds_itself_when_redis_loses_it(settings, redis_client):
             assert redis_client.exists(pair_key(settings))
 
     asyncio.run(scenario())
+
+
+def test_a_landing_whose_ledger_write_was_lost_is_made_durable_before_it_is_reported(settings, db):
+    """The process that landed a swap died before its ledger batch reached PostgreSQL: a recovering executor
+    that finds the landing in Redis gets it confirmed only once the ledger holds it, so a later Redis loss cannot
+    turn it into 'never landed' (and a second swap)."""
+    async def land():
+        async with simulated(settings) as dex:
+            return await execute(dex, await dex.route(SOL, USDC, 10**9), order_id="order-lost-ledger")
+
+    landed = asyncio.run(land())
+    db.run("DELETE FROM chain_transactions WHERE signature = :s", s=landed.signature)  # the batch that never made it
+
+    async def recover():
+        async with simulated(settings) as dex:
+            return await dex.signature_status(landed.signature)
+
+    assert asyncio.run(recover()) == landed
+    assert db.run("SELECT order_id, state, amount_out FROM chain_transactions WHERE signature = :s",
+                  s=landed.signature) == [["order-lost-ledger", "confirmed", landed.amount_out]]
+    lose_redis(settings)
+
+    async def after_flush():
+        async with simulated(settings) as dex:
+            return await dex.signature_status(landed.signature)
+
+    assert asyncio.run(after_flush()) == landed

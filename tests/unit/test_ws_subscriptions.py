@@ -59,12 +59,29 @@ def test_an_error_reply_is_one_error_frame():
     assert live.poster.sent[CONN.id] == [{"type": "error", "code": "unknown_action", "message": "nope"}]
 
 
-def test_connect_with_an_order_registers_and_hands_the_replay_to_another_invocation():
+def test_connect_with_an_order_registers_and_hands_the_subscription_and_replay_to_another_invocation():
     live = service(log=FakeLog({ORDER_ID: [frame(1)]}))
     live.connect(CONN, ORDER_ID)
-    assert live.registry.subscribers(ORDER_ID) == {CONN.id}
+    assert live.registry.state(CONN.id) is not None
+    assert live.registry.subscribers(ORDER_ID) == set()  # live events wait for the replay to go first
     assert live.replays.started == [(CONN.id, ORDER_ID)]
     assert live.poster.sent == {}  # $connect cannot post to its own connection
+
+
+def test_replay_subscribes_once_the_connection_is_open_and_before_reading_the_events():
+    registry = FakeRegistry()
+
+    class WatchingLog(FakeLog):
+        def frames(self, order_id):
+            self.registered_first = CONN.id in registry.subscribers(order_id)
+            return [frame(1)]
+
+    log = WatchingLog()
+    live = service(log=log, registry=registry)
+    live.connect(CONN, ORDER_ID)
+    live.replay(CONN.id, ORDER_ID)
+    assert log.registered_first and registry.subscribers(ORDER_ID) == {CONN.id}
+    assert live.poster.sent[CONN.id] == [{"type": "subscribed", "orderId": ORDER_ID}, frame(1)]
 
 
 def test_connect_with_an_unknown_order_is_refused():

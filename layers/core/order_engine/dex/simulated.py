@@ -277,7 +277,8 @@ class SimulatedDex:
                     state, outcome = self._execute(spec, state, flight, now_ms)
                     outcomes[signature] = outcome
                     expiry = flight.built.blockhash_expires_at_ms if sent_now else None
-                    landings.append(Landing(signature, outcome, expiry))
+                    # the ledger's whole record rides along, so whoever finds the landing can make it durable
+                    landings.append(Landing(signature, {**_ledger_fields(flight.built), **outcome}, expiry))
                 result = await self.market.store.land(spec.name, landings, version, encode(state), now_ms)
                 if result.landed:
                     self.market.remember(spec, result.version or version, state)
@@ -378,15 +379,23 @@ class SimulatedDex:
         if state in ("confirmed", "failed"):
             if now_ms < int(record["confirmed_at_ms"]):
                 return SwapResult(signature, SignatureState.PENDING)
-            amount_out = record.get("amount_out")
-            return _swap_result(signature, state, int(amount_out) if amount_out else None,
-                                record.get("executed_price") or None, record.get("error") or None)
+            return self._result(await self._durable_landing(signature, record))
         landed = await self.chain.get(signature)  # Redis never saw it, or lost it: the durable ledger decides
         if landed is None:
             return SwapResult(signature, SignatureState.UNKNOWN)
         if now_ms < landed.confirmed_at_ms:
             return SwapResult(signature, SignatureState.PENDING)
         return self._result(landed)
+
+    async def _durable_landing(self, signature: str, record: dict[str, str]) -> LandedTransaction:
+        """A landing Redis shows is reported only once the ledger holds it: the process that landed it may have
+        died before its batch reached PostgreSQL, and after a Redis flush only the ledger remembers."""
+        landed = await self.chain.get(signature)
+        if landed is None:
+            landed = _landed_from_record(signature, record)
+            self.chain.record(landed)
+        await self.chain.wait_durable(signature)
+        return landed
 
     @staticmethod
     def _result(landed: LandedTransaction) -> SwapResult:
@@ -433,12 +442,28 @@ class SimulatedDex:
             await asyncio.sleep(wait / 1000)
 
 
-def _landed(signature: str, built: BuiltSwap, outcome: dict[str, object]) -> LandedTransaction:
+def _ledger_fields(built: BuiltSwap) -> dict[str, object]:
     route = built.route
+    return dict(order_id=built.order_id, input_mint=route.input_mint, output_mint=route.output_mint,
+                amount_in=route.amount_in, min_amount_out=built.min_amount_out,
+                legs=json.dumps([[leg.venue, leg.amount_in] for leg in route.legs]))
+
+
+def _landed(signature: str, built: BuiltSwap, outcome: dict[str, object]) -> LandedTransaction:
+    return LandedTransaction(signature=signature, **_ledger_fields(built), **outcome)  # type: ignore[arg-type]
+
+
+def _landed_from_record(signature: str, record: dict[str, str]) -> LandedTransaction:
+    """The ledger entry from the chain's Redis record of a landing (strings; '' for none)."""
+    def optional_int(name: str) -> int | None:
+        return int(record[name]) if record.get(name) else None
+
     return LandedTransaction(
-        signature=signature, order_id=built.order_id, input_mint=route.input_mint, output_mint=route.output_mint,
-        amount_in=route.amount_in, min_amount_out=built.min_amount_out,
-        legs=json.dumps([[leg.venue, leg.amount_in] for leg in route.legs]), **outcome,  # type: ignore[arg-type]
+        signature=signature, order_id=record["order_id"], state=record["state"], input_mint=record["input_mint"],
+        output_mint=record["output_mint"], amount_in=int(record["amount_in"]),
+        min_amount_out=int(record["min_amount_out"]), amount_out=optional_int("amount_out"),
+        executed_price=record.get("executed_price") or None, error=record.get("error") or None,
+        legs=record["legs"], landed_at_ms=int(record["landed_at_ms"]), confirmed_at_ms=int(record["confirmed_at_ms"]),
     )
 
 

@@ -6,10 +6,11 @@ the read is fanned out live, and one written before it is in the replay; the cli
 Events come from the order's live log in Redis while it holds them from seq 1, else from PostgreSQL (the source
 of truth), plus any newer frames Redis has.
 
-`$connect` cannot post to its own connection: API Gateway answers 410 until `$connect` returns. So a `?orderId=`
-subscription is registered at connect and its replay runs in another invocation (`replay`), which first posts the
-`subscribed` acknowledgement until the connection accepts it, and only then reads and sends the history. Every
-event whose live post got that early 410 is already in the log by then, so it is in the replay.
+`$connect` cannot post to its own connection: API Gateway answers 410 until `$connect` returns. So `$connect` only
+checks that a `?orderId=` order exists, and the subscription and its replay run in another invocation (`replay`),
+which first posts the `subscribed` acknowledgement until the connection accepts it, then registers the subscription,
+reads and sends the history. Subscribing only then keeps live events from reaching the client before its history
+does (when replays queue up behind many connects, live frames would otherwise overtake them by seconds).
 """
 from __future__ import annotations
 
@@ -111,14 +112,11 @@ class SubscriptionService:
         handshake is then refused with its status)."""
         order_id = None if order_id is None else parse_order_id(order_id)
         now = self._now_ms()
-        self.registry.register(conn.id, conn.connected_at_ms, now)
-        if order_id is None:
-            return
-        self.registry.subscribe(conn.id, order_id, conn.connected_at_ms, now)
-        if not self.events_so_far(order_id):
-            self.registry.unsubscribe(conn.id, order_id)
+        if order_id is not None and not self.events_so_far(order_id):
             raise order_not_found(order_id)
-        self.replays.start(conn.id, order_id)
+        self.registry.register(conn.id, conn.connected_at_ms, now)
+        if order_id is not None:
+            self.replays.start(conn.id, order_id)
 
     def disconnect(self, connection_id: str) -> None:
         self.registry.remove(connection_id)
@@ -165,9 +163,13 @@ class SubscriptionService:
 
     # replay
     def replay(self, connection_id: str, order_id: str) -> None:
-        """Send a `?orderId=` subscriber its acknowledgement and the order's events so far, once it is open."""
+        """Once a `?orderId=` connection is open: acknowledge, subscribe, and send the order's events so far."""
         if not self._await_open(connection_id, {"type": "subscribed", "orderId": order_id}):
             return
+        state = self.registry.state(connection_id)
+        if state is None:  # disconnected meanwhile
+            return
+        self.registry.subscribe(connection_id, order_id, state.connected_at_ms, self._now_ms())
         self._send(connection_id, self.events_so_far(order_id))
 
     def _await_open(self, connection_id: str, first: dict[str, Any]) -> bool:
