@@ -13,7 +13,6 @@ their own, dropped afterwards.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import json
 import os

@@ -13,12 +13,10 @@ Orders watched end to end over WebSocket against a running stack are `python -m 
 """
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import multiprocessing as mp
 import os
-import statistics
 import time
 import uuid
 from pathlib import Path
@@ -46,6 +44,208 @@ def _serve_gateway(port: int, ready: Any) -> None:
     from local.ws_gateway import WS_GATEWAY, create_ws_app
 
     async def main() -> None:
+        holder: dict[str, Any] = {}
+
+        async def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
+            context = event["requestContext"]
+            if context["eventType"] == "MESSAGE":
+                conn = holder["gateway"].connections.get(context["connectionId"])
+                if conn is not None and conn.ws is not None:
+                    await conn.ws.send_str(json.dumps({"connectionId": context["connectionId"]}))
+            return {"statusCode": 200}
+
+        app = create_ws_app(None, load_template(ROOT / "template.yaml"), invoke=invoke)
+        holder["gateway"] = app[WS_GATEWAY]
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def _run_clients(url: str, count: int, events: int, ids_out: Any, results_out: Any) -> None:
+    """`count` WebSocket clients; sends their ids, then the receipt times (ms) of every frame each got."""
+
+    async def main() -> None:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+            sockets = []
+            for start in range(0, count, 100):
+                sockets += await asyncio.gather(*(session.ws_connect(url) for _ in range(start, min(count, start + 100))))
+            ids = []
+            for ws in sockets:
+                await ws.send_json({"action": "whoami"})
+            for ws in sockets:
+                ids.append(json.loads((await ws.receive(timeout=30)).data)["connectionId"])
+            ids_out.send(ids)
+            receipts: list[list[tuple[int, float]]] = [[] for _ in sockets]
+
+            async def drain(i: int, ws: aiohttp.ClientWebSocketResponse) -> None:
+                while len(receipts[i]) < events:
+                    try:
+                        message = await ws.receive(timeout=15)
+                    except asyncio.TimeoutError:
+                        return
+                    if message.type is not aiohttp.WSMsgType.TEXT:
+                        return
+                    receipts[i].append((json.loads(message.data)["seq"], time.time() * 1000))
+
+            await asyncio.gather(*(drain(i, ws) for i, ws in enumerate(sockets)))
+            results_out.send(receipts)
+            for ws in sockets:
+                await ws.close()
+
+    asyncio.run(main())
+
+
+def _start_gateway(port: int) -> mp.Process:
+    ready = mp.Event()
+    process = mp.Process(target=_serve_gateway, args=(port, ready), daemon=True)
+    process.start()
+    if not ready.wait(30):
+        raise RuntimeError("the gateway did not start")
+    return process
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def post_cost(posts: int) -> dict[str, Any]:
+    import boto3
+
+    from order_engine.store.ws_notifier import ManagementApiSigner
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    port = _free_port()
+    gateway = _start_gateway(port)
+    ids_in, ids_out = mp.Pipe(duplex=False)
+    results_in, results_out = mp.Pipe(duplex=False)
+    total = 3 * posts
+    clients = mp.Process(target=_run_clients, args=(f"ws://127.0.0.1:{port}/local", 1, total, ids_out, results_out),
+                         daemon=True)
+    clients.start()
+    (connection_id,) = ids_in.recv()
+    endpoint = f"http://127.0.0.1:{port}/local"
+    body = json.dumps({"type": "status", "orderId": str(uuid.uuid4()), "status": "routing", "seq": 0}).encode()
+    figures: dict[str, Any] = {}
+
+    client = boto3.client("apigatewaymanagementapi", endpoint_url=endpoint)
+    client.post_to_connection(ConnectionId=connection_id, Data=body)  # warm: connection pool, models
+    cpu, wall = time.process_time(), time.perf_counter()
+    for _ in range(posts - 1):
+        client.post_to_connection(ConnectionId=connection_id, Data=body)
+    figures["boto3_post_to_connection"] = _cost(posts - 1, cpu, wall)
+
+    async def pooled(signed: bool) -> dict[str, Any]:
+        signer = ManagementApiSigner(endpoint)
+        url = signer.url(connection_id)
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=64)) as session:
+            semaphore = asyncio.Semaphore(64)
+
+            async def one() -> None:
+                async with semaphore:
+                    headers = signer.headers("POST", url, body) if signed else {"Authorization": "AWS4-HMAC-SHA256 x"}
+                    async with session.post(url, data=body, headers=headers) as response:
+                        await response.read()
+
+            await one()
+            cpu, wall = time.process_time(), time.perf_counter()
+            await asyncio.gather(*(one() for _ in range(posts - 1)))
+            return _cost(posts - 1, cpu, wall)
+
+    figures["aiohttp_pooled_sigv4"] = asyncio.run(pooled(True))
+    figures["aiohttp_pooled_unsigned"] = asyncio.run(pooled(False))
+    signer = ManagementApiSigner(endpoint)
+    cpu = time.process_time()
+    for _ in range(posts):
+        signer.headers("POST", signer.url(connection_id), body)
+    figures["sigv4_signing_only_cpu_ms"] = round((time.process_time() - cpu) * 1000 / posts, 4)
+    receipts = results_in.recv()
+    figures["frames_received"] = len(receipts[0])
+    clients.join(10)
+    gateway.kill()
+    return figures
+
+
+def _cost(n: int, cpu_start: float, wall_start: float) -> dict[str, float]:
+    cpu, wall = time.process_time() - cpu_start, time.perf_counter() - wall_start
+    return {"cpu_ms_per_post": round(cpu * 1000 / n, 4), "posts_per_s": round(n / wall)}
+
+
+def fanout(clients_count: int, events: int) -> dict[str, Any]:
+    import dataclasses
+
+    from order_engine.config import Settings
+    from order_engine.store.connections import ConnectionRegistry, Limits
+    from order_engine.store.keys import Keys
+    from order_engine.store.redis_client import sync_client
+    from order_engine.store.ws_notifier import ManagementApiNotifier
+
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    port = _free_port()
+    gateway = _start_gateway(port)
+    ids_in, ids_out = mp.Pipe(duplex=False)
+    results_in, results_out = mp.Pipe(duplex=False)
+    clients = mp.Process(target=_run_clients,
+                         args=(f"ws://127.0.0.1:{port}/local", clients_count, events, ids_out, results_out), daemon=True)
+    clients.start()
+    ids = ids_in.recv()
+    settings = dataclasses.replace(Settings.from_env(), key_prefix=f"bench{uuid.uuid4().hex[:8]}:",
+                                   ws_management_endpoint=f"http://127.0.0.1:{port}/local",
+                                   ws_publish_timeout_ms=10_000)
+    keys, redis = Keys(settings.key_prefix), sync_client(settings.redis_url)
+    registry = ConnectionRegistry(redis, keys, Limits(settings.ws_max_connection_ms, settings.ws_idle_ms))
+    order_id = str(uuid.uuid4())
+    now = int(time.time() * 1000)
+    for connection_id in ids:
+        registry.register(connection_id, now, now)
+        registry.mark_open(connection_id)
+        registry.subscribe(connection_id, order_id, now, now)
+
+    async def publish_all() -> tuple[list[float], list[float], dict[str, int]]:
+        notifier = ManagementApiNotifier(settings)
+        starts, publish_ms = [], []
+        for seq in range(1, events + 1):
+            frame = {"type": "status", "orderId": order_id, "status": "routing", "seq": seq}
+            starts.append(time.time() * 1000)
+            t0 = time.perf_counter()
+            await notifier.publish(order_id, frame)
+            publish_ms.append((time.perf_counter() - t0) * 1000)
+            await asyncio.sleep(0.2)
+        await notifier.close()
+        return starts, publish_ms, dict(notifier.stats)
+
+    starts, publish_ms, stats = asyncio.run(publish_all())
+    receipts = results_in.recv()
+    clients.join(10)
+    gateway.kill()
+    redis.delete(*[k for k in redis.scan_iter(match=f"{settings.key_prefix}*", count=1000)] or ["-"])
+    per_event = []
+    for seq in range(1, events + 1):
+        got = [t for client in receipts for s, t in client if s == seq]
+        per_event.append(round(max(got) - starts[seq - 1], 1) if got else None)
+    seqs = [[s for s, _ in client] for client in receipts]
+    return {
+        "subscribers": clients_count,
+        "events": events,
+        "all_received_ms_per_event": per_event,
+        "publish_call_ms_per_event": [round(x, 1) for x in publish_ms],
+        "missing": sum(events - len(set(s)) for s in seqs),
+        "duplicates": sum(len(s) - len(set(s)) for s in seqs),
+        "notifier": stats,
+    }
+
+
+def main() -> None:
     from local.bench import main as bench_main
 
     bench_main()  # one tool: `python -m local.bench post-cost|fanout|e2e ...`

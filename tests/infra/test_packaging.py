@@ -40,3 +40,17 @@ def test_functions_import_only_the_layer_the_stdlib_and_the_lambda_runtime():
                 top = module.split(".")[0]
                 assert top in shipped or top in sys.stdlib_module_names or top == "__future__", \
                     f"{path.relative_to(ROOT)} imports {module}, which Lambda would not have"
+
+
+def test_the_library_imports_only_what_the_layer_installs():
+    import sys
+
+    installed = {"order_engine", "aws_lambda_powertools", "boto3", "botocore", "redis", "pg8000", "pydantic", "uvloop",
+                 "aiohttp", "orjson", "yarl", "urllib3"}  # yarl comes with aiohttp, urllib3 with botocore
+    for path in (ROOT / "layers/core/order_engine").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
+                module = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
+                top = module.split(".")[0]
+                assert top in installed or top in sys.stdlib_module_names or top == "__future__", \
+                    f"{path.relative_to(ROOT)} imports {module}, which the layer does not install"

@@ -16,7 +16,7 @@ ORDER_COLUMNS = (
     " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at"
 )
 
-_INSERT = f"""
+_INSERT = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
                         idempotency_key, request_hash)

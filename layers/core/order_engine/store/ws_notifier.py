@@ -14,55 +14,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections import Counter
 from typing import Any
-from urllib.parse import quote
 
 import aiohttp
-import botocore.session
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from yarl import URL
 
 from order_engine.config import Settings
 from order_engine.store.batching import GroupCommit
 from order_engine.store.connections import AsyncConnectionRegistry
 from order_engine.store.keys import Keys
-from order_engine.store.management_api import PostResult, encode_frame
+from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, PostResult, encode_frame
 from order_engine.store.redis_client import REDIS_ERRORS, async_client
 
 logger = logging.getLogger(__name__)
 
 RETRY_BASE_S = 0.02
-NOT_RETRYABLE = frozenset({400, 403, 404, 413})  # a bad request or credentials: another try will not help
-_AWS_ENDPOINT = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
-
-
-class ManagementApiSigner:
-    """Signs management-API requests with botocore's SigV4 signer (service `execute-api`)."""
-
-    def __init__(self, endpoint: str, credentials: Credentials | None = None, region: str | None = None):
-        session = botocore.session.get_session()
-        self.endpoint = endpoint.rstrip("/")
-        self.credentials = credentials if credentials is not None else session.get_credentials()
-        match = _AWS_ENDPOINT.search(self.endpoint)
-        self.region = region or (match.group(1) if match else None) or session.get_config_variable("region") or "us-east-1"
-        frozen = self.credentials.get_frozen_credentials() if self.credentials is not None else None
-        self._auth = SigV4Auth(frozen, "execute-api", self.region) if frozen is not None else None
-        if self._auth is None:
-            logger.warning("no AWS credentials found: management-API posts go unsigned and AWS will refuse them")
-
-    def url(self, connection_id: str) -> str:
-        return f"{self.endpoint}/@connections/{quote(connection_id, safe='')}"
-
-    def headers(self, method: str, url: str, body: bytes = b"") -> dict[str, str]:
-        request = AWSRequest(method=method, url=url, data=body)
-        if self._auth is not None:
-            self._auth.add_auth(request)
-        return dict(request.headers.items())
 
 
 class ManagementApiNotifier:
