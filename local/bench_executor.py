@@ -22,6 +22,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from local import scratch
 from order_engine.config import Settings
 from order_engine.domain.orders import OrderEvent, parse_order_request
 from order_engine.services.execute import deadline_in, run_async
@@ -132,18 +133,6 @@ def outcome(s: Settings) -> dict[str, Any]:
     return {"counts": counts, "window_s": window, "events": events, "failures": failures}
 
 
-def drop(s: Settings) -> None:
-    admin = Database(s.database_url)
-    try:
-        admin.run(f"DROP SCHEMA IF EXISTS {s.database_schema} CASCADE")
-    finally:
-        admin.close()
-    client = sync_client(s.redis_url)
-    keys = list(client.scan_iter(match=f"{s.key_prefix}*", count=1000))
-    for start in range(0, len(keys), 1000):
-        client.delete(*keys[start:start + 1000])
-
-
 def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_name: str) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:10]
     s = dataclasses.replace(
@@ -188,7 +177,7 @@ def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_na
         calls = _delta(_redis_calls(client), calls0)
         result = outcome(s)
     finally:
-        drop(s)
+        scratch.drop(s)
     confirmed = result["counts"].get("confirmed", 0)
     per_order_ms = lambda seconds: round(seconds * 1000 / max(confirmed, 1), 3)  # noqa: E731
     threads = _delta(threads_at_end or _thread_cpu_s(), threads0)

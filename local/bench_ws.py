@@ -25,14 +25,13 @@ from typing import Any
 import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
-TERMINAL = ("confirmed", "failed")
 
 
-def percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+def _local_credentials() -> None:
+    """The local management API wants a SigV4-signed request; any credentials sign one."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 
 # the gateway under test, with no functions behind it: every connection is accepted; a message is answered
@@ -121,9 +120,7 @@ def post_cost(posts: int) -> dict[str, Any]:
 
     from order_engine.store.ws_notifier import ManagementApiSigner
 
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    _local_credentials()
     port = _free_port()
     gateway = _start_gateway(port)
     ids_in, ids_out = mp.Pipe(duplex=False)
@@ -189,8 +186,7 @@ def fanout(clients_count: int, events: int) -> dict[str, Any]:
     from order_engine.store.redis_client import sync_client
     from order_engine.store.ws_notifier import ManagementApiNotifier
 
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    _local_credentials()
     port = _free_port()
     gateway = _start_gateway(port)
     ids_in, ids_out = mp.Pipe(duplex=False)

@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from local import scratch
 from order_engine.config import Settings
 from order_engine.store.migrations import ensure_database, migrate
 from order_engine.store.postgres import Database
@@ -36,15 +37,7 @@ def settings(test_database_url: str) -> Settings:
     )
     migrate(s.database_url, s.database_schema)
     yield s
-    admin = Database(s.database_url)
-    try:
-        admin.run(f"DROP SCHEMA IF EXISTS {s.database_schema} CASCADE")
-    finally:
-        admin.close()
-    client = sync_client(s.redis_url)
-    keys = list(client.scan_iter(match=f"{s.key_prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
+    scratch.drop(s)
 
 
 @pytest.fixture

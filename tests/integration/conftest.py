@@ -1,5 +1,4 @@
 import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +31,21 @@ def configured(settings, monkeypatch):
     yield config.settings()
     config.settings.cache_clear()
     bootstrap.services.cache_clear()
+
+
+@pytest.fixture
+def ws_stack(configured, monkeypatch):
+    """The WebSocket gateway, management API and Lambda Invoke API in this process, wired into the settings."""
+    from ws_stack import WsStack
+
+    stack = WsStack().start()
+    monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
+    config.settings.cache_clear()
+    bootstrap.subscriptions.cache_clear()
+    yield stack
+    stack.stop()
+    bootstrap.subscriptions.cache_clear()
 
 
 @pytest.fixture(scope="session")

@@ -10,26 +10,13 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from order_engine import bootstrap, config
+from order_engine import config
 from order_engine.store.connections import ConnectionRegistry, Limits
 from order_engine.store.keys import Keys
 from order_engine.store.ws_notifier import ManagementApiNotifier
-from ws_stack import WsStack
 
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
 FRAME = {"type": "status", "orderId": ORDER_ID, "status": "routing", "seq": 2}
-
-
-@pytest.fixture
-def ws_stack(configured, monkeypatch):
-    stack = WsStack().start()
-    monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
-    config.settings.cache_clear()
-    bootstrap.subscriptions.cache_clear()
-    yield stack
-    stack.stop()
-    bootstrap.subscriptions.cache_clear()
 
 
 @pytest.fixture

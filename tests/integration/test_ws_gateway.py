@@ -19,17 +19,6 @@ from local.ws_gateway import GatewayLimits
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1.5"}
 
 
-@pytest.fixture
-def ws_stack(configured, monkeypatch):
-    stack = WsStack(GatewayLimits(idle_timeout_s=600, max_duration_s=7200)).start()
-    monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
-    config.settings.cache_clear()
-    bootstrap.subscriptions.cache_clear()
-    yield stack
-    stack.stop()
-    bootstrap.subscriptions.cache_clear()
-
 
 def submit_order() -> str:
     return bootstrap.services().submit.submit(ORDER).order.id
