@@ -48,17 +48,32 @@ def web_stack(start_engine) -> StackProcess:
     return start_engine(DEX_LATENCY_SCALE="0.5")
 
 
-@pytest.fixture
-def page(browser, web_stack):
+@pytest.fixture(scope="session")
+def fast_stack(start_engine) -> StackProcess:
+    """The engine without venue latency, for many orders at once (the page's load, not the venues', is tested)."""
+    return start_engine(DEX_LATENCY_SCALE="0", EXECUTOR_CONCURRENCY="50")
+
+
+def _open_page(browser, stack: StackProcess):
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(web_stack.http_url + "/")
+    page.goto(stack.http_url + "/")
     page.wait_for_selector('#connection[data-state="live"]')
     yield page
     context.close()
     assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture
+def page(browser, web_stack):
+    yield from _open_page(browser, web_stack)
+
+
+@pytest.fixture
+def fast_page(browser, fast_stack):
+    yield from _open_page(browser, fast_stack)
 
 
 @pytest.fixture(scope="session")

@@ -17,6 +17,7 @@ const state = {
   chartDirty: false,
   history: { cursor: null, filters: {} },
   countsPaused: false,
+  stats: { events: 0, flushes: 0, rowUpdates: 0, longestFlushMs: 0 }, // how well the batching keeps up
 };
 
 const $ = (selector, root = document) => root.querySelector(selector);
@@ -115,6 +116,7 @@ function onStatusEvent(event) {
   const order = state.orders.get(event.orderId) || track({ orderId: event.orderId });
   if (order.events.has(event.seq)) return; // a replayed frame we already have
   order.events.set(event.seq, event);
+  state.stats.events += 1;
   markDirty(order.orderId);
   if (event.status === "confirmed") state.chartDirty = true;
 }
@@ -164,7 +166,10 @@ function markDirty(orderId) {
 }
 
 function flush() {
+  const began = performance.now();
   state.frameRequested = false;
+  state.stats.flushes += 1;
+  state.stats.rowUpdates += state.dirty.size;
   const body = $("#live-rows");
   const fresh = document.createDocumentFragment();
   for (const orderId of state.dirty) {
@@ -185,6 +190,7 @@ function flush() {
     state.chartDirty = false;
     drawChart();
   }
+  state.stats.longestFlushMs = Math.max(state.stats.longestFlushMs, performance.now() - began);
 }
 
 const LIVE_CELLS = ["order", "swap", "status", "route", "quotes", "steps", "signature", "price", "out", "notes"];
@@ -262,10 +268,18 @@ function renderLiveRow(row, v) {
 
 // ---- the WebSocket: one connection, resubscribed after every reconnect ------------------------------------------
 
+// Subscribes go out a few at a time and each waits for its "subscribed" acknowledgement: a burst of hundreds would
+// queue behind each other in the subscribe function until API Gateway's 29 s integration timeout drops some of
+// them (the client is told only "Internal server error"), so an unacknowledged subscribe is sent again.
+const MAX_OUTSTANDING_SUBSCRIBES = 8;
+const SUBSCRIBE_ACK_TIMEOUT_MS = 15000;
+
 const live = {
   ws: null,
   attempt: 0,
   pingTimer: null,
+  waiting: [], // order ids to subscribe, in order
+  outstanding: new Map(), // order id -> when its subscribe was sent
 
   connect() {
     setConnection("connecting", this.attempt ? "Reconnecting…" : "Connecting…");
@@ -281,9 +295,9 @@ const live = {
       this.attempt = 0;
       setConnection("live", "Live");
       // the replay on subscribe fills whatever was missed while disconnected; duplicates are dropped by seq
-      for (const order of state.orders.values()) {
-        if (!TERMINAL.has(derive(order).status)) this.send({ action: "subscribe", orderId: order.orderId });
-      }
+      this.outstanding.clear();
+      this.waiting = [...state.orders.values()].filter((o) => !TERMINAL.has(derive(o).status)).map((o) => o.orderId);
+      this.pump();
       clearInterval(this.pingTimer);
       this.pingTimer = setInterval(() => this.send({ action: "ping" }), PING_MS);
     };
@@ -291,6 +305,8 @@ const live = {
       let frame;
       try { frame = JSON.parse(message.data); } catch (err) { return; }
       if (frame.type === "status") onStatusEvent(frame);
+      else if (frame.type === "subscribed") this.acknowledged(frame.orderId);
+      else if (frame.type === "error" && frame.orderId) this.acknowledged(frame.orderId);
     };
     ws.onclose = () => {
       clearInterval(this.pingTimer);
@@ -307,10 +323,40 @@ const live = {
   },
 
   send(message) {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
+    this.ws.send(JSON.stringify(message));
+    return true;
   },
 
-  subscribe(orderId) { this.send({ action: "subscribe", orderId }); },
+  subscribe(orderId) {
+    if (!this.waiting.includes(orderId) && !this.outstanding.has(orderId)) this.waiting.push(orderId);
+    this.pump();
+  },
+
+  acknowledged(orderId) {
+    this.outstanding.delete(orderId);
+    this.pump();
+  },
+
+  pump() {
+    const now = Date.now();
+    for (const [orderId, sentAt] of this.outstanding) {
+      if (now - sentAt > SUBSCRIBE_ACK_TIMEOUT_MS) {
+        this.outstanding.delete(orderId);
+        this.waiting.unshift(orderId);
+      }
+    }
+    while (this.outstanding.size < MAX_OUTSTANDING_SUBSCRIBES && this.waiting.length) {
+      const orderId = this.waiting.shift();
+      const order = state.orders.get(orderId);
+      if (order && TERMINAL.has(derive(order).status)) continue;
+      if (!this.send({ action: "subscribe", orderId })) {
+        this.waiting.unshift(orderId); // not connected: onopen subscribes everything unfinished
+        return;
+      }
+      this.outstanding.set(orderId, now);
+    }
+  },
 };
 
 function setConnection(kind, text) {
@@ -677,6 +723,7 @@ async function start() {
   refreshCounts();
   loadDeadLetters();
   setInterval(refreshCounts, COUNT_REFRESH_MS);
+  setInterval(() => live.pump(), 1000); // re-sends subscribes whose acknowledgement never came
 }
 
 window.orderPage = { state, track, live }; // for the console (and the browser tests' load check)
