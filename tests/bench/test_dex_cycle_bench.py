@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from order_engine.dex.interface import SignatureState
+from order_engine.domain.swaps import SignatureState
 from order_engine.dex.simulated import create_dex
 from order_engine.domain.tokens import lookup
 

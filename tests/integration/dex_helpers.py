@@ -6,7 +6,7 @@ import dataclasses
 from typing import AsyncIterator
 
 from order_engine.config import Settings
-from order_engine.dex.interface import BuiltSwap, Route, RouteLeg, SwapResult
+from order_engine.domain.swaps import BuiltSwap, Route, RouteLeg, SwapResult
 from order_engine.dex.simulated import SimulatedDex, create_dex
 from order_engine.domain.tokens import lookup
 from order_engine.store.keys import Keys

@@ -23,18 +23,19 @@ from typing import Callable
 import redis.asyncio
 
 from order_engine.config import Settings
-from order_engine.dex.chain_store import ChainStore, LandedTransaction
-from order_engine.dex.interface import (
+from order_engine.dex.adapters.chain_store import ChainStore, LandedTransaction
+from order_engine.domain.swaps import (
     BlockhashExpired, BuiltSwap, DexError, NoRoute, Quote, QuoteTimeout, Route, RouteLeg, RpcError, SignatureState,
     SlippageExceeded, SwapResult, TransactionDropped, VenueUnavailable,
 )
 from order_engine.dex.market import Market, encode
-from order_engine.dex.market_store import CasOutcome, Landing, MarketStore
-from order_engine.domain import market as model
-from order_engine.domain import routing, slippage, transaction
-from order_engine.domain.base58 import b58encode
+from order_engine.dex.adapters.market_store import CasOutcome, Landing, MarketStore
+from order_engine.dex.model import market as model
+from order_engine.dex.model import transaction
+from order_engine.domain import routing, slippage
+from order_engine.dex.model.base58 import b58encode
 from order_engine.domain.tokens import by_mint
-from order_engine.store.batching import GroupCommit
+from order_engine.batching import GroupCommit
 from order_engine.store.keys import Keys
 from order_engine.store.postgres import Database
 from order_engine.store.redis_client import async_client

@@ -9,7 +9,7 @@ import time
 from typing import Any, Callable
 
 from order_engine.config import Settings
-from order_engine.dex.interface import Dex
+from order_engine.domain.swaps import Dex
 from order_engine.services.executor.engine import Executor, RunSummary
 from order_engine.services.notifier import Notifier
 from order_engine.store.redis_client import async_client

@@ -22,7 +22,7 @@ import aiohttp
 from yarl import URL
 
 from order_engine.config import Settings
-from order_engine.store.batching import GroupCommit
+from order_engine.batching import GroupCommit
 from order_engine.store.connections import AsyncConnectionRegistry
 from order_engine.store.keys import Keys
 from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, PostResult, encode_frame

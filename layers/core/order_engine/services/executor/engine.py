@@ -18,14 +18,14 @@ from typing import Any, Callable
 import redis.asyncio
 
 from order_engine.config import Settings
-from order_engine.dex.interface import Dex
+from order_engine.domain.swaps import Dex
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
 from order_engine.services.notifier import Notifier
-from order_engine.store.batching import GroupCommit
+from order_engine.batching import GroupCommit
 from order_engine.store.keys import Keys
 from order_engine.store.live_state import LiveState
 from order_engine.store.queue import WorkQueue

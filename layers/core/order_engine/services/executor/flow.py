@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from order_engine.dex.interface import (
+from order_engine.domain.swaps import (
     BlockhashExpired, BuiltSwap, Dex, DexError, SignatureState, SlippageExceeded, SwapResult,
     TransactionDropped,
 )

@@ -10,7 +10,7 @@ import zlib
 from order_engine.domain.orders import Order, OrderEvent
 from order_engine.domain.transition import Transition
 from order_engine.services.notifier import Notifier
-from order_engine.store.batching import GroupCommit
+from order_engine.batching import GroupCommit
 from order_engine.store.live_state import LiveState
 from order_engine.store.redis_client import REDIS_ERRORS
 from order_engine.store.transitions import PgWorker, write_transitions

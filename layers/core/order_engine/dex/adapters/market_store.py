@@ -14,7 +14,7 @@ from typing import Any
 
 import redis.asyncio
 
-from order_engine.store.batching import GroupCommit
+from order_engine.batching import GroupCommit
 from order_engine.store.keys import Keys
 
 _READ_IF_CHANGED = """
