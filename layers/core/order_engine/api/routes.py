@@ -14,7 +14,6 @@ from order_engine.api.models import (ErrorResponse, ExecuteOrderRequest, Execute
                                      OrderWithEvents, QueueStats)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
-from order_engine.services import queue_stats
 
 submit_router = APIGatewayHttpRouter()
 orders_router = APIGatewayHttpRouter()
@@ -86,8 +85,7 @@ def health() -> dict[str, Any]:
     responses={200: {"description": "Counts", "content": {_JSON: {"model": QueueStats}}}, **_errors(503)},
 )
 def queue() -> dict[str, Any]:
-    svc = services()
-    return queue_stats.read(svc.settings, svc.queries.orders.db)
+    return services().queries.queue_stats()
 
 
 @orders_router.get("/api/openapi.json", summary="This document", include_in_schema=False)

@@ -175,3 +175,21 @@ class OrderEvent:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class HistoryPosition:
+    """Where a page of the history (newest first) ended: the last order's creation time and id."""
+
+    created_at: datetime
+    order_id: str
+
+
+def pending_detail(request: OrderRequest) -> dict[str, Any]:
+    """The detail of an order's first event, `pending`."""
+    return {
+        "tokenIn": request.token_in.symbol,
+        "tokenOut": request.token_out.symbol,
+        "amountIn": str(request.amount_in),
+        "slippageBps": request.slippage_bps,
+    }

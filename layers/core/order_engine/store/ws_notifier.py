@@ -25,7 +25,8 @@ from order_engine.config import Settings
 from order_engine.batching import GroupCommit
 from order_engine.store.connections import AsyncConnectionRegistry
 from order_engine.store.keys import Keys
-from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, PostResult, encode_frame
+from order_engine.ports import PostResult
+from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, encode_frame
 from order_engine.store.redis_client import REDIS_ERRORS, async_client
 
 logger = logging.getLogger(__name__)
@@ -135,3 +136,11 @@ class ManagementApiNotifier:
             await registry.redis.aclose()
 
 
+class LoggingNotifier:
+    """Delivers nowhere; logs each event. For runs without WebSocket subscribers (benchmarks, tests)."""
+
+    async def publish(self, order_id: str, message: dict[str, Any]) -> None:
+        logger.debug("event", extra={"order_id": order_id, "status": message.get("status"), "seq": message.get("seq")})
+
+    async def close(self) -> None:
+        return None
