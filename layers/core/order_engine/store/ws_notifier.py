@@ -3,7 +3,7 @@ management API (`POST {endpoint}/@connections/{connectionId}`, SigV4-signed for 
 
 boto3's `post_to_connection` spends about 1 ms of CPU per call under the GIL, which would cap the engine's
 throughput; this sends the same signed request (botocore's SigV4 signer) through a pooled aiohttp client instead.
-See local/bench_ws.py for the measurement.
+See local/bench/ws_delivery.py for the measurement.
 
 A 410 removes the connection that is gone (unless it is still inside its `$connect`, see store/connections.py);
 other failures are retried briefly (each try bounded by `ws_post_timeout_ms`); the whole fan-out of one event
