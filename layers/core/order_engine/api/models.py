@@ -6,7 +6,7 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
-from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, MAX_CLIENT_ORDER_ID, ORDER_TYPE,
+from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, MAX_CLIENT_ORDER_ID, ORDER_TYPE, ORDER_TYPES,
                                         SLIPPAGE_BPS, WHOLE_SHAPE)
 
 WholeAmount = Union[StrictInt, StrictFloat, StrictStr]
@@ -34,8 +34,8 @@ class ExecuteOrderRequest(BaseModel):
                                                 description="Base units of inputMint: an integer or digit string")
     slippage_bps: Optional[StrictInt] = Field(None, alias=SLIPPAGE_BPS,
                                               description="Slippage bound in basis points (default 50, max 5000)")
-    order_type: Optional[Literal["market"]] = Field(None, alias=ORDER_TYPE,
-                                                    description="Order type; only market orders are implemented")
+    order_type: Optional[Literal[ORDER_TYPES]] = Field(None, alias=ORDER_TYPE,
+                                                       description="Order type; only market orders are implemented")
     client_order_id: Optional[StrictStr] = Field(None, alias=CLIENT_ORDER_ID, max_length=MAX_CLIENT_ORDER_ID)
 
 
