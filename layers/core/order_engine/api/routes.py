@@ -35,7 +35,7 @@ def execute_order(
     idempotency_key: Annotated[Optional[str], Header(alias="idempotency-key")] = None,
 ):
     svc = services()
-    result = svc.submit.submit(body.model_dump(exclude_none=True), idempotency_key)
+    result = svc.submit.submit(body.model_dump(exclude_none=True, by_alias=True), idempotency_key)
     logger.append_keys(order_id=result.order.id)
     payload = ExecuteOrderResponse(
         orderId=result.order.id, status="accepted", queued=result.queued,

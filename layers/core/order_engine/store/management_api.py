@@ -3,8 +3,8 @@ SigV4-signed for `execute-api` with botocore's signer).
 
 The WebSocket handlers post the few frames an invocation sends (acks, pong, errors, a replay) with
 `ConnectionPoster`, a pooled urllib3 connection (urllib3 ships with botocore). boto3's `post_to_connection` sends
-the same request but cost ~1.2 ms of CPU a post here against ~0.3 ms, and a replay posts one frame per event. The
-executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
+the same request at several times the CPU per post (README, Benchmarks), and a replay posts one frame per event.
+The executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
 """
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
 """The production `Notifier`: fans an order's event out to its WebSocket subscribers through API Gateway's
 management API (`POST {endpoint}/@connections/{connectionId}`, SigV4-signed for `execute-api`).
 
-boto3's `post_to_connection` spends about 1 ms of CPU per call under the GIL, which would cap the engine's
-throughput; this sends the same signed request (botocore's SigV4 signer) through a pooled aiohttp client instead.
-See local/bench_ws.py for the measurement.
+boto3's `post_to_connection` spends CPU under the GIL on every call, which would cap the engine's throughput;
+this sends the same signed request (botocore's SigV4 signer) through a pooled aiohttp client instead (measured by
+`python -m local.bench post-cost`, local/bench/ws_delivery.py; figures in the README's benchmark table).
 
 A 410 removes the connection that is gone (unless it is still inside its `$connect`, see store/connections.py);
 other failures are retried briefly (each try bounded by `ws_post_timeout_ms`); the whole fan-out of one event

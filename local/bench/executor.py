@@ -1,8 +1,8 @@
 """CPU per order in the executor: one in-process executor drains N queued orders on the real simulated DEX at
 venue latency scale 0, against the real PostgreSQL and Redis, and reports where the CPU went.
 
-    .venv/bin/python -m local.bench_executor -n 5000 -c 1000
-    .venv/bin/py-spy record -r 250 -f raw -o /tmp/executor.txt -- .venv/bin/python -m local.bench_executor -n 5000
+    .venv/bin/python -m local.bench.executor -n 5000 -c 1000
+    .venv/bin/py-spy record -r 250 -f raw -o /tmp/executor.txt -- .venv/bin/python -m local.bench.executor -n 5000
 
 Reported: confirmed orders/s over the processing window (first step to last terminal step, from PostgreSQL), CPU
 of this process (total and per thread: the event loop, each PostgreSQL writer thread), CPU of the PostgreSQL and
@@ -22,10 +22,10 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from local import scratch
 from order_engine.config import Settings
 from order_engine.domain.orders import OrderEvent, parse_order_request
 from order_engine.bootstrap import deadline_in, run_executor_async as run_async
+from order_engine.store import scratch
 from order_engine.store.ws_notifier import LoggingNotifier
 from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
@@ -199,7 +199,7 @@ def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_na
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local.bench_executor", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m local.bench.executor", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--orders", type=int, default=5000)
     parser.add_argument("-c", "--concurrency", type=int, default=1000)
