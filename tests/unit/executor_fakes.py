@@ -284,8 +284,8 @@ class InMemoryQueue:
     async def requeue(self, ids: list[str]) -> None:
         self.push(*ids)
 
-    async def has_delayed(self) -> bool:
-        return bool(self.delayed)
+    async def has_waiting(self) -> bool:
+        return bool(self.ready or self.delayed)
 
     async def take_turn(self, chore: str, interval_ms: int) -> bool:
         return True

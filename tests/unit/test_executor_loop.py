@@ -136,3 +136,26 @@ def test_an_outage_of_the_live_state_does_not_stop_an_order_the_database_has():
 
     asyncio.run(go())
     assert orders.orders[order_id].status is Status.CONFIRMED and live.steps == []
+
+
+class PromotedRightAfterEachEmptyClaim(InMemoryQueue):
+    """A retry promoted from the delayed set to the ready list between the executor's claim and its idle check."""
+
+    async def claim(self, n: int):
+        claimed = await super().claim(n)
+        if not claimed.ids and self.delayed:
+            promoted = list(self.delayed)
+            self.delayed.clear()
+            self.push(*promoted)
+        return claimed
+
+
+def test_a_retry_promoted_while_the_executor_checks_for_idleness_is_not_left_behind():
+    [order_id] = ids(1)
+    orders, queue = InMemoryOrders(new_order(order_id)), PromotedRightAfterEachEmptyClaim()
+    queue.delayed[order_id] = 0
+
+    summary = run(orders, queue, idle_exit_ms=0)
+
+    assert orders.orders[order_id].status is Status.CONFIRMED
+    assert summary.outcomes["confirmed"] == 1

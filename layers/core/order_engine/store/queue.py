@@ -283,9 +283,14 @@ class WorkQueue:
         return bool(await self.redis.set(lock, self.owner, nx=True, px=interval_ms))
 
     @translates_redis_errors
-    async def has_delayed(self) -> bool:
-        """Whether any retry is waiting out its backoff."""
-        return bool(await self.redis.zcard(self.keys.delayed))
+    async def has_waiting(self) -> bool:
+        """Whether any order is ready or waiting out a backoff, read atomically: a retry being promoted from the
+        delayed set to the ready list is seen in one or the other."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self.keys.ready)
+            pipe.zcard(self.keys.delayed)
+            ready, delayed = await pipe.execute()
+        return bool(ready or delayed)
 
     @translates_redis_errors
     async def beat(self, ttl_ms: int) -> None:

@@ -125,7 +125,7 @@ class Executor:
                 claimed = await self.queue.claim(room)
                 if not claimed.ids and claimed.in_flight < s.max_in_flight:
                     if not self.active and time.monotonic() - idle_since >= s.idle_exit_ms / 1000:
-                        if not await self.queue.has_delayed():
+                        if not await self.queue.has_waiting():
                             return "idle"
                     claimed = await self.queue.wait_claim(self._wait_s(idle_since))
             except DependencyUnavailable as exc:
