@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from local import scratch
 from order_engine.config import Settings
+from order_engine.store import scratch
 from order_engine.store.migrations import ensure_database, migrate
 from order_engine.store.postgres import Database
 from order_engine.store.redis_client import sync_client

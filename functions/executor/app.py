@@ -2,14 +2,14 @@
 its timeout or until the queue stays idle."""
 from aws_lambda_powertools import Logger
 
+from order_engine import bootstrap
 from order_engine.config import settings
-from order_engine.services import execute
 
 logger = Logger()
 
 
 @logger.inject_lambda_context
 def handler(event, context):
-    summary = execute.run(settings(), context.get_remaining_time_in_millis)
+    summary = bootstrap.run_executor(settings(), context.get_remaining_time_in_millis)
     logger.info("executor run finished", extra={"summary": summary.to_dict(), "trigger": event.get("source")})
     return summary.to_dict()

@@ -1,90 +1,11 @@
-"""The WebSocket API's routes (route selection expression `$request.body.action`), one handler per route, and
-`replay`, which `$connect` invokes asynchronously to send a `?orderId=` subscriber its history once it is open."""
-from __future__ import annotations
+"""The WebSocket API's routes ($connect, $disconnect, subscribe, unsubscribe, ping, $default) and the replay that
+$connect invokes; order_engine.api.ws translates their events."""
+from order_engine.api import ws
 
-import base64
-import binascii
-import json
-from typing import Any, Callable
-
-from aws_lambda_powertools import Logger
-
-from order_engine import bootstrap
-from order_engine.errors import EngineError, ErrorCode
-from order_engine.services.subscribe import Connection, unknown_action
-
-logger = Logger(service="order-engine")
-OK = {"statusCode": 200}
-
-
-def _connection(event: dict[str, Any]) -> Connection:
-    context = event["requestContext"]
-    return Connection(id=context["connectionId"], connected_at_ms=int(context.get("connectedAt") or 0))
-
-
-def _message(event: dict[str, Any]) -> dict[str, Any]:
-    body = event.get("body") or ""
-    try:
-        if event.get("isBase64Encoded"):
-            body = base64.b64decode(body).decode()
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise EngineError("The message is not valid JSON; send a JSON object such as "
-                          '{"action": "subscribe", "orderId": "<id>"}.', code=ErrorCode.INVALID_JSON) from None
-    if not isinstance(message, dict):
-        raise EngineError("The message must be a JSON object with an action.", code=ErrorCode.INVALID_REQUEST)
-    return message
-
-
-def _on_message(event: dict[str, Any], action: Callable[[Connection, dict[str, Any]], None]) -> dict[str, Any]:
-    """Run a message route; an EngineError becomes an error frame to the sender, and the connection stays open."""
-    conn = _connection(event)
-    try:
-        action(conn, _message(event))
-    except EngineError as exc:
-        bootstrap.subscriptions().reply_error(conn, exc)
-    return OK
-
-
-@logger.inject_lambda_context(clear_state=True)
-def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    order_id = (event.get("queryStringParameters") or {}).get("orderId")
-    try:
-        bootstrap.subscriptions().connect(_connection(event), order_id)
-    except EngineError as exc:
-        return {"statusCode": exc.http_status, "body": json.dumps(exc.to_body())}
-    return OK
-
-
-@logger.inject_lambda_context(clear_state=True)
-def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    bootstrap.subscriptions().disconnect(event["requestContext"]["connectionId"])
-    return OK
-
-
-@logger.inject_lambda_context(clear_state=True)
-def subscribe(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _on_message(event, lambda conn, message: bootstrap.subscriptions().subscribe(conn, message.get("orderId")))
-
-
-@logger.inject_lambda_context(clear_state=True)
-def unsubscribe(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _on_message(event, lambda conn, message: bootstrap.subscriptions().unsubscribe(conn, message.get("orderId")))
-
-
-@logger.inject_lambda_context(clear_state=True)
-def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _on_message(event, lambda conn, _message: bootstrap.subscriptions().ping(conn))
-
-
-@logger.inject_lambda_context(clear_state=True)
-def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    def refuse(_conn: Connection, message: dict[str, Any]) -> None:
-        raise unknown_action(message.get("action"))
-
-    return _on_message(event, refuse)
-
-
-@logger.inject_lambda_context(clear_state=True)
-def replay(event: dict[str, Any], context: Any) -> None:
-    bootstrap.subscriptions().replay(event["connectionId"], event["orderId"])
+connect = ws.connect
+disconnect = ws.disconnect
+subscribe = ws.subscribe
+unsubscribe = ws.unsubscribe
+ping = ws.ping
+default = ws.default
+replay = ws.replay

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from order_engine.dex.interface import SignatureState
-from order_engine.dex.simulated import create_dex
+from order_engine.domain.swaps import SignatureState
+from order_engine.bootstrap import simulated_dex
 from order_engine.domain.tokens import lookup
 
 SOL, USDC = lookup("SOL").mint, lookup("USDC").mint
@@ -30,7 +30,7 @@ async def _cycle(dex, amount_in: int) -> None:
 @pytest.mark.benchmark(group="dex-cycle", timer=time.process_time, disable_gc=False)
 def test_cpu_per_quote_route_build_submit_confirm_cycle(benchmark, settings, concurrency, view_max_age_ms):
     loop = asyncio.new_event_loop()
-    dex = create_dex(dataclasses.replace(settings, dex_latency_scale=0.0, dex_quote_view_max_age_ms=view_max_age_ms))
+    dex = simulated_dex(dataclasses.replace(settings, dex_latency_scale=0.0, dex_quote_view_max_age_ms=view_max_age_ms))
 
     async def batch() -> None:
         for _ in range(CYCLES_PER_ROUND // concurrency):

@@ -78,7 +78,10 @@ async def kill_executors(stack, kills: int, rng: random.Random) -> list[int]:
         busy = (await asyncio.to_thread(executor_pool, stack))["busyPids"]
         if busy and await asyncio.to_thread(in_flight, stack):
             pid = rng.choice(busy)
-            os.kill(pid, signal.SIGKILL)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:  # its run ended between the listing and the kill: pick again
+                continue
             killed.append(pid)
     return killed
 

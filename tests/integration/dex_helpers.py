@@ -6,8 +6,9 @@ import dataclasses
 from typing import AsyncIterator
 
 from order_engine.config import Settings
-from order_engine.dex.interface import BuiltSwap, Route, RouteLeg, SwapResult
-from order_engine.dex.simulated import SimulatedDex, create_dex
+from order_engine.domain.swaps import BuiltSwap, Route, RouteLeg, SwapResult
+from order_engine.bootstrap import simulated_dex
+from order_engine.dex.simulated import SimulatedDex
 from order_engine.domain.tokens import lookup
 from order_engine.store.keys import Keys
 from order_engine.store.redis_client import sync_client
@@ -31,7 +32,7 @@ class ManualClock:
 @contextlib.asynccontextmanager
 async def simulated(settings: Settings, clock=None, **knobs) -> AsyncIterator[SimulatedDex]:
     knobs.setdefault("dex_latency_scale", 0.0)
-    dex = create_dex(dataclasses.replace(settings, **knobs), **({"clock": clock} if clock else {}))
+    dex = simulated_dex(dataclasses.replace(settings, **knobs), **({"clock": clock} if clock else {}))
     try:
         yield dex
     finally:

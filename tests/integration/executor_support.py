@@ -10,12 +10,13 @@ from typing import Any
 
 from order_engine.config import Settings
 from order_engine.domain.orders import OrderEvent, parse_order_request
-from order_engine.services.execute import deadline_in, run_async
+from order_engine.bootstrap import deadline_in, run_executor_async as run_async
 from order_engine.services.executor.engine import RunSummary
-from order_engine.services.notifier import LoggingNotifier
+from order_engine.store.ws_notifier import LoggingNotifier
 from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
-from order_engine.store.orders import OrderRepository, pending_detail
+from order_engine.domain.orders import pending_detail
+from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
 
 SOL_TO_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5", "slippageBps": 100}

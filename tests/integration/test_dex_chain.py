@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from order_engine.dex.interface import BlockhashExpired, RpcError, SignatureState, TransactionDropped
+from order_engine.domain.swaps import BlockhashExpired, RpcError, SignatureState, TransactionDropped
 
 from dex_helpers import SOL, USDC, execute, lose_redis, pair_key, simulated
 

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from order_engine.dex.market import decode
-from order_engine.dex.interface import SignatureState
-from order_engine.domain.market import PAIRS, MarketParams, initial_state
+from order_engine.domain.swaps import SignatureState
+from order_engine.dex.model.market import PAIRS, MarketParams, initial_state
 from order_engine.store.redis_client import sync_client
 
 from dex_helpers import SOL, USDC, ManualClock, pair_key, simulated, trade_on

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from order_engine.dex.interface import NoRoute, QuoteTimeout, SignatureState, SlippageExceeded, VenueUnavailable
+from order_engine.domain.swaps import NoRoute, QuoteTimeout, SignatureState, SlippageExceeded, VenueUnavailable
 
 from dex_helpers import SOL, USDC, USDT, ManualClock, execute, simulated, trade_on
 

@@ -9,7 +9,7 @@ from executor_support import (
     submit_orders, timeline,
 )
 from order_engine.domain.retry import RetryPolicy
-from order_engine.services import queue_stats
+from order_engine import bootstrap
 from order_engine.store.keys import Keys
 
 
@@ -138,18 +138,18 @@ def test_corrupt_entries_and_unknown_orders_go_to_the_dead_letters_with_a_reason
     assert reasons == {"not-an-order-id": "not an order id (a corrupt queue entry)",
                        unknown: "unknown order id: no such order in PostgreSQL"}
     assert summary.dead_lettered == 2
-    assert queue_stats.read(s, db)["deadLettered"] == 2
+    assert bootstrap.build(s).queries.queue_stats()["deadLettered"] == 2
 
 
 def test_queue_stats_count_what_is_waiting_and_what_finished(settings, db):
     s = executor_settings(settings)
     submit_orders(s, db, 3)
-    assert queue_stats.read(s, db) | {"peakInFlight": 0} == {
+    assert bootstrap.build(s).queries.queue_stats() | {"peakInFlight": 0} == {
         "ready": 3, "inFlight": 0, "delayed": 0, "deadLettered": 0, "peakInFlight": 0,
         "confirmed": 0, "failed": 0, "unfinished": 3}
     submit_orders(s, db, 1, body={**SOL_TO_USDC, "amount": "0.000000001"})
 
     run(s)
 
-    stats = queue_stats.read(s, db)
+    stats = bootstrap.build(s).queries.queue_stats()
     assert (stats["ready"], stats["inFlight"], stats["confirmed"], stats["failed"]) == (0, 0, 3, 1)

@@ -13,7 +13,7 @@ from executor_support import (
     assert_each_order_finished_once, executor_settings, landed_swaps_per_order, run, run_executors, statuses,
     submit_orders, timeline,
 )
-from order_engine.dex.simulated import create_dex
+from order_engine.bootstrap import simulated_dex
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
 from order_engine.store.keys import Keys
@@ -57,7 +57,7 @@ def test_an_order_found_submitted_asks_the_chain_and_is_not_swapped_again(settin
     order = OrderRepository(db).get(order_id)
 
     async def swap_then_die():
-        dex = create_dex(s)
+        dex = simulated_dex(s)
         try:
             route = await dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
             built = await dex.build(order.id, route, order.slippage_bps)
@@ -90,7 +90,7 @@ def test_an_order_whose_transaction_was_sent_before_submitted_was_recorded_is_co
     order = OrderRepository(db).get(order_id)
 
     async def build_record_send_die():
-        dex = create_dex(s)
+        dex = simulated_dex(s)
         try:
             route = await dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
             built = await dex.build(order.id, route, order.slippage_bps)

@@ -1,8 +1,9 @@
 """The pool math, pinned against values worked out by hand (the derivations are in the comments)."""
 from __future__ import annotations
 
-from order_engine.domain import cpmm, dlmm, routing, slippage, transaction
-from order_engine.domain.base58 import b58encode
+from order_engine.dex.model import cpmm, dlmm, transaction
+from order_engine.domain import routing, slippage
+from order_engine.dex.model.base58 import b58encode
 from order_engine.domain.tokens import lookup
 
 # A DLMM pool whose active bin 0 has price exactly 1 and whose default bin holds 1,000,000 Y worth.

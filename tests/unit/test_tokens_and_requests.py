@@ -3,7 +3,8 @@ from decimal import Decimal
 import pytest
 from hypothesis import given, strategies as st
 
-from order_engine.domain.orders import parse_order_request
+from order_engine.api.models import ExecuteOrderRequest
+from order_engine.domain.orders import REQUEST_FIELDS, parse_order_request
 from order_engine.domain.tokens import (TOKENS, WRAPPED_SOL_MINT, lookup, parse_base_units, to_decimal_string,
                                         whole_to_base_units)
 from order_engine.errors import InvalidField
@@ -61,3 +62,11 @@ def test_both_seed_shapes_make_the_same_request():
 def test_a_different_amount_is_a_different_fingerprint():
     assert parse({"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1}).fingerprint() != \
         parse({"tokenIn": "SOL", "tokenOut": "USDC", "amount": 2}).fingerprint()
+
+
+def test_the_request_model_accepts_exactly_the_fields_the_domain_reads():
+    wire_names = [field.alias for field in ExecuteOrderRequest.model_fields.values()]
+    assert sorted(wire_names) == sorted(REQUEST_FIELDS)
+    body = {"inputMint": "SOL", "outputMint": "USDC", "amountIn": "1000", "slippageBps": 10, "type": "market",
+            "clientOrderId": "c-1"}
+    assert ExecuteOrderRequest.model_validate(body).model_dump(exclude_none=True, by_alias=True) == body

@@ -8,8 +8,7 @@ from order_engine.config import Settings
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.orders import OrderEvent
 from order_engine.services.subscribe import SubscriptionService
-from order_engine.store.connections import ConnectionState
-from order_engine.store.management_api import PostResult
+from order_engine.ports import ConnectionState, PostResult
 
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
 STATUSES = ("pending", "routing", "building", "submitted", "confirmed")

@@ -1,8 +1,14 @@
-"""The one wiring place: builds adapters and services from settings, once per process (a Lambda container)."""
+"""The one wiring place: builds the adapters (PostgreSQL, Redis, the management API, Lambda, the simulated market)
+and hands them, built, to the services of every function. Built once per process (a Lambda container) for the
+HTTP and WebSocket functions, once per run for the executor; tests and benchmarks pass their own parts instead.
+"""
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Callable
 
 from order_engine.config import Settings, settings as load_settings
 from order_engine.services.orders import OrderQueries
@@ -13,6 +19,18 @@ from order_engine.store.keys import Keys
 from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
 
+if TYPE_CHECKING:
+    from order_engine.dex.simulated import SimulatedDex
+    from order_engine.ports import Dex, Notifier
+    from order_engine.services.executor.engine import Executor, RunSummary
+    from order_engine.services.subscribe import SubscriptionService
+
+# The WebSocket and executor wiring import their adapters when called: a function's cold start loads only what
+# that function uses (the HTTP functions never load aiohttp, uvloop or the simulated market).
+
+
+# -- the HTTP functions ---------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Services:
@@ -22,8 +40,7 @@ class Services:
 
 
 def build(s: Settings) -> Services:
-    db = Database(s.database_url, s.database_schema)
-    orders = OrderRepository(db)
+    orders = OrderRepository(Database(s.database_url, s.database_schema))
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
     return Services(
         settings=s,
@@ -37,8 +54,11 @@ def services() -> Services:
     return build(load_settings())
 
 
+# -- the WebSocket functions ----------------------------------------------------------------------------------
+
+
 def build_subscriptions(s: Settings) -> "SubscriptionService":
-    """The WebSocket functions' wiring (the database connection opens only when a replay needs PostgreSQL)."""
+    """The database connection opens only when a replay needs PostgreSQL."""
     from order_engine.services.subscribe import SubscriptionService
     from order_engine.store.connections import ConnectionRegistry, Limits
     from order_engine.store.event_log import LiveEventLog
@@ -60,3 +80,79 @@ def build_subscriptions(s: Settings) -> "SubscriptionService":
 @lru_cache(maxsize=1)
 def subscriptions() -> "SubscriptionService":
     return build_subscriptions(load_settings())
+
+
+# -- the executor ---------------------------------------------------------------------------------------------
+
+
+def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "SimulatedDex":
+    """The simulated venues and chain, with a Redis client for the running loop and a PostgreSQL connection of
+    their own (closed by `await dex.close()`)."""
+    from order_engine.dex.adapters.chain_store import ChainStore
+    from order_engine.dex.adapters.market_store import MarketStore
+    from order_engine.dex.simulated import TRANSACTION_TTL_S, SimulatedDex, wall_clock_ms
+    from order_engine.store.redis_client import async_client
+
+    client, db = async_client(s.redis_url), Database(s.database_url, s.database_schema)
+
+    async def release() -> None:
+        await client.aclose()
+        db.close()
+
+    return SimulatedDex(s, MarketStore(client, Keys(s.key_prefix), TRANSACTION_TTL_S),
+                        ChainStore(db, s.dex_chain_batch_max, s.dex_chain_gather_ms),
+                        clock=clock or wall_clock_ms, release=release)
+
+
+def run_executor(s: Settings, remaining_ms: Callable[[], int]) -> "RunSummary":
+    """One executor run, as the scheduled (or woken) Lambda does it."""
+    import uvloop
+
+    return uvloop.run(run_executor_async(s, remaining_ms))
+
+
+async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, dex: "Dex | None" = None,
+                             notifier: "Notifier | None" = None, owner: str | None = None,
+                             on_start: "Callable[[Executor], None] | None" = None) -> "RunSummary":
+    """Wire an executor (inside the running loop: its clients are bound to it), drain the queue until shortly
+    before `remaining_ms()` runs out or the queue stays idle, close what was built here, return the summary.
+    `dex` and `notifier`, when given, belong to the caller, who closes them."""
+    from order_engine.services.executor.engine import Executor
+    from order_engine.store.live_state import LiveState
+    from order_engine.store.queue import WorkQueue
+    from order_engine.store.redis_client import async_client
+    from order_engine.store.transitions import PgOrderReader, PgTransitionWriter, PgWorker
+    from order_engine.store.ws_notifier import ManagementApiNotifier
+
+    client = async_client(s.redis_url)
+    keys = Keys(s.key_prefix)
+    queue = WorkQueue(client, keys, owner or f"executor-{uuid.uuid4().hex[:12]}", lease_ms=s.lease_ms,
+                      max_in_flight=s.max_in_flight, max_stalls=s.max_stalls, dead_letter_max=s.dead_letter_max)
+    # Each writer has a connection of its own, so PostgreSQL works on several batches at once.
+    writers = [PgTransitionWriter(PgWorker(s.database_url, s.database_schema, f"pg-writer-{i}"))
+               for i in range(max(1, s.executor_pg_writers))]
+    reader = PgOrderReader(PgWorker(s.database_url, s.database_schema, "pg-reader"))
+    own_dex, own_notifier = dex is None, notifier is None
+    dex = dex or simulated_dex(s)
+    notifier = notifier or ManagementApiNotifier.from_settings(s)
+    try:
+        executor = Executor(s, queue=queue, reader=reader, writers=writers,
+                            live=LiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
+                            remaining_ms=remaining_ms)
+        if on_start is not None:
+            on_start(executor)
+        return await executor.run()
+    finally:
+        for part in (*writers, reader):
+            part.close()
+        if own_notifier:
+            await notifier.close()
+        if own_dex:
+            await dex.close()
+        await client.aclose()
+
+
+def deadline_in(ms: int) -> Callable[[], int]:
+    """A `remaining_ms` for runs outside Lambda: the time left until `ms` from now."""
+    end = time.monotonic() + ms / 1000
+    return lambda: int((end - time.monotonic()) * 1000)

@@ -74,7 +74,7 @@ class Settings:
     ws_max_connection_ms: int = 2 * 60 * 60 * 1000  # API Gateway closes every connection after 2 hours
     ws_idle_ms: int = 10 * 60 * 1000  # ... and an idle one after 10 minutes
     ws_connect_grace_ms: int = 10_000  # a 410 this soon after $connect may mean "not open yet", not "gone"
-    ws_publish_timeout_ms: int = 3_000  # the most one event's fan-out may hold up its order (1,000 subscribers ~0.5 s)
+    ws_publish_timeout_ms: int = 3_000  # the most one event's fan-out may hold up its order
     ws_post_timeout_ms: int = 500  # a management-API answer slower than this is a failed try
     ws_post_attempts: int = 3  # tries per connection for errors other than 410
     ws_post_pool_size: int = 100  # pooled HTTP connections to the management API

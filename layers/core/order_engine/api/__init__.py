@@ -1,1 +1,2 @@
-"""The HTTP adapter: request models, routes (Powertools routers) and the error shape of API.md."""
+"""The entry points' adapter: HTTP (request models, routes as Powertools routers, the error shape of API.md) and
+WebSocket (API Gateway events to subscription calls)."""

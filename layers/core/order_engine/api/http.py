@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.config import settings
 from order_engine.errors import EngineError, ErrorCode, HTTP_STATUS
-from order_engine.domain.orders import WHOLE_SHAPE, BASE_UNIT_SHAPE
+from order_engine.domain.orders import REQUEST_FIELDS
 
 logger = Logger(service="order-engine")
 JSON_TYPES = ("application/json",)
@@ -46,7 +46,7 @@ def _validation_details(errors: list[dict[str, Any]]) -> tuple[ErrorCode, str, l
         if rule == "model_attributes_type" or (field == "body" and rule.endswith("_type")):
             field, rule, message = "body", "object", "The request body must be a JSON object."
         elif rule == "extra_forbidden":
-            allowed = ", ".join((*WHOLE_SHAPE, *BASE_UNIT_SHAPE, "slippageBps", "type", "clientOrderId"))
+            allowed = ", ".join(REQUEST_FIELDS)
             message = f"{field} is not a field of this request; allowed fields: {allowed}."
         elif rule == "missing":
             message = f"{field} is required."

@@ -6,27 +6,37 @@ from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
 
+from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, MAX_CLIENT_ORDER_ID, ORDER_TYPE, ORDER_TYPES,
+                                        SLIPPAGE_BPS, WHOLE_SHAPE)
+
 WholeAmount = Union[StrictInt, StrictFloat, StrictStr]
 BaseUnitAmount = Union[StrictInt, StrictStr]
+TOKEN_IN, TOKEN_OUT, AMOUNT = WHOLE_SHAPE
+INPUT_MINT, OUTPUT_MINT, AMOUNT_IN = BASE_UNIT_SHAPE
 
 
 class ExecuteOrderRequest(BaseModel):
     """A market swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or inputMint/outputMint/amountIn
     (base units). Tokens by symbol (SOL, USDC, USDT) or mint address."""
 
+    # the wire names are the domain's (aliases); dump with by_alias=True to hand a body to the domain
     model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1},
-                     {"inputMint": "SOL", "outputMint": "USDC", "amountIn": 1000000000}]})
+        "examples": [{TOKEN_IN: "SOL", TOKEN_OUT: "USDC", AMOUNT: 1},
+                     {INPUT_MINT: "SOL", OUTPUT_MINT: "USDC", AMOUNT_IN: 1000000000}]})
 
-    tokenIn: Optional[StrictStr] = Field(None, description="Input token symbol or mint")
-    tokenOut: Optional[StrictStr] = Field(None, description="Output token symbol or mint")
-    amount: Optional[WholeAmount] = Field(None, description="Whole tokens of tokenIn: a number or decimal string")
-    inputMint: Optional[StrictStr] = Field(None, description="Input token symbol or mint")
-    outputMint: Optional[StrictStr] = Field(None, description="Output token symbol or mint")
-    amountIn: Optional[BaseUnitAmount] = Field(None, description="Base units of inputMint: an integer or digit string")
-    slippageBps: Optional[StrictInt] = Field(None, description="Slippage bound in basis points (default 50, max 5000)")
-    type: Optional[Literal["market"]] = Field(None, description="Order type; only market orders are implemented")
-    clientOrderId: Optional[StrictStr] = Field(None, max_length=64)
+    token_in: Optional[StrictStr] = Field(None, alias=TOKEN_IN, description="Input token symbol or mint")
+    token_out: Optional[StrictStr] = Field(None, alias=TOKEN_OUT, description="Output token symbol or mint")
+    amount: Optional[WholeAmount] = Field(None, alias=AMOUNT,
+                                          description="Whole tokens of tokenIn: a number or decimal string")
+    input_mint: Optional[StrictStr] = Field(None, alias=INPUT_MINT, description="Input token symbol or mint")
+    output_mint: Optional[StrictStr] = Field(None, alias=OUTPUT_MINT, description="Output token symbol or mint")
+    amount_in: Optional[BaseUnitAmount] = Field(None, alias=AMOUNT_IN,
+                                                description="Base units of inputMint: an integer or digit string")
+    slippage_bps: Optional[StrictInt] = Field(None, alias=SLIPPAGE_BPS,
+                                              description="Slippage bound in basis points (default 50, max 5000)")
+    order_type: Optional[Literal[ORDER_TYPES]] = Field(None, alias=ORDER_TYPE,
+                                                       description="Order type; only market orders are implemented")
+    client_order_id: Optional[StrictStr] = Field(None, alias=CLIENT_ORDER_ID, max_length=MAX_CLIENT_ORDER_ID)
 
 
 class ExecuteOrderResponse(BaseModel):

@@ -16,7 +16,6 @@ from order_engine.api.http import logger
 from order_engine.bootstrap import services
 from order_engine.config import settings as load_settings
 from order_engine.domain.tokens import TOKENS
-from order_engine.services import queue_stats
 
 submit_router = APIGatewayHttpRouter()
 orders_router = APIGatewayHttpRouter()
@@ -39,7 +38,7 @@ def execute_order(
     idempotency_key: Annotated[Optional[str], Header(alias="idempotency-key")] = None,
 ):
     svc = services()
-    result = svc.submit.submit(body.model_dump(exclude_none=True), idempotency_key)
+    result = svc.submit.submit(body.model_dump(exclude_none=True, by_alias=True), idempotency_key)
     logger.append_keys(order_id=result.order.id)
     payload = ExecuteOrderResponse(
         orderId=result.order.id, status="accepted", queued=result.queued,
@@ -89,8 +88,7 @@ def health() -> dict[str, Any]:
     responses={200: {"description": "Counts", "content": {_JSON: {"model": QueueStats}}}, **_errors(503)},
 )
 def queue() -> dict[str, Any]:
-    svc = services()
-    return queue_stats.read(svc.settings, svc.queries.orders.db)
+    return services().queries.queue_stats()
 
 
 @web_router.get(

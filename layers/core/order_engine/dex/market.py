@@ -6,9 +6,9 @@ import json
 import time
 from typing import Awaitable, Callable
 
-from order_engine.dex.market_store import CasOutcome, MarketStore
-from order_engine.domain import market as model
-from order_engine.domain.dlmm import DlmmPool
+from order_engine.dex.adapters.market_store import CasOutcome, MarketStore
+from order_engine.dex.model import market as model
+from order_engine.dex.model.dlmm import DlmmPool
 
 
 def encode(state: model.PairState) -> str:
@@ -28,7 +28,7 @@ def decode(raw: str) -> model.PairState:
 
 
 class Market:
-    """One process's view of the shared market (see `order_engine.domain.market` for the model)."""
+    """One process's view of the shared market (see `order_engine.dex.model.market` for the model)."""
 
     def __init__(self, store: MarketStore, params: model.MarketParams, liquidity_usd: int, view_max_age_ms: int = 0):
         self.store = store

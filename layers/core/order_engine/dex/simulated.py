@@ -2,12 +2,10 @@
 moves, latencies scaled by `dex_latency_scale`, injectable failures, and a chain whose landed transactions are
 recorded in PostgreSQL.
 
-Construct with `SimulatedDex(settings, redis_client, database)`:
-- `redis_client`: a `redis.asyncio.Redis` with `decode_responses=True`
-  (`order_engine.store.redis_client.async_client(settings.redis_url)`), bound to the loop that uses the dex;
-- `database`: an `order_engine.store.postgres.Database` whose schema holds `chain_transactions` (migration 002).
-Or `create_dex(settings)`, which builds both. Call `await dex.close()` before the loop ends: it writes the
-chain's buffered records. One instance per event loop; many instances (processes) share one market.
+`order_engine.bootstrap.simulated_dex(settings)` builds one over its adapters: a `MarketStore` on a Redis client
+bound to the loop that uses the dex, and a `ChainStore` on a PostgreSQL schema that holds `chain_transactions`.
+Call `await dex.close()` before the loop ends: it writes the chain's buffered records. One instance per event
+loop; many instances (processes) share one market.
 """
 from __future__ import annotations
 
@@ -18,26 +16,22 @@ import random
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Callable
-
-import redis.asyncio
+from typing import Awaitable, Callable
 
 from order_engine.config import Settings
-from order_engine.dex.chain_store import ChainStore, LandedTransaction
-from order_engine.dex.interface import (
+from order_engine.dex.adapters.chain_store import ChainStore, LandedTransaction
+from order_engine.domain.swaps import (
     BlockhashExpired, BuiltSwap, DexError, NoRoute, Quote, QuoteTimeout, Route, RouteLeg, RpcError, SignatureState,
     SlippageExceeded, SwapResult, TransactionDropped, VenueUnavailable,
 )
 from order_engine.dex.market import Market, encode
-from order_engine.dex.market_store import CasOutcome, Landing, MarketStore
-from order_engine.domain import market as model
-from order_engine.domain import routing, slippage, transaction
-from order_engine.domain.base58 import b58encode
+from order_engine.dex.adapters.market_store import CasOutcome, Landing, MarketStore
+from order_engine.dex.model import market as model
+from order_engine.dex.model import transaction
+from order_engine.domain import routing, slippage
+from order_engine.dex.model.base58 import b58encode
 from order_engine.domain.tokens import by_mint
-from order_engine.store.batching import GroupCommit
-from order_engine.store.keys import Keys
-from order_engine.store.postgres import Database
-from order_engine.store.redis_client import async_client
+from order_engine.batching import GroupCommit
 
 logger = logging.getLogger(__name__)
 
@@ -74,10 +68,10 @@ class _InFlight:
 class SimulatedDex:
     """The `Dex` the executor trades on: see the module docstring for how to construct it."""
 
-    def __init__(self, settings: Settings, redis_client: redis.asyncio.Redis, database: Database,
-                 *, clock: Callable[[], int] = wall_clock_ms, owns_clients: bool = False):
+    def __init__(self, settings: Settings, store: MarketStore, chain: ChainStore, *,
+                 clock: Callable[[], int] = wall_clock_ms, release: Callable[[], Awaitable[None]] | None = None):
         self.settings = settings
-        self._owns_clients = owns_clients
+        self._release = release  # closes the clients under the stores, when they are the dex's own
         self._clock = clock
         self._scale = settings.dex_latency_scale
         self._rng = random.Random(settings.dex_seed)
@@ -90,11 +84,8 @@ class SimulatedDex:
             drift_half_life_s=settings.dex_venue_drift_half_life_s,
             arbitrage_half_life_s=settings.dex_arbitrage_half_life_s,
         )
-        self.market = Market(MarketStore(redis_client, Keys(settings.key_prefix), TRANSACTION_TTL_S), params,
-                             self._liquidity, settings.dex_quote_view_max_age_ms)
-        self.chain = ChainStore(database, settings.dex_chain_batch_max, settings.dex_chain_gather_ms)
-        self._redis = redis_client
-        self._database = database
+        self.market = Market(store, params, self._liquidity, settings.dex_quote_view_max_age_ms)
+        self.chain = chain
         self._in_flight: dict[str, _InFlight] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._landings: dict[str, GroupCommit[tuple[str, _InFlight, bool], None]] = {}
@@ -401,17 +392,16 @@ class SimulatedDex:
         return _swap_result(landed.signature, landed.state, landed.amount_out, landed.executed_price, landed.error)
 
     async def close(self) -> None:
-        """Write the chain's buffered records; close the clients `create_dex` made. Transactions still in
-        flight are abandoned (they expire), as when a process stops."""
+        """Write the chain's buffered records; release the clients the dex was given to own. Transactions still
+        in flight are abandoned (they expire), as when a process stops."""
         for task in list(self._tasks):
             task.cancel()
         for landings in self._landings.values():
             await landings.close()
         await self.market.store.close()
         await self.chain.close()
-        if self._owns_clients:
-            await self._redis.aclose()
-            self._database.close()
+        if self._release is not None:
+            await self._release()
 
     # -- helpers -------------------------------------------------------------------------------------------
 
@@ -471,9 +461,3 @@ def _swap_result(signature: str, state: str, amount_out: int | None, executed_pr
     if state == "confirmed":
         return SwapResult(signature, SignatureState.CONFIRMED, amount_out, executed_price)
     return SwapResult(signature, SignatureState.FAILED, error=error or "slippage exceeded")
-
-
-def create_dex(settings: Settings, *, clock: Callable[[], int] = wall_clock_ms) -> SimulatedDex:
-    """A `SimulatedDex` with its own Redis client (for the running loop) and PostgreSQL connection."""
-    return SimulatedDex(settings, async_client(settings.redis_url),
-                        Database(settings.database_url, settings.database_schema), clock=clock, owns_clients=True)

@@ -15,8 +15,11 @@ from order_engine.domain.lifecycle import Status
 from order_engine.domain.tokens import Token, by_mint, parse_base_units, resolve_token, to_decimal_string, whole_to_base_units
 from order_engine.errors import InvalidField
 
+# The request's field names, the one place they are spelled (the API's request model takes them from here).
 WHOLE_SHAPE = ("tokenIn", "tokenOut", "amount")
 BASE_UNIT_SHAPE = ("inputMint", "outputMint", "amountIn")
+SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID = "slippageBps", "type", "clientOrderId"
+REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
 ORDER_TYPES = ("market",)
 MAX_CLIENT_ORDER_ID = 64
 
@@ -45,7 +48,7 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
     if whole and base:
         raise InvalidField(
             base[0], "one_shape",
-            f"Use either tokenIn/tokenOut/amount or inputMint/outputMint/amountIn, not both (got {whole[0]} and {base[0]}).",
+            f"Use either {'/'.join(WHOLE_SHAPE)} or {'/'.join(BASE_UNIT_SHAPE)}, not both (got {whole[0]} and {base[0]}).",
         )
     in_field, out_field, amount_field = BASE_UNIT_SHAPE if base else WHOLE_SHAPE
     for name in (in_field, out_field, amount_field):
@@ -63,9 +66,9 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
         token_in=token_in,
         token_out=token_out,
         amount_in=amount_in,
-        slippage_bps=_slippage(body.get("slippageBps"), default_slippage_bps, max_slippage_bps),
-        order_type=_order_type(body.get("type")),
-        client_order_id=_client_order_id(body.get("clientOrderId")),
+        slippage_bps=_slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps),
+        order_type=_order_type(body.get(ORDER_TYPE)),
+        client_order_id=_client_order_id(body.get(CLIENT_ORDER_ID)),
     )
 
 
@@ -73,9 +76,9 @@ def _slippage(value: Any, default: int, maximum: int) -> int:
     if value is None:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidField("slippageBps", "integer", "slippageBps must be an integer number of basis points.")
+        raise InvalidField(SLIPPAGE_BPS, "integer", f"{SLIPPAGE_BPS} must be an integer number of basis points.")
     if not 0 <= value <= maximum:
-        raise InvalidField("slippageBps", "range", f"slippageBps must be between 0 and {maximum}.")
+        raise InvalidField(SLIPPAGE_BPS, "range", f"{SLIPPAGE_BPS} must be between 0 and {maximum}.")
     return value
 
 
@@ -83,7 +86,8 @@ def _order_type(value: Any) -> str:
     if value is None:
         return "market"
     if value not in ORDER_TYPES:
-        raise InvalidField("type", "supported_type", f"type must be one of: {', '.join(ORDER_TYPES)} (other order types are not implemented).")
+        raise InvalidField(ORDER_TYPE, "supported_type",
+                           f"{ORDER_TYPE} must be one of: {', '.join(ORDER_TYPES)} (other order types are not implemented).")
     return value
 
 
@@ -91,7 +95,8 @@ def _client_order_id(value: Any) -> str | None:
     if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ORDER_ID:
-        raise InvalidField("clientOrderId", "length", f"clientOrderId must be a string of 1 to {MAX_CLIENT_ORDER_ID} characters.")
+        raise InvalidField(CLIENT_ORDER_ID, "length",
+                           f"{CLIENT_ORDER_ID} must be a string of 1 to {MAX_CLIENT_ORDER_ID} characters.")
     return value
 
 
@@ -175,3 +180,21 @@ class OrderEvent:
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class HistoryPosition:
+    """Where a page of the history (newest first) ended: the last order's creation time and id."""
+
+    created_at: datetime
+    order_id: str
+
+
+def pending_detail(request: OrderRequest) -> dict[str, Any]:
+    """The detail of an order's first event, `pending`."""
+    return {
+        "tokenIn": request.token_in.symbol,
+        "tokenOut": request.token_out.symbol,
+        "amountIn": str(request.amount_in),
+        "slippageBps": request.slippage_bps,
+    }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-# Reasons a person can read, keyed by the failure codes of dex.interface (DexError.reason) and the executor.
+# Reasons a person can read, keyed by the failure codes of domain.swaps (DexError.reason) and the executor.
 REASONS: dict[str, str] = {
     "quote_timeout": "the venues did not answer with a quote in time",
     "venue_error": "a venue was unavailable",

@@ -1,4 +1,4 @@
-"""Reading orders: one with its timeline, the history in pages, and the engine's health."""
+"""Reading orders: one with its timeline, the history in pages, the queue's counts, and the engine's health."""
 from __future__ import annotations
 
 import uuid
@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from order_engine.config import Settings
-from order_engine.domain.lifecycle import Status
+from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.orders import HistoryPosition
 from order_engine.domain.tokens import resolve_token
 from order_engine.errors import EngineError, ErrorCode, InvalidField
+from order_engine.ports import Intake, OrderStore
 from order_engine.services import cursor as cursors
-from order_engine.store.intake import OrderIntake
-from order_engine.store.orders import HistoryPosition, OrderRepository
 
 
 def parse_order_id(value: str) -> str:
@@ -32,7 +32,7 @@ class HistoryPage:
 
 
 class OrderQueries:
-    def __init__(self, settings: Settings, orders: OrderRepository, intake: OrderIntake):
+    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake):
         self.settings, self.orders, self.intake = settings, orders, intake
 
     def get(self, order_id: str) -> dict[str, Any]:
@@ -58,10 +58,20 @@ class OrderQueries:
         )
         return HistoryPage([o.to_api() for o in page], next_cursor)
 
+    def queue_stats(self) -> dict[str, Any]:
+        """{ready, inFlight, delayed, deadLettered, peakInFlight} from the queue, then the finished and unfinished
+        counts by status from the durable store. Raises DependencyUnavailable naming whichever does not answer."""
+        counts: dict[str, Any] = self.intake.counts()
+        by_status = self.orders.count_by_status()
+        for status in sorted(TERMINAL):
+            counts[str(status)] = by_status.get(status, 0)
+        counts["unfinished"] = sum(n for status, n in by_status.items() if status not in TERMINAL)
+        return counts
+
     def health(self) -> dict[str, Any]:
         """Raises DependencyUnavailable naming the first dependency that does not answer."""
         checks = {}
-        for name, ping in (("postgresql", self.orders.db.ping), ("redis", self.intake.ping)):
+        for name, ping in (("postgresql", self.orders.ping), ("redis", self.intake.ping)):
             ping()
             checks[name] = "ok"
         return {"status": "ok", "checks": checks}

@@ -7,11 +7,9 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from order_engine.config import Settings
-from order_engine.domain.orders import Order, OrderEvent, parse_order_request
+from order_engine.domain.orders import Order, OrderEvent, parse_order_request, pending_detail
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
-from order_engine.store.executor_waker import ExecutorWaker
-from order_engine.store.intake import OrderIntake
-from order_engine.store.orders import OrderRepository, pending_detail
+from order_engine.ports import Intake, OrderStore, Waker
 
 logger = logging.getLogger(__name__)
 MAX_IDEMPOTENCY_KEY = 255
@@ -25,7 +23,7 @@ class Submitted:
 
 
 class SubmitService:
-    def __init__(self, settings: Settings, orders: OrderRepository, intake: OrderIntake, waker: ExecutorWaker):
+    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker):
         self.settings, self.orders, self.intake, self.waker = settings, orders, intake, waker
 
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Submitted:

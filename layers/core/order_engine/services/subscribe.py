@@ -17,14 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Protocol
+from typing import Any, Callable, Iterable
 
 from order_engine.config import Settings
 from order_engine.domain.orders import OrderEvent
 from order_engine.errors import EngineError, ErrorCode
+from order_engine.ports import ConnectionState, EventHistory, EventLog, Poster, PostResult, Registry, ReplayStarter
 from order_engine.services.orders import parse_order_id
-from order_engine.store.connections import ConnectionState
-from order_engine.store.management_api import PostResult
 
 logger = logging.getLogger(__name__)
 
@@ -39,32 +38,6 @@ class Connection:
 
     id: str
     connected_at_ms: int
-
-
-class Registry(Protocol):
-    def register(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None: ...
-    def seen(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None: ...
-    def mark_open(self, connection_id: str) -> None: ...
-    def state(self, connection_id: str) -> ConnectionState | None: ...
-    def subscribe(self, connection_id: str, order_id: str, connected_at_ms: int, now_ms: int) -> None: ...
-    def unsubscribe(self, connection_id: str, order_id: str) -> bool: ...
-    def remove(self, connection_id: str) -> None: ...
-
-
-class Poster(Protocol):
-    def post(self, connection_id: str, frame: dict[str, Any]) -> PostResult: ...
-
-
-class EventLog(Protocol):
-    def frames(self, order_id: str) -> list[dict[str, Any]]: ...
-
-
-class EventHistory(Protocol):
-    def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
-
-
-class ReplayStarter(Protocol):
-    def start(self, connection_id: str, order_id: str) -> None: ...
 
 
 def error_frame(exc: EngineError) -> dict[str, Any]:

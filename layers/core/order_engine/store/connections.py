@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import redis
 import redis.asyncio
 
+from order_engine.ports import ConnectionState
 from order_engine.store.keys import Keys
 from order_engine.store.redis_client import redis_errors
 
@@ -38,12 +39,6 @@ end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 """
-
-
-@dataclass(frozen=True)
-class ConnectionState:
-    connected_at_ms: int
-    open: bool
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
-"""The submit side of the Redis queue: hand a new order to the executors and say whether one is awake."""
+"""The submit side of the Redis queue: hand a new order to the executors, say whether one is awake, count what waits."""
 from __future__ import annotations
 
 import json
 from typing import Any
 
 from order_engine.store.keys import Keys
+from order_engine.store.queue import queue_counts
 from order_engine.store.redis_client import redis_errors, sync_client
 
 WAKE_DEBOUNCE_MS = 1000
@@ -32,6 +33,10 @@ class OrderIntake:
         keys = (self.keys.order_events(order_id), self.keys.ready, self.keys.executor_heartbeat, self.keys.executor_wake)
         with redis_errors():
             return bool(self._enqueue(keys=keys, args=(order_id, json.dumps(first_frame, separators=(",", ":")), WAKE_DEBOUNCE_MS)))
+
+    def counts(self) -> dict[str, int]:
+        with redis_errors():
+            return queue_counts(self.redis, self.keys)
 
     def ping(self) -> None:
         with redis_errors():

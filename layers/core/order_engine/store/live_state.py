@@ -13,6 +13,7 @@ import redis.asyncio
 from order_engine.domain.lifecycle import TERMINAL
 from order_engine.domain.orders import Order, OrderEvent
 from order_engine.store.keys import Keys
+from order_engine.store.redis_client import translates_redis_errors
 
 
 def live_fields(order: Order) -> dict[str, str]:
@@ -51,6 +52,7 @@ class LiveState:
         self.redis, self.keys, self.terminal_ttl_s = client, keys, terminal_ttl_s
         self._record = client.register_script(_RECORD)
 
+    @translates_redis_errors
     async def record(self, steps: Iterable[tuple[Order, OrderEvent]]) -> None:
         keys: list[str] = []
         args: list[object] = [self.terminal_ttl_s]

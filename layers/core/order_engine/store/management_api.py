@@ -3,15 +3,14 @@ SigV4-signed for `execute-api` with botocore's signer).
 
 The WebSocket handlers post the few frames an invocation sends (acks, pong, errors, a replay) with
 `ConnectionPoster`, a pooled urllib3 connection (urllib3 ships with botocore). boto3's `post_to_connection` sends
-the same request but cost ~1.2 ms of CPU a post here against ~0.3 ms, and a replay posts one frame per event. The
-executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
+the same request at several times the CPU per post (README, Benchmarks), and a replay posts one frame per event.
+The executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
 """
 from __future__ import annotations
 
 import json
 import logging
 import re
-from enum import Enum
 from typing import Any
 from urllib.parse import quote
 
@@ -21,17 +20,13 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from order_engine.ports import PostResult
+
 logger = logging.getLogger(__name__)
 
 _AWS_ENDPOINT = re.compile(r"\.execute-api\.([a-z0-9-]+)\.amazonaws\.com", re.IGNORECASE)
 NOT_RETRYABLE = frozenset({400, 403, 404, 413})  # a bad request or credentials: another try will not help
 POST_ATTEMPTS = 3
-
-
-class PostResult(Enum):
-    DELIVERED = "delivered"
-    GONE = "gone"  # 410: the connection is closed, or its $connect has not returned yet
-    FAILED = "failed"  # anything else, after the retries
 
 
 def encode_frame(frame: dict[str, Any]) -> bytes:

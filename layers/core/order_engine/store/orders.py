@@ -3,12 +3,11 @@ paging the history. Status changes after insert belong to the executor's batched
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from order_engine.domain.lifecycle import Status
-from order_engine.domain.orders import Order, OrderEvent, OrderRequest
+from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
+from order_engine.ports import Inserted
 from order_engine.store.postgres import Database
 
 ORDER_COLUMNS = (
@@ -32,19 +31,6 @@ SELECT created_at FROM inserted
 """
 
 
-@dataclass(frozen=True)
-class Inserted:
-    order: Order
-    created: bool  # False: the idempotency key named an order that already existed
-    same_request: bool  # with created False: whether that order was made from the same request
-
-
-@dataclass(frozen=True)
-class HistoryPosition:
-    created_at: datetime
-    order_id: str
-
-
 def row_to_order(row: list[Any]) -> Order:
     (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
      client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at) = row
@@ -62,15 +48,6 @@ def row_to_event(row: list[Any]) -> OrderEvent:
     if isinstance(detail, str):
         detail = json.loads(detail)
     return OrderEvent(order_id=str(order_id), seq=seq, status=Status(status), attempt=attempt, at=at, detail=detail or {})
-
-
-def pending_detail(request: OrderRequest) -> dict[str, Any]:
-    return {
-        "tokenIn": request.token_in.symbol,
-        "tokenOut": request.token_out.symbol,
-        "amountIn": str(request.amount_in),
-        "slippageBps": request.slippage_bps,
-    }
 
 
 class OrderRepository:
@@ -138,6 +115,9 @@ class OrderRepository:
             f"SELECT {ORDER_COLUMNS} FROM orders {clause} ORDER BY created_at DESC, id DESC LIMIT :limit", **params
         )
         return [row_to_order(r) for r in rows]
+
+    def ping(self) -> None:
+        self.db.ping()
 
     def count_by_status(self) -> dict[str, int]:
         return {status: count for status, count in self.db.run("SELECT status, count(*) FROM orders GROUP BY status")}

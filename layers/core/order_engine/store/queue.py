@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
 from typing import Iterable
 
 import redis
 import redis.asyncio
 
+from order_engine.ports import Claimed, Recovered, Snapshot
 from order_engine.store.keys import Keys
+from order_engine.store.redis_client import translates_redis_errors
 
 ORPHAN_OWNER = "-"  # owner of a lease the sweeper took for an id stranded in the processing list
 
@@ -171,28 +172,6 @@ def _iso_now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-@dataclass(frozen=True)
-class Claimed:
-    ids: list[str]
-    in_flight: int  # across all executors, right after this claim
-    duplicates_dropped: int
-
-
-@dataclass(frozen=True)
-class Recovered:
-    requeued: int
-    dead_lettered: int
-    orphans: int
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """Every order id Redis holds in the queue, read atomically (for the reconciler)."""
-
-    held: set[str]
-    dead: set[str]
-
-
 class WorkQueue:
     """The executor's side of the queue (redis.asyncio). One instance per executor; `owner` names it in leases."""
 
@@ -214,6 +193,7 @@ class WorkQueue:
         k = self.keys
         return [k.ready, k.processing, k.leases, k.lease_owners, k.delayed, k.peak_in_flight]
 
+    @translates_redis_errors
     async def claim(self, n: int) -> Claimed:
         """Lease up to n ready orders at once, without blocking (fewer when the global cap leaves less room)."""
         if n <= 0:
@@ -222,6 +202,7 @@ class WorkQueue:
             keys=self._claim_keys, args=[n, self.owner, now_ms() + self.lease_ms, self.max_in_flight])
         return Claimed(list(ids), int(in_flight), int(dropped))
 
+    @translates_redis_errors
     async def wait_claim(self, timeout_s: float) -> Claimed:
         """Block until an order is ready (BLMOVE ready -> processing), then lease it. Empty on timeout."""
         order_id = await self.redis.blmove(self.keys.ready, self.keys.processing, timeout_s, "RIGHT", "LEFT")
@@ -233,6 +214,7 @@ class WorkQueue:
             return Claimed([order_id], await self.redis.zcard(self.keys.leases), 0)
         return Claimed([], 0, 1 if int(outcome) == 0 else 0)
 
+    @translates_redis_errors
     async def renew(self, ids: Iterable[str]) -> list[str]:
         """Extend this executor's leases; returns the ids whose lease it lost (expired and taken by another)."""
         ids = list(ids)
@@ -241,6 +223,7 @@ class WorkQueue:
         return list(await self._renew(keys=[self.keys.leases, self.keys.lease_owners],
                                       args=[self.owner, now_ms() + self.lease_ms, *ids]))
 
+    @translates_redis_errors
     async def settle(self, actions: list[tuple[str, str, int]]) -> int:
         """Apply (order_id, 'ack' | 'delay' | 'release', due_ms) for orders this executor holds, in one call."""
         if not actions:
@@ -251,20 +234,24 @@ class WorkQueue:
             args += [order_id, action, due]
         return int(await self._settle(keys=[k.leases, k.lease_owners, k.stalls, k.delayed, k.ready], args=args))
 
+    @translates_redis_errors
     async def holds(self, ids: list[str]) -> list[bool]:
         """Whether this executor still holds each order's lease (checked right before sending a swap)."""
         owners = await self.redis.hmget(self.keys.lease_owners, ids) if ids else []
         return [owner == self.owner for owner in owners]
 
+    @translates_redis_errors
     async def dead_letter(self, entry: str, reason: str, order_id: str | None = None) -> None:
         k = self.keys
         await self._dead_letter(keys=[k.leases, k.lease_owners, k.stalls, k.dead, k.dead_ids],
                                 args=[self.owner, entry, order_id or "", reason, _iso_now(), self.dead_letter_max])
 
+    @translates_redis_errors
     async def promote_due(self, limit: int = 1000) -> int:
         """Move retries whose backoff is over to the front of the ready list."""
         return int(await self._promote(keys=[self.keys.delayed, self.keys.ready], args=[now_ms(), limit]))
 
+    @translates_redis_errors
     async def recover_expired(self) -> Recovered:
         k = self.keys
         requeued, dead, orphans = await self._recover(
@@ -272,6 +259,7 @@ class WorkQueue:
             args=[now_ms(), self.max_stalls, now_ms() + self.lease_ms, _iso_now(), self.dead_letter_max])
         return Recovered(int(requeued), int(dead), int(orphans))
 
+    @translates_redis_errors
     async def snapshot(self) -> Snapshot:
         k = self.keys
         async with self.redis.pipeline(transaction=True) as pipe:
@@ -283,14 +271,28 @@ class WorkQueue:
             ready, processing, leased, delayed, dead = await pipe.execute()
         return Snapshot(held={*ready, *processing, *leased, *delayed}, dead=set(dead))
 
+    @translates_redis_errors
     async def requeue(self, ids: list[str]) -> None:
         for start in range(0, len(ids), 1000):
             await self.redis.rpush(self.keys.ready, *ids[start:start + 1000])
 
-    async def take_turn(self, lock_key: str, interval_ms: int) -> bool:
+    @translates_redis_errors
+    async def take_turn(self, chore: str, interval_ms: int) -> bool:
         """True for the one executor that gets to run a periodic chore (sweep, reconcile) this interval."""
-        return bool(await self.redis.set(lock_key, self.owner, nx=True, px=interval_ms))
+        lock = {"sweep": self.keys.sweep_lock, "reconcile": self.keys.reconcile_lock}[chore]
+        return bool(await self.redis.set(lock, self.owner, nx=True, px=interval_ms))
 
+    @translates_redis_errors
+    async def has_waiting(self) -> bool:
+        """Whether any order is ready or waiting out a backoff, read atomically: a retry being promoted from the
+        delayed set to the ready list is seen in one or the other."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self.keys.ready)
+            pipe.zcard(self.keys.delayed)
+            ready, delayed = await pipe.execute()
+        return bool(ready or delayed)
+
+    @translates_redis_errors
     async def beat(self, ttl_ms: int) -> None:
         await self.redis.set(self.keys.executor_heartbeat, self.owner, px=ttl_ms)
 

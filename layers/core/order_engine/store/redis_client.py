@@ -1,15 +1,17 @@
 """Redis connections (redis-py, hiredis parser). Every outage surfaces as `DependencyUnavailable("redis")`."""
 from __future__ import annotations
 
+import functools
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator
+from typing import Any, Awaitable, Callable, Iterator, TypeVar
 
 import redis
 import redis.asyncio
 
 from order_engine.errors import DependencyUnavailable
 
+T = TypeVar("T")
 REDIS_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 _OPTIONS = dict(decode_responses=True, socket_timeout=5.0, socket_connect_timeout=2.0, health_check_interval=30)
 
@@ -33,3 +35,15 @@ def redis_errors() -> Iterator[None]:
         yield
     except REDIS_ERRORS as exc:
         raise DependencyUnavailable("redis", exc) from exc
+
+
+def translates_redis_errors(method: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """For an adapter's async method: a Redis outage surfaces as `DependencyUnavailable("redis")`."""
+    @functools.wraps(method)
+    async def call(*args: Any, **kwargs: Any) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except REDIS_ERRORS as exc:
+            raise DependencyUnavailable("redis", exc) from exc
+
+    return call

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 import orjson
 import pg8000.native
 
+from order_engine.domain.lifecycle import TERMINAL, Status
 from order_engine.domain.orders import Order
 from order_engine.domain.transition import Transition
 from order_engine.store.orders import ORDER_COLUMNS, row_to_order
@@ -51,9 +52,11 @@ SELECT {ORDER_COLUMNS} FROM orders
  WHERE id IN (SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS uuid))
 """
 
-_UNFINISHED = """
+_TERMINAL = ", ".join(f"'{status}'" for status in sorted(TERMINAL))
+_SENT = f"'{Status.BUILDING}', '{Status.SUBMITTED}'"
+_UNFINISHED = f"""
 SELECT CAST(id AS text) FROM orders
- WHERE status NOT IN ('confirmed', 'failed') AND updated_at < now() - make_interval(secs => :grace_s)
+ WHERE status NOT IN ({_TERMINAL}) AND updated_at < now() - make_interval(secs => :grace_s)
  ORDER BY created_at LIMIT :limit
 """
 
@@ -81,6 +84,38 @@ class PgWorker:
     def close(self) -> None:
         self._thread.shutdown(wait=True)
         self.db.close()
+
+
+class PgTransitionWriter:
+    """The executor's `TransitionWriter`: one connection of its own, one batch statement at a time."""
+
+    def __init__(self, worker: PgWorker):
+        self.worker = worker
+
+    async def write(self, batch: Sequence[Transition]) -> list[bool]:
+        return await self.worker.call(write_transitions, batch)
+
+    def close(self) -> None:
+        self.worker.close()
+
+
+class PgOrderReader:
+    """The executor's `OrderReader`: batched loads, the recovery's last sent transaction, the reconciler's query."""
+
+    def __init__(self, worker: PgWorker):
+        self.worker = worker
+
+    async def load(self, ids: Sequence[str]) -> dict[str, Order]:
+        return await self.worker.call(load_orders, ids)
+
+    async def last_sent(self, order_id: str) -> dict[str, Any]:
+        return await self.worker.call(last_sent_detail, order_id)
+
+    async def unfinished(self, grace_ms: int) -> list[str]:
+        return await self.worker.call(unfinished_order_ids, grace_ms)
+
+    def close(self) -> None:
+        self.worker.close()
 
 
 def write_transitions(db: Database, batch: Sequence[Transition]) -> list[bool]:
@@ -122,7 +157,7 @@ def unfinished_order_ids(db: Database, grace_ms: int, limit: int = 10_000) -> li
 def last_sent_detail(db: Database, order_id: str) -> dict[str, Any]:
     """The detail of the order's latest building/submitted event (its transaction and blockhash expiry)."""
     rows = db.run(
-        "SELECT detail FROM order_events WHERE order_id = CAST(:id AS uuid) AND status IN ('building', 'submitted')"
+        f"SELECT detail FROM order_events WHERE order_id = CAST(:id AS uuid) AND status IN ({_SENT})"
         " ORDER BY seq DESC LIMIT 1", id=order_id)
     if not rows:
         return {}

@@ -1,9 +1,9 @@
 """The production `Notifier`: fans an order's event out to its WebSocket subscribers through API Gateway's
 management API (`POST {endpoint}/@connections/{connectionId}`, SigV4-signed for `execute-api`).
 
-boto3's `post_to_connection` spends about 1 ms of CPU per call under the GIL, which would cap the engine's
-throughput; this sends the same signed request (botocore's SigV4 signer) through a pooled aiohttp client instead.
-See local/bench_ws.py for the measurement.
+boto3's `post_to_connection` spends CPU under the GIL on every call, which would cap the engine's throughput;
+this sends the same signed request (botocore's SigV4 signer) through a pooled aiohttp client instead (measured by
+`python -m local.bench post-cost`, local/bench/ws_delivery.py; figures in the README's benchmark table).
 
 A 410 removes the connection that is gone (unless it is still inside its `$connect`, see store/connections.py);
 other failures are retried briefly (each try bounded by `ws_post_timeout_ms`); the whole fan-out of one event
@@ -22,10 +22,11 @@ import aiohttp
 from yarl import URL
 
 from order_engine.config import Settings
-from order_engine.store.batching import GroupCommit
+from order_engine.batching import GroupCommit
 from order_engine.store.connections import AsyncConnectionRegistry
 from order_engine.store.keys import Keys
-from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, PostResult, encode_frame
+from order_engine.ports import PostResult
+from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, encode_frame
 from order_engine.store.redis_client import REDIS_ERRORS, async_client
 
 logger = logging.getLogger(__name__)
@@ -135,3 +136,11 @@ class ManagementApiNotifier:
             await registry.redis.aclose()
 
 
+class LoggingNotifier:
+    """Delivers nowhere; logs each event. For runs without WebSocket subscribers (benchmarks, tests)."""
+
+    async def publish(self, order_id: str, message: dict[str, Any]) -> None:
+        logger.debug("event", extra={"order_id": order_id, "status": message.get("status"), "seq": message.get("seq")})
+
+    async def close(self) -> None:
+        return None

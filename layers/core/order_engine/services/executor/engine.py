@@ -9,28 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
 
-import redis.asyncio
-
+from order_engine.batching import GroupCommit
 from order_engine.config import Settings
-from order_engine.dex.interface import Dex
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
+from order_engine.ports import Dex, LiveState, Notifier, OrderReader, TransitionWriter, WorkQueue
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
-from order_engine.services.notifier import Notifier
-from order_engine.store.batching import GroupCommit
-from order_engine.store.keys import Keys
-from order_engine.store.live_state import LiveState
-from order_engine.store.queue import WorkQueue
-from order_engine.store.redis_client import REDIS_ERRORS
-from order_engine.store.transitions import PgWorker, last_sent_detail, load_orders, unfinished_order_ids
 
 logger = logging.getLogger(__name__)
 
@@ -64,33 +57,30 @@ class RunSummary:
 
 
 class Executor:
-    """Drains the ready queue until told to stop, out of time, or idle. Build with `Executor.create`."""
+    """Drains the ready queue until told to stop, out of time, or idle. `bootstrap` builds it with its adapters."""
 
-    def __init__(self, s: Settings, dex: Dex, notifier: Notifier, client: redis.asyncio.Redis,
-                 remaining_ms: Callable[[], int], owner: str | None = None):
-        self.settings, self.dex, self.notifier, self.redis = s, dex, notifier, client
+    def __init__(self, s: Settings, *, queue: WorkQueue, reader: OrderReader, writers: list[TransitionWriter],
+                 live: LiveState, dex: Dex, notifier: Notifier, remaining_ms: Callable[[], int],
+                 rng: random.Random | None = None):
+        self.settings, self.queue, self.dex, self.notifier = s, queue, dex, notifier
         self.remaining_ms = remaining_ms
-        self.owner = owner or f"executor-{uuid.uuid4().hex[:12]}"
-        self.keys = Keys(s.key_prefix)
-        self.queue = WorkQueue(client, self.keys, self.owner, lease_ms=s.lease_ms, max_in_flight=s.max_in_flight,
-                               max_stalls=s.max_stalls, dead_letter_max=s.dead_letter_max)
+        self.owner = queue.owner
         self.summary = RunSummary(self.owner)
         self.active: dict[str, asyncio.Task[None]] = {}
         self._leased: set[str] = set()  # the active orders not yet being settled: the leases to renew
         self._slot_free = asyncio.Event()
         self._stopping = False
         self._closing = asyncio.Event()  # ends the chores (redis-py may swallow a cancel, so they do not rely on it)
-        self._writers = [PgWorker(s.database_url, s.database_schema, f"pg-writer-{i}")
-                         for i in range(max(1, s.executor_pg_writers))]
-        self._reader = PgWorker(s.database_url, s.database_schema, "pg-reader")
-        self.recorder = StepRecorder(self._writers, LiveState(client, self.keys, s.terminal_ttl_s), notifier)
+        self.reader = reader
+        self.recorder = StepRecorder(writers, live, notifier)
         self._settle = GroupCommit(self._settle_batch)
         self._lease_check = GroupCommit(self.queue.holds)
         self.flow = OrderFlow(
             dex, self.recorder,
             RetryPolicy(s.max_attempts, s.backoff_base_ms, s.backoff_factor, s.backoff_cap_ms),
-            last_sent=lambda order_id: self._reader.call(last_sent_detail, order_id),
+            last_sent=reader.last_sent,
             holds_lease=self._lease_check.submit,
+            rng=rng,
         )
 
     def stop(self) -> None:
@@ -112,9 +102,6 @@ class Executor:
             await self.recorder.close()
             await self._settle.close()
             await self._lease_check.close()
-            for writer in self._writers:
-                writer.close()
-            self._reader.close()
         self.summary.steps_written = self.recorder.steps
         self.summary.write_batches = self.recorder.batches
         self.summary.elapsed_s = round(time.monotonic() - started, 3)
@@ -138,11 +125,11 @@ class Executor:
                 claimed = await self.queue.claim(room)
                 if not claimed.ids and claimed.in_flight < s.max_in_flight:
                     if not self.active and time.monotonic() - idle_since >= s.idle_exit_ms / 1000:
-                        if not await self.redis.zcard(self.keys.delayed):
+                        if not await self.queue.has_waiting():
                             return "idle"
                     claimed = await self.queue.wait_claim(self._wait_s(idle_since))
-            except REDIS_ERRORS as exc:
-                logger.warning("Redis unavailable while claiming: %s", exc)
+            except DependencyUnavailable as exc:
+                logger.warning("unavailable while claiming: %s", exc)
                 await asyncio.sleep(0.5)
                 continue
             self.summary.duplicates_dropped += claimed.duplicates_dropped
@@ -171,7 +158,7 @@ class Executor:
             except ValueError:
                 await self._dead_letter(entry, "not an order id (a corrupt queue entry)", None)
         try:
-            orders = await self._reader.call(load_orders, valid)
+            orders = await self.reader.load(valid)
         except DependencyUnavailable:
             await asyncio.gather(*(self._settle.submit((order_id, "release", 0)) for order_id in valid))
             await asyncio.sleep(1)
@@ -198,7 +185,7 @@ class Executor:
                 outcome = await self.flow.drive(order)
             except LeaseLost:
                 outcome = Outcome.ack("lost")
-            except (DependencyUnavailable, *REDIS_ERRORS) as exc:
+            except DependencyUnavailable as exc:
                 logger.warning("dependency failed while working on an order; handing it back: %s", exc)
                 outcome = Outcome("release", 0, "released")
             except Exception as exc:  # noqa: BLE001 - a poison order must not take the executor down
@@ -209,8 +196,8 @@ class Executor:
             self._leased.discard(order.id)
             try:
                 await self._settle.submit((order.id, outcome.action, outcome.due_ms))
-            except REDIS_ERRORS:
-                logger.warning("could not settle an order in Redis; its lease will expire and it comes back")
+            except DependencyUnavailable:
+                logger.warning("could not settle an order in the queue; its lease will expire and it comes back")
         finally:
             self.active.pop(order.id, None)
             self._leased.discard(order.id)
@@ -245,13 +232,13 @@ class Executor:
                 lost = await self.queue.renew(list(self._leased))
                 for order_id in lost:
                     logger.warning("lease lost", extra={"order_id": order_id})
-                if await self.queue.take_turn(self.keys.sweep_lock, s.sweep_interval_ms):
+                if await self.queue.take_turn("sweep", s.sweep_interval_ms):
                     recovered = await self.queue.recover_expired()
                     self.summary.stalled_requeued += recovered.requeued
                     self.summary.stalled_dead += recovered.dead_lettered
-                if await self.queue.take_turn(self.keys.reconcile_lock, s.reconcile_interval_ms):
+                if await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
                     self.summary.reconciled += await self.reconcile()
-            except (DependencyUnavailable, *REDIS_ERRORS) as exc:
+            except DependencyUnavailable as exc:
                 logger.warning("chore failed: %s", exc)
             await self._pause(tick)
 
@@ -259,7 +246,7 @@ class Executor:
         while not self._closing.is_set():
             try:
                 await self.queue.promote_due()
-            except REDIS_ERRORS as exc:
+            except DependencyUnavailable as exc:
                 logger.warning("could not promote due retries: %s", exc)
             await self._pause(PROMOTE_EVERY_S)
 
@@ -271,7 +258,7 @@ class Executor:
 
     async def reconcile(self) -> int:
         """Re-enqueue unfinished orders that Redis holds nowhere (after a Redis restart or a lost push)."""
-        unfinished = await self._reader.call(unfinished_order_ids, self.settings.reconcile_grace_ms)
+        unfinished = await self.reader.unfinished(self.settings.reconcile_grace_ms)
         if not unfinished:
             return 0
         snapshot = await self.queue.snapshot()

@@ -14,14 +14,14 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
-from order_engine.dex.interface import (
-    BlockhashExpired, BuiltSwap, Dex, DexError, SignatureState, SlippageExceeded, SwapResult,
-    TransactionDropped,
+from order_engine.domain.swaps import (
+    BlockhashExpired, BuiltSwap, DexError, SignatureState, SlippageExceeded, SwapResult, TransactionDropped,
 )
 from order_engine.domain.lifecycle import TERMINAL, Status
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import Fail, RetryPolicy
 from order_engine.domain.transition import Transition
+from order_engine.ports import Dex
 from order_engine.services.executor.recorder import StepRecorder
 
 logger = logging.getLogger(__name__)

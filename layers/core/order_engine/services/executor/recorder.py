@@ -1,5 +1,5 @@
-"""Records order steps: group-committed to PostgreSQL, then the live state and event log in Redis, then the
-notifier. A step counts (and the caller moves on) only once PostgreSQL has it."""
+"""Records order steps: group-committed to the durable store (PostgreSQL), then the live state and event log
+(Redis), then the notifier. A step counts (and the caller moves on) only once the durable store has it."""
 from __future__ import annotations
 
 import asyncio
@@ -7,13 +7,11 @@ import functools
 import logging
 import zlib
 
+from order_engine.batching import GroupCommit
 from order_engine.domain.orders import Order, OrderEvent
 from order_engine.domain.transition import Transition
-from order_engine.services.notifier import Notifier
-from order_engine.store.batching import GroupCommit
-from order_engine.store.live_state import LiveState
-from order_engine.store.redis_client import REDIS_ERRORS
-from order_engine.store.transitions import PgWorker, write_transitions
+from order_engine.errors import DependencyUnavailable
+from order_engine.ports import LiveState, Notifier, TransitionWriter
 
 logger = logging.getLogger(__name__)
 
@@ -23,8 +21,8 @@ PUBLISH_CONCURRENCY = 50
 class StepRecorder:
     """`await record(transition)` -> the order as stored, or None when another executor moved it first."""
 
-    def __init__(self, writers: list[PgWorker], live: LiveState, notifier: Notifier, max_batch: int = 1000):
-        self._live, self._notifier = live, notifier
+    def __init__(self, writers: list[TransitionWriter], live: LiveState, notifier: Notifier, max_batch: int = 1000):
+        self.writers, self._live, self._notifier = writers, live, notifier
         # Each writer (a connection of its own) group-commits the orders that hash to it, so PostgreSQL works on
         # several batches at once while one order's steps still go through one connection, in order.
         self._commits: list[GroupCommit[Transition, Order | None]] = [
@@ -44,13 +42,13 @@ class StepRecorder:
         commit = self._commits[zlib.crc32(transition.order.id.encode()) % len(self._commits)]
         return await commit.submit(transition)
 
-    async def _flush(self, writer: PgWorker, batch: list[Transition]) -> list[Order | None]:
-        stored = await writer.call(write_transitions, batch)
+    async def _flush(self, writer: TransitionWriter, batch: list[Transition]) -> list[Order | None]:
+        stored = await writer.write(batch)
         steps = [(after, t.event(after)) for t, ok in zip(batch, stored) if ok for after in (t.after(),)]
         if steps:
             try:
                 await self._live.record(steps)
-            except REDIS_ERRORS:
+            except DependencyUnavailable:
                 # PostgreSQL has the steps; readers fall back to it and the reconciler restores the queue.
                 logger.warning("could not write the live state of %d steps to Redis", len(steps))
             self._fanout.put_nowait(steps)

@@ -9,7 +9,7 @@
       missing and duplicate deliveries. Gateway and clients each run in a process of their own; the notifier
       publishes from this one, as the executor does.
 
-Orders watched end to end over WebSocket against a running stack are `python -m local.bench e2e` (local/bench.py).
+Orders watched end to end over WebSocket against a running stack are `python -m local.bench e2e` (local/bench/e2e.py).
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from typing import Any
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _local_credentials() -> None:
@@ -239,13 +239,3 @@ def fanout(clients_count: int, events: int) -> dict[str, Any]:
         "duplicates": sum(len(s) - len(set(s)) for s in seqs),
         "notifier": stats,
     }
-
-
-def main() -> None:
-    from local.bench import main as bench_main
-
-    bench_main()  # one tool: `python -m local.bench post-cost|fanout|e2e ...`
-
-
-if __name__ == "__main__":
-    main()

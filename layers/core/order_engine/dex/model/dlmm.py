@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, localcontext
 from functools import lru_cache
 
-from order_engine.domain.cpmm import ceil_div
+from order_engine.dex.model.cpmm import ceil_div
 
 FEE_PRECISION = 1_000_000_000
 MAX_FEE_RATE = 100_000_000  # 10%

@@ -1,14 +1,14 @@
-"""The contract between the executor and the venues + chain it trades on.
+"""What the engine and the venues + chain it trades on say to each other: quotes, routes, built swaps, results, errors.
 
-The executor only ever calls a `Dex`: route (quote every venue, choose), build, submit, confirm, and ask a
-signature's status when recovering. Amounts are integers in base units. Errors are `DexError`s whose
+The executor only ever calls a `Dex` (`order_engine.ports`): route (quote every venue, choose), build, submit,
+confirm, and ask a signature's status when recovering. Amounts are integers in base units. Errors are `DexError`s whose
 `retryable` flag tells the executor whether a fresh attempt (with fresh quotes) may succeed.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -140,17 +140,3 @@ class NoRoute(DexError):
 
     retryable = False
     reason = "no_route"
-
-
-class Dex(Protocol):
-    async def route(self, input_mint: str, output_mint: str, amount_in: int) -> Route: ...
-
-    async def build(self, order_id: str, route: Route, slippage_bps: int) -> BuiltSwap: ...
-
-    async def submit(self, built: BuiltSwap) -> str:
-        """Send the transaction; returns its signature (base58, 87-88 chars). Record it before confirming."""
-
-    async def confirm(self, signature: str) -> SwapResult:
-        """Wait for commitment `confirmed`; a swap that landed but failed (slippage) raises SlippageExceeded."""
-
-    async def signature_status(self, signature: str) -> SwapResult: ...

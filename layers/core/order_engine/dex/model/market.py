@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 
-from order_engine.domain import cpmm, dlmm
+from order_engine.dex.model import cpmm, dlmm
 from order_engine.domain.tokens import Token, lookup
 
 RAYDIUM = "raydium"

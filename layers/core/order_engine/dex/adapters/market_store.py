@@ -14,8 +14,9 @@ from typing import Any
 
 import redis.asyncio
 
-from order_engine.store.batching import GroupCommit
+from order_engine.batching import GroupCommit
 from order_engine.store.keys import Keys
+from order_engine.store.redis_client import translates_redis_errors
 
 _READ_IF_CHANGED = """
 local v = redis.call('HGET', KEYS[1], 'v')
@@ -123,6 +124,7 @@ class MarketStore:
         self._put_pending = redis_client.register_script(_PUT_PENDING)
         self._reads: dict[str, GroupCommit[str, tuple[str, str | None]]] = {}
 
+    @translates_redis_errors
     async def read_pair(self, pair: str, known_version: str) -> tuple[str, str | None]:
         """(version, state JSON), the JSON None when it equals `known_version` or the pair is not seeded ('0')."""
         reads = self._reads.get(pair)
@@ -138,10 +140,12 @@ class MarketStore:
         answer = (reply[0], reply[1] if len(reply) > 1 else None)
         return [answer] * len(known_versions)
 
+    @translates_redis_errors
     async def cas_pair(self, pair: str, expected_version: str, raw: str) -> CasOutcome:
         reply = await self._cas(keys=[self._keys.dex_pair(pair)], args=[expected_version, raw])
         return CasOutcome(reply[0] == 1, reply[1], reply[2] if len(reply) > 2 and reply[2] else None)
 
+    @translates_redis_errors
     async def put_pending(self, signature: str, fields: dict[str, Any]) -> bool:
         """Record a sent transaction as pending; False (and nothing changes) if the chain already knows it."""
         flat: list[Any] = [self._ttl, "state", "pending"]
@@ -149,6 +153,7 @@ class MarketStore:
             flat.extend((name, value))
         return bool(await self._put_pending(keys=[self._keys.dex_transaction(signature)], args=flat))
 
+    @translates_redis_errors
     async def land(self, pair: str, landings: list[Landing], expected_version: str, raw: str,
                    now_ms: int) -> LandOutcome:
         """Swap the pair's state in and mark every transaction landed, if each is still pending and its blockhash
@@ -169,9 +174,11 @@ class MarketStore:
             return LandOutcome(False, refused=refused)
         return LandOutcome(False, conflict=CasOutcome(False, reply[1], reply[2] or None))
 
+    @translates_redis_errors
     async def transaction(self, signature: str) -> dict[str, str]:
         return await self._redis.hgetall(self._keys.dex_transaction(signature))
 
+    @translates_redis_errors
     async def expire_if_due(self, signature: str, now_ms: int) -> str:
         return await self._expire(keys=[self._keys.dex_transaction(signature)], args=[now_ms])
 

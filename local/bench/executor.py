@@ -1,8 +1,8 @@
 """CPU per order in the executor: one in-process executor drains N queued orders on the real simulated DEX at
 venue latency scale 0, against the real PostgreSQL and Redis, and reports where the CPU went.
 
-    .venv/bin/python -m local.bench_executor -n 5000 -c 1000
-    .venv/bin/py-spy record -r 250 -f raw -o /tmp/executor.txt -- .venv/bin/python -m local.bench_executor -n 5000
+    .venv/bin/python -m local.bench.executor -n 5000 -c 1000
+    .venv/bin/py-spy record -r 250 -f raw -o /tmp/executor.txt -- .venv/bin/python -m local.bench.executor -n 5000
 
 Reported: confirmed orders/s over the processing window (first step to last terminal step, from PostgreSQL), CPU
 of this process (total and per thread: the event loop, each PostgreSQL writer thread), CPU of the PostgreSQL and
@@ -22,15 +22,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from local import scratch
 from order_engine.config import Settings
 from order_engine.domain.orders import OrderEvent, parse_order_request
-from order_engine.services.execute import deadline_in, run_async
-from order_engine.services.notifier import LoggingNotifier
+from order_engine.bootstrap import deadline_in, run_executor_async as run_async
+from order_engine.store import scratch
+from order_engine.store.ws_notifier import LoggingNotifier
 from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
 from order_engine.store.migrations import ensure_database, migrate
-from order_engine.store.orders import OrderRepository, pending_detail
+from order_engine.domain.orders import pending_detail
+from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
 from order_engine.store.redis_client import sync_client
 
@@ -159,7 +160,8 @@ def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_na
                     await original()
                     threads_at_end.update(_thread_cpu_s())
                     servers_at_end.update(_servers())
-                    databases = [w.db for w in executor._writers] + [executor._reader.db, executor.dex.chain._db]
+                    databases = [w.worker.db for w in executor.recorder.writers] + [executor.reader.worker.db,
+                                                                                   executor.dex.chain._db]
                     our_backends.update(db.run("SELECT pg_backend_pid()")[0][0] for db in databases)
                 executor.recorder.close = close
             # The notifier the executor wires in production (it looks up each event's subscribers: none here),
@@ -197,7 +199,7 @@ def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_na
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m local.bench_executor", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m local.bench.executor", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-n", "--orders", type=int, default=5000)
     parser.add_argument("-c", "--concurrency", type=int, default=1000)

@@ -1,0 +1,1 @@
+"""The simulated market's state: pools in Redis, the chain's ledger of landed transactions in PostgreSQL."""

@@ -1,0 +1,1 @@
+"""The simulated venues and chain, pure: pool maths, the market model, transactions, signatures."""

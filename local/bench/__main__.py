@@ -1,0 +1,104 @@
+"""Load generator for any deployment of the API (the local stack by default): one tool, subcommands.
+
+    python -m local.bench submit -n 5000 -c 64                 # submit throughput and latency
+    python -m local.bench e2e -n 5000 -c 64                    # end to end: every order watched over WebSocket
+    python -m local.bench e2e -n 10000 --in-flight 1000        # ... with at most 1,000 orders unfinished at once
+    python -m local.bench ipc -n 5000                          # the local runtime's IPC overhead
+    python -m local.bench post-cost                            # CPU per management-API post (boto3 vs pooled)
+    python -m local.bench fanout --clients 1000                # one event to N subscribers
+
+`submit` sends N orders (alternating the two seed request shapes) from C concurrent clients and reports accepted
+orders/s, latency p50/p95/p99 and errors by status.
+
+`e2e` submits the same way and watches every order over the WebSocket API until the client holds its whole
+timeline (seq 1 up to `confirmed` or `failed`, without gaps): by default over a few long-lived connections that
+`subscribe` to each order (`--watch subscribe`), or with a connection of its own per order (`--watch connect`, the
+`?orderId=` URL that submit hands back). It reports confirmed orders/s (and per minute), time to confirmed
+(submit sent to the `confirmed` frame received) p50/p99, event delivery delay (the event's server time `at` to
+its receipt, for events that happened after the client subscribed) p50/p99, and missing, duplicate and
+out-of-order events. The client runs on the same machine as the stack, so it shares its CPU.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+
+from local.bench import ws_delivery
+from local.bench.e2e import e2e_report, run_e2e, run_unwatched
+from local.bench.ipc import measure_ipc
+from local.bench.report import Report
+from local.bench.submit import run_submits, submit_report
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m local.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="mode")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--url", default="http://127.0.0.1:3000", help="base URL of the HTTP API")
+    common.add_argument("-n", "--count", type=int, default=5000)
+    common.add_argument("-c", "--concurrency", type=int, default=64, help="submit requests at once")
+    common.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p = sub.add_parser("submit", parents=[common], help="submit throughput and latency")
+    p.add_argument("--warmup", type=int, default=200, help="submits sent (and not counted) first")
+    e = sub.add_parser("e2e", parents=[common], help="submit and watch every order over WebSocket to the end")
+    e.add_argument("--ws", default="ws://127.0.0.1:3001/local", help="the WebSocket API's URL")
+    e.add_argument("--in-flight", type=int, default=1000, help="most orders submitted and not yet complete")
+    e.add_argument("--watch", choices=["subscribe", "connect", "none"], default="subscribe",
+                   help="subscribe over shared connections, a ?orderId= connection per order, or none (confirmed "
+                        "counts from GET /api/queue only; --in-flight is then the executor's MAX_IN_FLIGHT)")
+    e.add_argument("--connections", type=int, default=16, help="shared connections (--watch subscribe)")
+    e.add_argument("--timeout", type=float, default=120.0, help="seconds an order may take, from its submit")
+    e.add_argument("--warmup", type=int, default=100, help="orders run (and not counted) first")
+    sub.add_parser("ipc", parents=[common], help="the local runtime's IPC overhead")
+    pc = sub.add_parser("post-cost", help="CPU per management-API post: boto3 vs the pooled signed client")
+    pc.add_argument("--posts", type=int, default=3000)
+    f = sub.add_parser("fanout", help="one order's events to N subscribers through the notifier")
+    f.add_argument("--clients", type=int, default=1000)
+    f.add_argument("--events", type=int, default=5)
+    for command in (pc, f):
+        command.add_argument("--json", action="store_true", help="print the figures as JSON")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv.insert(0, "submit")  # the default, as before subcommands
+    args = parser.parse_args(argv)
+
+    async def run() -> Report:
+        if args.mode == "ipc":
+            return await measure_ipc(args.count, min(args.concurrency, 4))
+        if args.mode == "e2e" and args.watch == "none":
+            report, figures = await run_unwatched(args.url, args.count, args.concurrency, args.timeout)
+            report.title = f"e2e (unwatched, counts from /api/queue): {report.title}"
+            report.add("end to end", figures)
+            return report
+        if args.mode == "e2e":
+            if args.warmup:
+                await run_e2e(args.url, args.ws, args.warmup, min(args.concurrency, args.warmup), args.in_flight,
+                              args.watch, args.connections, args.timeout)
+            result = await run_e2e(args.url, args.ws, args.count, args.concurrency, args.in_flight, args.watch,
+                                   args.connections, args.timeout)
+            return e2e_report(*result, args)
+        if args.warmup:
+            await run_submits(args.url, args.warmup, min(args.concurrency, args.warmup))
+        results, elapsed = await run_submits(args.url, args.count, args.concurrency)
+        return submit_report(results, elapsed, args.url, args.concurrency)
+
+    if args.mode in ("post-cost", "fanout"):
+        figures = (ws_delivery.post_cost(min(args.posts, 20_000)) if args.mode == "post-cost"
+                   else ws_delivery.fanout(min(args.clients, 5_000), min(args.events, 50)))
+        report = Report(f"{args.mode}")
+        report.add("figures", figures)
+    else:
+        try:
+            import uvloop
+        except ImportError:  # optional
+            uvloop = None
+        report = uvloop.run(run()) if uvloop else asyncio.run(run())
+    print(json.dumps(report.as_dict(), indent=2, default=str) if args.json else report.text())
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

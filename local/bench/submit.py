@@ -1,0 +1,88 @@
+"""Submit throughput and latency: N orders (alternating the two seed request shapes) from C concurrent clients,
+reported as accepted orders/s, latency p50/p95/p99 and errors by status."""
+from __future__ import annotations
+
+import asyncio
+import collections
+import itertools
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import aiohttp
+
+from local.bench.report import Report, latency_figures
+
+PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "USDT"), ("USDT", "USDC")]
+WHOLE_AMOUNTS = {"SOL": ["0.5", "1", "2.25"], "USDC": ["25", "100", "350.5"], "USDT": ["25", "100", "350.5"]}
+BASE_UNITS = {"SOL": 10**9, "USDC": 10**6, "USDT": 10**6}
+
+
+def order_bodies() -> Iterator[dict[str, Any]]:
+    """Valid orders, alternating the whole-token shape and the base-unit shape, over a few pairs and sizes."""
+    for i in itertools.count():
+        token_in, token_out = PAIRS[i % len(PAIRS)]
+        amount = WHOLE_AMOUNTS[token_in][(i // len(PAIRS)) % 3]
+        if i % 2 == 0:
+            yield {"tokenIn": token_in, "tokenOut": token_out, "amount": amount}
+        else:
+            base_units = int(float(amount) * BASE_UNITS[token_in])
+            yield {"inputMint": token_in, "outputMint": token_out, "amountIn": base_units, "slippageBps": 100}
+
+
+@dataclass
+class Submitted:
+    """One submit request: when it was sent, how it ended, and the order id when it was accepted."""
+
+    sent_at: float  # time.time()
+    latency_s: float
+    status: int | str  # HTTP status, or the exception's name
+    order_id: str | None = None
+
+
+async def run_submits(url: str, count: int, concurrency: int, timeout_s: float = 30.0) -> tuple[list[Submitted], float]:
+    """Submit `count` orders with `concurrency` clients; returns every submission and the wall time."""
+    bodies = order_bodies()
+    remaining = itertools.count()
+    results: list[Submitted] = []
+    endpoint = f"{url.rstrip('/')}/api/orders/execute"
+    connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+
+    async def client(session: aiohttp.ClientSession) -> None:
+        while next(remaining) < count:
+            body = json.dumps(next(bodies))
+            sent_at, started = time.time(), time.perf_counter()
+            try:
+                async with session.post(endpoint, data=body, headers={"content-type": "application/json"}) as r:
+                    payload = await r.read()
+                    status: int | str = r.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                results.append(Submitted(sent_at, time.perf_counter() - started, type(exc).__name__))
+                continue
+            latency = time.perf_counter() - started
+            order_id = None
+            if status == 202:
+                order_id = json.loads(payload).get("orderId")
+            results.append(Submitted(sent_at, latency, status, order_id))
+
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return results, elapsed
+
+
+def submit_report(results: list[Submitted], elapsed: float, url: str, concurrency: int) -> Report:
+    accepted = [r for r in results if r.status == 202]
+    report = Report(f"submit: {len(results)} orders at concurrency {concurrency} against {url}")
+    report.add("throughput", {
+        "accepted": len(accepted), "errors": len(results) - len(accepted), "wall s": elapsed,
+        "accepted/s": len(accepted) / elapsed if elapsed else 0.0, "requests/s": len(results) / elapsed,
+    })
+    report.add("latency (all requests)", latency_figures([r.latency_s for r in results]))
+    errors = collections.Counter(str(r.status) for r in results if r.status != 202)
+    if errors:
+        report.add("errors by status", dict(errors.most_common()))
+    return report
