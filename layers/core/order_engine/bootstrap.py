@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
 from order_engine.config import Settings, settings as load_settings
+from order_engine.services.operator import OperatorService
 from order_engine.services.orders import OrderQueries
 from order_engine.services.submit import SubmitService
 from order_engine.store.executor_waker import ExecutorWaker
@@ -37,15 +38,18 @@ class Services:
     settings: Settings
     submit: SubmitService
     queries: OrderQueries
+    operator: OperatorService
 
 
 def build(s: Settings) -> Services:
     orders = OrderRepository(Database(s.database_url, s.database_schema))
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
+    waker = ExecutorWaker(s.executor_function_name)
     return Services(
         settings=s,
-        submit=SubmitService(s, orders, intake, ExecutorWaker(s.executor_function_name)),
+        submit=SubmitService(s, orders, intake, waker),
         queries=OrderQueries(s, orders, intake),
+        operator=OperatorService(orders, intake, waker),
     )
 
 

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     UNKNOWN_ACTION = "unknown_action"  # a WebSocket message whose action no route serves
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
+    NOT_RETRYABLE = "not_retryable"  # an operator retry of an order that is neither failed nor dead-lettered
     DATABASE_UNAVAILABLE = "database_unavailable"
     REDIS_UNAVAILABLE = "redis_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -38,6 +39,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.UNKNOWN_ACTION: 400,
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
+    ErrorCode.NOT_RETRYABLE: 409,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,

@@ -67,7 +67,9 @@ class OrderStore(Protocol):
     def get(self, order_id: str) -> Order | None: ...
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
     def history(self, limit: int, after: HistoryPosition | None, status: Status | None,
-                mint: str | None) -> list[Order]: ...
+                mint: str | None, client_order_id: str | None = None) -> list[Order]: ...
+    def retry(self, order: Order, to_status: Status, detail: dict[str, Any]) -> bool:
+        """Conditionally (status and seq as read) start the order over; False when it changed meanwhile."""
     def count_by_status(self) -> dict[str, int]: ...
     def ping(self) -> None: ...
 
@@ -82,6 +84,19 @@ class Intake(Protocol):
         """ready, inFlight, delayed, deadLettered, peakInFlight."""
 
     def ping(self) -> None: ...
+
+
+class OperatorQueue(Protocol):
+    """What an operator sees and does on the work queue (Redis)."""
+
+    def dead_letters(self, limit: int) -> list[dict[str, Any]]:
+        """The newest entries first: {entry, orderId (or None), reason, at}."""
+
+    def is_dead_lettered(self, order_id: str) -> bool: ...
+    def revive(self, order_id: str) -> bool:
+        """Take a dead-lettered order off the dead letters and queue it again; False when it is not dead-lettered."""
+
+    def enqueue(self, order_id: str, first_frame: dict[str, Any]) -> bool: ...
 
 
 class Waker(Protocol):

@@ -97,6 +97,25 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
+class DeadLetter(BaseModel):
+    entry: str = Field(description="What was on the queue (an order id, or a corrupt entry)")
+    orderId: Optional[str]
+    reason: str
+    at: str
+    status: Optional[str] = Field(description="The order's status now (None when there is no such order)")
+    retryable: bool
+
+
+class DeadLetters(BaseModel):
+    deadLetters: list[DeadLetter]
+
+
+class RetryResponse(BaseModel):
+    orderId: str
+    requeuedFrom: Literal["failed", "dead_letter"]
+    order: OrderView
+
+
 class QueueStats(BaseModel):
     ready: int = Field(description="Orders waiting for an executor")
     inFlight: int = Field(description="Orders an executor holds a lease on")

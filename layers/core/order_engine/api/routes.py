@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse, HistoryResponse,
-                                     OrderWithEvents, PageConfig, QueueStats)
+                                     DeadLetters, OrderWithEvents, PageConfig, QueueStats, RetryResponse)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
 from order_engine.config import settings as load_settings
@@ -20,6 +20,7 @@ from order_engine.domain.tokens import TOKENS
 submit_router = APIGatewayHttpRouter()
 orders_router = APIGatewayHttpRouter()
 web_router = APIGatewayHttpRouter()  # what the tracking page (functions/web) needs besides the routes above
+operator_router = APIGatewayHttpRouter()
 _JSON = "application/json"
 
 
@@ -61,8 +62,10 @@ def order_history(
     cursor: Annotated[Optional[str], Query(description="nextCursor of the previous page")] = None,
     status: Annotated[Optional[str], Query(description="Only orders in this status")] = None,
     token: Annotated[Optional[str], Query(description="Only orders with this token in or out (symbol or mint)")] = None,
+    client_order_id: Annotated[Optional[str], Query(alias="clientOrderId",
+                                                    description="Only orders with this clientOrderId")] = None,
 ) -> dict[str, Any]:
-    page = services().queries.history(limit, cursor, status, token)
+    page = services().queries.history(limit, cursor, status, token, client_order_id)
     return {"orders": page.orders, "nextCursor": page.next_cursor}
 
 
@@ -89,6 +92,30 @@ def health() -> dict[str, Any]:
 )
 def queue() -> dict[str, Any]:
     return services().queries.queue_stats()
+
+
+@operator_router.get(
+    "/api/operator/dead-letters",
+    summary="The dead-letter list, newest first: each entry's order, reason and time, and whether it can be retried",
+    responses={200: {"description": "Entries", "content": {_JSON: {"model": DeadLetters}}}, **_errors(400, 503)},
+)
+def dead_letters(
+    limit: Annotated[Optional[int], Query(description="Entries, 1 to 500 (default 100)")] = None,
+) -> dict[str, Any]:
+    return {"deadLetters": services().operator.dead_letters(limit)}
+
+
+@operator_router.post(
+    "/api/operator/orders/<orderId>/retry",
+    summary="Re-queue a failed or dead-lettered order (409 when it is neither)",
+    responses={202: {"description": "Re-queued", "content": {_JSON: {"model": RetryResponse}}},
+               **_errors(400, 404, 409, 503)},
+)
+def retry_order(orderId: str):  # noqa: N803 - the path parameter's public name
+    logger.append_keys(order_id=orderId)
+    retried = services().operator.retry(orderId)
+    body = RetryResponse(orderId=retried.order["orderId"], requeuedFrom=retried.requeued_from, order=retried.order)
+    return Response(202, _JSON, body.model_dump_json())
 
 
 @web_router.get(
@@ -129,7 +156,7 @@ def swagger_html() -> str:
 def openapi_json() -> str:
     from order_engine.api.http import create_app  # noqa: PLC0415 - http imports this module's routers' users
 
-    return create_app(submit_router, orders_router, web_router).get_openapi_json_schema(
+    return create_app(submit_router, orders_router, web_router, operator_router).get_openapi_json_schema(
         title="Order execution engine", version="1.0.0",
         description="Market swaps routed between simulated Raydium and Meteora venues; live updates over WebSocket.",
     )

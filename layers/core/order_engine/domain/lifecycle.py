@@ -3,6 +3,7 @@
 pending -> routing -> building -> submitted -> confirmed
 any non-terminal status -> failed
 routing/building/submitted -> routing   (a retry, attempt + 1)
+failed -> pending                        (an operator re-queues it: OPERATOR_RETRY)
 """
 from __future__ import annotations
 
@@ -27,6 +28,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.FAILED: frozenset(),
 }
 
+# What an operator may do besides the executor's moves: start a failed order over (attempts from the first again).
+# The executor never makes this move, so a failed order stays terminal to it; the database allows both tables.
+OPERATOR_RETRY: dict[Status, Status] = {Status.FAILED: Status.PENDING}
+
 TERMINAL: frozenset[Status] = frozenset(s for s, nexts in TRANSITIONS.items() if not nexts)
 UNFINISHED: frozenset[Status] = frozenset(Status) - TERMINAL
 
@@ -44,6 +49,11 @@ def can_transition(current: Status, target: Status) -> bool:
 def check_transition(current: Status, target: Status) -> None:
     if not can_transition(current, target):
         raise IllegalTransition(Status(current), Status(target))
+
+
+def database_transitions() -> set[tuple[Status, Status]]:
+    """Every change the database allows: the executor's and the operator's."""
+    return {(a, b) for a, nexts in TRANSITIONS.items() for b in nexts} | set(OPERATOR_RETRY.items())
 
 
 def is_retry(current: Status, target: Status) -> bool:

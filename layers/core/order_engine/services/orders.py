@@ -42,7 +42,8 @@ class OrderQueries:
             raise EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
         return {**order.to_api(), "events": [e.to_api() for e in self.orders.events(order_id)]}
 
-    def history(self, limit: int | None, cursor: str | None, status: str | None, token: str | None) -> HistoryPage:
+    def history(self, limit: int | None, cursor: str | None, status: str | None, token: str | None,
+                client_order_id: str | None = None) -> HistoryPage:
         s = self.settings
         limit = s.history_default_limit if limit is None else limit
         if not 1 <= limit <= s.history_max_limit:
@@ -51,7 +52,7 @@ class OrderQueries:
             raise InvalidField("status", "enum", f"status must be one of: {', '.join(Status)}.")
         mint = resolve_token("token", token).mint if token is not None else None
         after = cursors.decode(cursor, s.cursor_secret) if cursor else None
-        page = self.orders.history(limit + 1, after, Status(status) if status else None, mint)
+        page = self.orders.history(limit + 1, after, Status(status) if status else None, mint, client_order_id)
         more, page = len(page) > limit, page[:limit]
         next_cursor = (
             cursors.encode(HistoryPosition(page[-1].created_at, page[-1].id), s.cursor_secret) if more else None

@@ -5,7 +5,7 @@ import json
 from typing import Any
 
 from order_engine.store.keys import Keys
-from order_engine.store.queue import queue_counts
+from order_engine.store.queue import dead_letters, queue_counts, revive_script
 from order_engine.store.redis_client import redis_errors, sync_client
 
 WAKE_DEBOUNCE_MS = 1000
@@ -26,6 +26,7 @@ class OrderIntake:
         self.redis = sync_client(redis_url)
         self.keys = keys
         self._enqueue = self.redis.register_script(_ENQUEUE)
+        self._revive = revive_script(self.redis)
 
     def enqueue(self, order_id: str, first_frame: dict[str, Any]) -> bool:
         """LPUSH the id, start its live event log; True when some executor must be woken (none is alive and no
@@ -37,6 +38,20 @@ class OrderIntake:
     def counts(self) -> dict[str, int]:
         with redis_errors():
             return queue_counts(self.redis, self.keys)
+
+    def dead_letters(self, limit: int) -> list[dict[str, Any]]:
+        with redis_errors():
+            return dead_letters(self.redis, self.keys, limit)
+
+    def is_dead_lettered(self, order_id: str) -> bool:
+        with redis_errors():
+            return bool(self.redis.sismember(self.keys.dead_ids, order_id))
+
+    def revive(self, order_id: str) -> bool:
+        """Queue a dead-lettered order again (off the dead letters); False when it is not dead-lettered."""
+        keys = (self.keys.dead_ids, self.keys.dead, self.keys.stalls, self.keys.ready)
+        with redis_errors():
+            return bool(self._revive(keys=keys, args=(order_id,)))
 
     def ping(self) -> None:
         with redis_errors():

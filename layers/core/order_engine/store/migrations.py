@@ -9,7 +9,7 @@ from pathlib import Path
 import pg8000.native
 
 from order_engine.config import Settings
-from order_engine.domain.lifecycle import TRANSITIONS
+from order_engine.domain.lifecycle import database_transitions
 from order_engine.store.postgres import connect_kwargs
 
 DEFAULT_DIR = Path(__file__).resolve().parents[4] / "infra" / "migrations"
@@ -72,7 +72,7 @@ def migrate(database_url: str, schema: str = "public", directory: Path = DEFAULT
 
 
 def _sync_transitions(conn: pg8000.native.Connection) -> None:
-    pairs = [(str(a), str(b)) for a, nexts in TRANSITIONS.items() for b in nexts]
+    pairs = sorted((str(a), str(b)) for a, b in database_transitions())
     conn.run("BEGIN")
     conn.run("DELETE FROM order_transitions")
     for a, b in pairs:

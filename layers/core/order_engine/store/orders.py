@@ -1,5 +1,6 @@
-"""The orders and order_events tables: inserting a new order (idempotently), reading one with its timeline, and
-paging the history. Status changes after insert belong to the executor's batched writer (store/transitions.py)."""
+"""The orders and order_events tables: inserting a new order (idempotently), reading one with its timeline, paging
+the history, and an operator's retry of a failed order. The executor's status changes belong to its batched writer
+(store/transitions.py)."""
 from __future__ import annotations
 
 import json
@@ -28,6 +29,24 @@ WITH inserted AS (
     SELECT id, 1, 'pending', 0, created_at, CAST(:detail AS jsonb) FROM inserted
 )
 SELECT created_at FROM inserted
+"""
+
+
+# Conditional like every transition (the status and seq the caller saw; the trigger checks the pair): the order
+# starts over from pending with its outcome cleared, and the event says what it was retried from.
+_RETRY = """
+WITH moved AS (
+    UPDATE orders
+       SET status = :to_status, seq = seq + 1, attempts = 0, dex = NULL, executed_price = NULL, amount_out = NULL,
+           min_amount_out = NULL, tx_hash = NULL, error = NULL, completed_at = NULL, updated_at = now()
+     WHERE id = CAST(:id AS uuid) AND status = :from_status AND seq = :seq
+ RETURNING id, seq, updated_at
+), logged AS (
+    INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
+    SELECT id, seq, :to_status, 0, updated_at, CAST(:detail AS jsonb) FROM moved
+    RETURNING order_id
+)
+SELECT count(*) FROM logged
 """
 
 
@@ -97,7 +116,8 @@ class OrderRepository:
         return [row_to_event(r) for r in rows]
 
     def history(
-        self, limit: int, after: HistoryPosition | None = None, status: Status | None = None, mint: str | None = None
+        self, limit: int, after: HistoryPosition | None = None, status: Status | None = None, mint: str | None = None,
+        client_order_id: str | None = None,
     ) -> list[Order]:
         """Newest first; `after` continues below a position taken from the previous page's last order."""
         where, params = [], {"limit": limit}
@@ -110,11 +130,20 @@ class OrderRepository:
         if mint is not None:
             where.append("(token_in = :mint OR token_out = :mint)")
             params["mint"] = mint
+        if client_order_id is not None:
+            where.append("client_order_id = :client_order_id")
+            params["client_order_id"] = client_order_id
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.run(
             f"SELECT {ORDER_COLUMNS} FROM orders {clause} ORDER BY created_at DESC, id DESC LIMIT :limit", **params
         )
         return [row_to_order(r) for r in rows]
+
+    def retry(self, order: Order, to_status: Status, detail: dict[str, Any]) -> bool:
+        """Move `order` (as the caller read it) to `to_status` with a new event; False when it changed meanwhile."""
+        rows = self.db.run(_RETRY, id=order.id, from_status=str(order.status), seq=order.seq,
+                           to_status=str(to_status), detail=json.dumps(detail))
+        return bool(rows and rows[0][0])
 
     def ping(self) -> None:
         self.db.ping()

@@ -311,5 +311,23 @@ def queue_counts(client: redis.Redis, keys: Keys) -> dict[str, int]:
             "peakInFlight": int(peak or 0)}
 
 
+# Take an order off the dead letters and queue it again, only if it is dead-lettered (its entries on the list go).
+# KEYS: dead_ids, dead, stalls, ready  ARGV: order id   Returns 1 revived, 0 not dead-lettered.
+_REVIVE = """
+if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do
+  local ok, entry = pcall(cjson.decode, raw)
+  if ok and entry.orderId == ARGV[1] then redis.call('LREM', KEYS[2], 0, raw) end
+end
+redis.call('HDEL', KEYS[3], ARGV[1])
+redis.call('LPUSH', KEYS[4], ARGV[1])
+return 1
+"""
+
+
+def revive_script(client: redis.Redis):
+    return client.register_script(_REVIVE)
+
+
 def dead_letters(client: redis.Redis, keys: Keys, limit: int = 100) -> list[dict[str, object]]:
     return [json.loads(raw) for raw in client.lrange(keys.dead, 0, limit - 1)]
