@@ -83,10 +83,11 @@ class Client:
     async def queue(self) -> dict[str, Any]:
         return await self.request("GET", "/api/queue")
 
-    async def events(self, ws_url: str, order_id: str, timeout_s: float,
+    async def events(self, ws_url: str, order_id: str, timeout_s: float, known_seq: int = 0,
                      reconnects: int = 5) -> AsyncIterator[dict[str, Any]]:
-        """The order's status events in seq order, each once, until a terminal one; after a dropped connection it
-        reconnects and resubscribes, and the replay fills the gap (duplicates dropped by seq)."""
+        """The order's status events in seq order, each once, until a terminal one at or after `known_seq` (an
+        earlier one was retried by an operator); after a dropped connection it reconnects and resubscribes, and
+        the replay fills the gap (duplicates dropped by seq)."""
         assert self.session is not None
         seen: dict[int, dict[str, Any]] = {}
         next_seq = 1
@@ -114,7 +115,7 @@ class Client:
                             event = seen[next_seq]
                             next_seq += 1
                             yield event
-                            if event["status"] in TERMINAL:
+                            if event["status"] in TERMINAL and event["seq"] >= known_seq:
                                 return
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
                 if loop.time() >= deadline:

@@ -108,14 +108,15 @@ async def _watch(client: Client, order_id: str, ws_url: Optional[str]) -> int:
     order = await client.get(order_id)  # also refuses an unknown id before opening a WebSocket
     ws = (ws_url or config["wsUrl"]).split("?", 1)[0]
     events: list[dict[str, Any]] = []
+    known_seq = max((e["seq"] for e in order.get("events", [])), default=0)
     if opts.json:
-        async for event in client.events(ws, order_id, opts.timeout):
+        async for event in client.events(ws, order_id, opts.timeout, known_seq):
             events.append(event)
             _print_json(event)
     else:
         # on a terminal it redraws in place; otherwise (a pipe, a log) it prints the final state once
         with Live(lifecycle_view(order, events, tokens), console=out, refresh_per_second=8) as live:
-            async for event in client.events(ws, order_id, opts.timeout):
+            async for event in client.events(ws, order_id, opts.timeout, known_seq):
                 events.append(event)
                 live.update(lifecycle_view(order, events, tokens))
         if not out.is_terminal:

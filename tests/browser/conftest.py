@@ -5,15 +5,14 @@ CHROMIUM names another Chromium binary; without one the tests fail, they are not
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import urllib.request
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from browser_support import DESKTOP
 from e2e.conftest import (StackProcess, e2e_database_url, e2e_key_prefix, make_database,  # noqa: F401 - fixtures
                           start_engine, start_stack, wait_for)
 
@@ -21,8 +20,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update"]
-DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
 
 
 def chromium_path() -> str:
@@ -32,8 +29,10 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator["object"]:
+    """Per module, not per session: Playwright's sync API keeps an event loop running in this thread while it is
+    up, and the e2e tests an xdist worker may run next need `asyncio.run`."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -81,36 +80,3 @@ def fast_page(browser, fast_stack):
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-def restart_websocket_gateway(stack: StackProcess, down_seconds: float) -> None:
-    request = urllib.request.Request(f"{stack.lambda_url}/local/websocket/restart?downSeconds={down_seconds}",
-                                     method="POST")
-    with urllib.request.urlopen(request, timeout=10) as response:
-        assert response.status == 202
-
-
-def stall_into_dead_letters(stack: StackProcess, client_order_id: str) -> str:
-    """An order in the state the executor's sweeper leaves one that stalled too often: durable in PostgreSQL,
-    unfinished, off the queue and on the dead letters (written through the adapters, as test setup)."""
-    import uuid
-
-    from order_engine.domain.orders import parse_order_request
-    from order_engine.store.keys import Keys
-    from order_engine.store.orders import OrderRepository
-    from order_engine.store.postgres import Database
-    from order_engine.store.redis_client import sync_client
-
-    order_id = str(uuid.uuid4())
-    request = parse_order_request({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.4",
-                                   "clientOrderId": client_order_id}, default_slippage_bps=50, max_slippage_bps=5000)
-    db = Database(stack.env["DATABASE_URL"], "public")
-    try:
-        OrderRepository(db).insert(order_id, request, None)
-    finally:
-        db.close()
-    keys, redis = Keys(stack.env["KEY_PREFIX"]), sync_client(stack.env["REDIS_URL"])
-    redis.sadd(keys.dead_ids, order_id)
-    redis.lpush(keys.dead, json.dumps({"entry": order_id, "orderId": order_id, "at": "2026-12-01T15:00:00Z",
-                                       "reason": "stalled 4 times: its executor stopped (crash or timeout) while working on it"}))
-    return order_id

@@ -8,7 +8,7 @@ import urllib.request
 
 from playwright.sync_api import expect
 
-from conftest import DESKTOP, PHONE, restart_websocket_gateway
+from browser_support import DESKTOP, PHONE, restart_websocket_gateway
 
 LIVE_TIMEOUT_MS = 30_000
 

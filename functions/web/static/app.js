@@ -130,7 +130,11 @@ function derive(order) {
     view.status = e.status;
     view.attempt = e.attempt;
     view.lastSeq = seq;
-    if (e.status === "routing" && e.retry) {
+    if (e.status === "pending" && e.retriedBy) { // an operator started it over: what came before is history
+      Object.assign(view, { retries: [], route: null, steps: null, txHash: null, minAmountOut: null, dex: null,
+                            executedPrice: null, amountOut: null, error: null, failReason: null,
+                            requeued: e.previous && e.previous.error });
+    } else if (e.status === "routing" && e.retry) {
       view.retries.push({ attempt: e.retry.previousAttempt, reason: e.retry.reason, error: e.retry.error,
                           delayMs: e.retry.delayMs });
       view.txHash = null;
@@ -262,6 +266,7 @@ function renderLiveRow(row, v) {
   const min = v.minAmountOut ? amountOf(v.minAmountOut, tokenOut) : "";
   setCell(row, "out", out || min ? `${out || "…"} / ≥ ${min || "…"}` : "");
   const notes = v.retries.map((r) => `attempt ${r.attempt} failed (${r.reason}), retried after ${r.delayMs} ms`);
+  if (v.requeued) notes.unshift(`re-queued by an operator after: ${v.requeued}`);
   if (v.error) notes.push(`failed: ${v.error}`);
   setCell(row, "notes", notes.join("; "));
 }

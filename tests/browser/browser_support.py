@@ -1,0 +1,43 @@
+"""What the browser tests share besides fixtures: viewport sizes, and the stack-side actions a test takes."""
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from e2e.conftest import StackProcess
+
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def restart_websocket_gateway(stack: StackProcess, down_seconds: float) -> None:
+    request = urllib.request.Request(f"{stack.lambda_url}/local/websocket/restart?downSeconds={down_seconds}",
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
+
+
+def stall_into_dead_letters(stack: StackProcess, client_order_id: str) -> str:
+    """An order in the state the executor's sweeper leaves one that stalled too often: durable in PostgreSQL,
+    unfinished, off the queue and on the dead letters (written through the adapters, as test setup)."""
+    import uuid
+
+    from order_engine.domain.orders import parse_order_request
+    from order_engine.store.keys import Keys
+    from order_engine.store.orders import OrderRepository
+    from order_engine.store.postgres import Database
+    from order_engine.store.redis_client import sync_client
+
+    order_id = str(uuid.uuid4())
+    request = parse_order_request({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.4",
+                                   "clientOrderId": client_order_id}, default_slippage_bps=50, max_slippage_bps=5000)
+    db = Database(stack.env["DATABASE_URL"], "public")
+    try:
+        OrderRepository(db).insert(order_id, request, None)
+    finally:
+        db.close()
+    keys, redis = Keys(stack.env["KEY_PREFIX"]), sync_client(stack.env["REDIS_URL"])
+    redis.sadd(keys.dead_ids, order_id)
+    redis.lpush(keys.dead, json.dumps({"entry": order_id, "orderId": order_id, "at": "2026-12-01T15:00:00Z",
+                                       "reason": "stalled 4 times: its executor stopped (crash or timeout) while working on it"}))
+    return order_id
