@@ -13,8 +13,9 @@ import os
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from local import scratch
 from local.template import Template, load_template, resolve_environment
@@ -143,9 +144,9 @@ def check(build_dir: Path, python: str, settings: Settings) -> list[str]:
     return problems
 
 
-def main() -> int:
-    build_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / ".aws-sam" / "build").resolve()
-    python = os.environ.get("RUNTIME_PYTHON", "python3.12")
+@contextmanager
+def scratch_settings() -> Iterator[Settings]:
+    """A migrated schema and a key prefix of their own on the test PostgreSQL and Redis, removed afterwards."""
     database_url = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/order_engine_test")
     ensure_database(database_url)
     tag = uuid.uuid4().hex[:12]
@@ -154,15 +155,27 @@ def main() -> int:
                                    key_prefix=f"built{tag}:")
     migrate(settings.database_url, settings.database_schema)
     try:
-        problems = check(build_dir, python, settings)
-    except CheckFailed as exc:
-        problems = [str(exc)]
+        yield settings
     finally:
         scratch.drop(settings)
+
+
+def report(name: str, problems: list[str]) -> int:
     for problem in problems:
         print(f"FAIL {problem}", file=sys.stderr)
-    print("built artifact check: " + ("FAILED" if problems else "ok"))
+    print(f"{name}: " + ("FAILED" if problems else "ok"))
     return 1 if problems else 0
+
+
+def main() -> int:
+    build_dir = Path(sys.argv[1] if len(sys.argv) > 1 else ROOT / ".aws-sam" / "build").resolve()
+    python = os.environ.get("RUNTIME_PYTHON", "python3.12")
+    with scratch_settings() as settings:
+        try:
+            problems = check(build_dir, python, settings)
+        except CheckFailed as exc:
+            problems = [str(exc)]
+    return report("built artifact check", problems)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,8 @@ def to_http_api_event(event: dict[str, Any]) -> dict[str, Any]:
     context = event.get("requestContext") or {}
     method = event.get("httpMethod") or context["httpMethod"]
     route_key = f"{method} {event.get('resource') or context['resourcePath']}"
-    path = event.get("path") or context["path"]  # REST's requestContext.path carries the stage; event.path does not
+    # payload 2.0's rawPath starts with the stage (unless it is $default), as REST's requestContext.path does
+    path = context.get("path") or event["path"]
     headers = {k.lower(): v for k, v in _joined(event.get("multiValueHeaders"), event.get("headers")).items()}
     cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
     multi_query = event.get("multiValueQueryStringParameters") or {
