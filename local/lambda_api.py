@@ -1,7 +1,8 @@
 """The Lambda Invoke API (`POST /2015-03-31/functions/{name}/invocations`) in Lambda's wire format, so boto3's
 `lambda.invoke` works unchanged with AWS_ENDPOINT_URL_LAMBDA pointing here.
 
-`GET /local/functions` (not an AWS API) shows each function's pool: workers, in flight, queued, counters.
+`GET /local/functions` (not an AWS API) shows each function's pool: workers, in flight, queued, counters; the stack adds
+`POST /local/websocket/restart?downSeconds=` (neither) to drop every WebSocket client for a while.
 """
 from __future__ import annotations
 

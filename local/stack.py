@@ -138,6 +138,9 @@ class LocalStack:
         self.runtime: Runtime | None = None
         self.scheduler: Scheduler | None = None
         self._runners: list[web.AppRunner] = []
+        self._ws_runner: web.AppRunner | None = None
+        self._ws_module: Any = None
+        self._background: set[asyncio.Task] = set()
         self.ws_enabled = False
 
     async def start(self) -> None:
@@ -154,10 +157,13 @@ class LocalStack:
         ws_module = _load_ws_gateway() if self.template.websocket_api is not None else None
         if ws_module is not None:
             # the WebSocket gateway (another module) serves its API and the @connections management API
-            await self._serve(ws_module.create_ws_app(self.runtime, self.template, self.settings),
-                              self.config.ws_port)
+            self._ws_module = ws_module
+            self._ws_runner = await self._serve(ws_module.create_ws_app(self.runtime, self.template, self.settings),
+                                                self.config.ws_port)
             self.ws_enabled = True
-        await self._serve(create_lambda_app(self.runtime), self.config.lambda_port)
+        lambda_app = create_lambda_app(self.runtime)
+        lambda_app.router.add_post("/local/websocket/restart", self._restart_ws_request)
+        await self._serve(lambda_app, self.config.lambda_port)
         self.scheduler = Scheduler(self.runtime, self.template, self.config.schedule_seconds)
         self.scheduler.start()
 
@@ -167,11 +173,33 @@ class LocalStack:
         ensure_database(self.settings.database_url)
         migrate(self.settings.database_url, self.settings.database_schema)
 
-    async def _serve(self, app: web.Application, port: int) -> None:
+    async def _serve(self, app: web.Application, port: int) -> web.AppRunner:
         runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         await web.TCPSite(runner, self.config.host, port, backlog=1024).start()
         self._runners.append(runner)
+        return runner
+
+    async def restart_websocket_gateway(self, down_s: float) -> None:
+        """Stop the WebSocket gateway (every client is dropped, as a redeploy or an outage of the WebSocket API
+        would), stay down for `down_s`, then serve again with no connections. Clients must reconnect and resubscribe;
+        the connections Redis still lists answer 410 and are dropped by the fan-out."""
+        if self._ws_runner is None:
+            raise RuntimeError("no WebSocket gateway is running")
+        self._runners.remove(self._ws_runner)
+        await self._ws_runner.cleanup()
+        await asyncio.sleep(down_s)
+        self._ws_runner = await self._serve(
+            self._ws_module.create_ws_app(self.runtime, self.template, self.settings), self.config.ws_port)
+
+    async def _restart_ws_request(self, request: web.Request) -> web.Response:
+        """`POST /local/websocket/restart?downSeconds=2` (local only, not an AWS API): answers at once, comes back
+        after the pause."""
+        down_s = min(float(request.query.get("downSeconds", "2")), 60.0)
+        task = asyncio.ensure_future(self.restart_websocket_gateway(down_s))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        return web.json_response({"restarting": True, "downSeconds": down_s}, status=202)
 
     def banner(self) -> str:
         c = self.config

@@ -136,7 +136,8 @@ def _drop_database(url: str) -> None:
 
     from order_engine.store.postgres import connect_kwargs
 
-    conn = pg8000.native.Connection(**{**connect_kwargs(url), "database": "postgres"})
+    # dropping a database flushes its files: on a busy machine that takes longer than a query's usual timeout
+    conn = pg8000.native.Connection(**{**connect_kwargs(url, timeout=60), "database": "postgres"})
     try:
         conn.run(f"DROP DATABASE IF EXISTS {pg8000.native.identifier(url.rsplit('/', 1)[1])} WITH (FORCE)")
     finally:

@@ -106,3 +106,17 @@ class QueueStats(BaseModel):
     confirmed: int
     failed: int
     unfinished: int = Field(description="Orders PostgreSQL holds in a non-terminal status")
+
+
+class TokenInfo(BaseModel):
+    symbol: str
+    mint: str
+    decimals: int
+    maxAmount: str = Field(description="The largest amount of this token one order may carry, in whole tokens")
+
+
+class PageConfig(BaseModel):
+    wsUrl: str = Field(description="The WebSocket API's URL (subscribe there for live order events)")
+    tokens: list[TokenInfo]
+    defaultSlippageBps: int
+    maxSlippageBps: int

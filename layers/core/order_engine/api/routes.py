@@ -11,12 +11,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse, HistoryResponse,
-                                     OrderWithEvents, QueueStats)
+                                     OrderWithEvents, PageConfig, QueueStats)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
+from order_engine.config import settings as load_settings
+from order_engine.domain.tokens import TOKENS
 
 submit_router = APIGatewayHttpRouter()
 orders_router = APIGatewayHttpRouter()
+web_router = APIGatewayHttpRouter()  # what the tracking page (functions/web) needs besides the routes above
 _JSON = "application/json"
 
 
@@ -88,6 +91,20 @@ def queue() -> dict[str, Any]:
     return services().queries.queue_stats()
 
 
+@web_router.get(
+    "/api/config",
+    summary="What a client needs to start: the WebSocket URL, the tradable tokens and the order defaults",
+    responses={200: {"description": "The configuration", "content": {_JSON: {"model": PageConfig}}}},
+)
+def client_config() -> dict[str, Any]:
+    s = load_settings()
+    return PageConfig(
+        wsUrl=s.ws_public_url, defaultSlippageBps=s.default_slippage_bps, maxSlippageBps=s.max_slippage_bps,
+        tokens=[{"symbol": t.symbol, "mint": t.mint, "decimals": t.decimals, "maxAmount": str(t.max_amount)}
+                for t in TOKENS],
+    ).model_dump()
+
+
 @orders_router.get("/api/openapi.json", summary="This document", include_in_schema=False)
 def openapi():
     return Response(200, _JSON, openapi_json())
@@ -112,7 +129,7 @@ def swagger_html() -> str:
 def openapi_json() -> str:
     from order_engine.api.http import create_app  # noqa: PLC0415 - http imports this module's routers' users
 
-    return create_app(submit_router, orders_router).get_openapi_json_schema(
+    return create_app(submit_router, orders_router, web_router).get_openapi_json_schema(
         title="Order execution engine", version="1.0.0",
         description="Market swaps routed between simulated Raydium and Meteora venues; live updates over WebSocket.",
     )

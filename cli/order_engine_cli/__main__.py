@@ -1,0 +1,3 @@
+from order_engine_cli.main import run
+
+run()

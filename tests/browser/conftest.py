@@ -1,0 +1,89 @@
+"""The page in Debian's Chromium (headless, driven by Playwright for Python; Playwright never downloads a browser
+here) against a local stack of its own. Screenshots go to test-artifacts/screenshots/ (git-ignored; CI keeps it).
+
+CHROMIUM names another Chromium binary; without one the tests fail, they are not skipped.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from e2e.conftest import (StackProcess, e2e_database_url, e2e_key_prefix, make_database,  # noqa: F401 - fixtures
+                          start_engine, start_stack, wait_for)
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"]
+DESKTOP = {"width": 1366, "height": 900}
+PHONE = {"width": 390, "height": 844}
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(f"no Chromium at {path}: install Debian's chromium (.ci/run does) or set CHROMIUM")
+    return path
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator["object"]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="session")
+def web_stack(start_engine) -> StackProcess:
+    """The engine with venue latencies at half of the real ones (an order takes about 1.5 s), so a test sees each
+    step yet finishes quickly, in a database of its own (the panel's counts are this stack's alone)."""
+    return start_engine(DEX_LATENCY_SCALE="0.5")
+
+
+@pytest.fixture(scope="session")
+def fast_stack(start_engine) -> StackProcess:
+    """The engine without venue latency, for many orders at once (the page's load, not the venues', is tested)."""
+    return start_engine(DEX_LATENCY_SCALE="0", EXECUTOR_CONCURRENCY="50")
+
+
+def _open_page(browser, stack: StackProcess):
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(stack.http_url + "/")
+    page.wait_for_selector('#connection[data-state="live"]')
+    yield page
+    context.close()
+    assert not errors, f"the page raised: {errors}"
+
+
+@pytest.fixture
+def page(browser, web_stack):
+    yield from _open_page(browser, web_stack)
+
+
+@pytest.fixture
+def fast_page(browser, fast_stack):
+    yield from _open_page(browser, fast_stack)
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def restart_websocket_gateway(stack: StackProcess, down_seconds: float) -> None:
+    request = urllib.request.Request(f"{stack.lambda_url}/local/websocket/restart?downSeconds={down_seconds}",
+                                     method="POST")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 202
