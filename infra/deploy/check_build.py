@@ -110,7 +110,7 @@ def check(build_dir: Path, python: str, settings: Settings) -> list[str]:
     if version != runtime:
         raise CheckFailed(f"{python} is {version}, the functions' runtime is {runtime}")
     problems = check_layer_wheels(layer, "cp" + runtime.removeprefix("python").replace(".", ""))
-    report = [f"runtime {runtime}, layer {layer.relative_to(build_dir)}"]
+    lines = [f"runtime {runtime}, layer {layer.relative_to(build_dir)}"]
     unrouted = {r.route_key for r in template.http_routes} - REQUESTS.keys()
     problems += [f"{key}: no request in infra/deploy/check_build.py REQUESTS" for key in sorted(unrouted)]
 
@@ -139,8 +139,8 @@ def check(build_dir: Path, python: str, settings: Settings) -> list[str]:
                                 f"not {wanted}: {answer.get('error') or str(answer.get('body'))[:500]}")
             elif route.route_key == "POST /api/orders/execute":
                 path_parameters["orderId"] = json.loads(answer["body"])["orderId"]
-        report.append(f"{function.logical_id} ({function.handler}): imported" + (f"; {', '.join(answers)}" if answers else ""))
-    print("\n".join(report))
+        lines.append(f"{function.logical_id} ({function.handler}): imported" + (f"; {', '.join(answers)}" if answers else ""))
+    print("\n".join(lines))
     return problems
 
 
