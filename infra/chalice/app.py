@@ -6,12 +6,14 @@ from chalice import Chalice, Rate
 
 from chalicelib import handlers, http_events, ws_events
 from order_engine.api.http import create_app, lambda_entry
-from order_engine.api.routes import orders_router, submit_router
+from order_engine.api.page import page_router
+from order_engine.api.routes import operator_router, orders_router, submit_router, web_router
 
 app = Chalice(app_name="order-engine")
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
-http_handler = lambda_entry(create_app(submit_router, orders_router))
+http_handler = lambda_entry(create_app(submit_router, orders_router, operator_router, web_router,
+                                       page_router(handlers.WEB_STATIC)))
 ANY_CONTENT = ["*/*"]  # the handler answers a non-JSON body with 415 in the API's error shape, not chalice's
 
 
@@ -52,6 +54,31 @@ def openapi():
 
 @app.route("/api/docs", methods=["GET"])
 def docs():
+    return _serve()
+
+
+@app.route("/", methods=["GET"])
+def page():
+    return _serve()
+
+
+@app.route("/assets/{name}", methods=["GET"])
+def asset(name):
+    return _serve()
+
+
+@app.route("/api/config", methods=["GET"])
+def client_config():
+    return _serve()
+
+
+@app.route("/api/operator/dead-letters", methods=["GET"])
+def dead_letters():
+    return _serve()
+
+
+@app.route("/api/operator/orders/{orderId}/retry", methods=["POST"], content_types=ANY_CONTENT)
+def retry_order(orderId):  # noqa: N803 - chalice passes the path parameter by its name
     return _serve()
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from chalice_support import chalice_module
 from local.template import load_template
 from order_engine.api.http import create_app
-from order_engine.api.routes import orders_router, submit_router
+from order_engine.api.page import page_router
+from order_engine.api.routes import operator_router, orders_router, submit_router, web_router
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = load_template(ROOT / "template.yaml")
@@ -17,7 +18,8 @@ BUILT_IN_WS_ROUTES = {"$connect", "$disconnect", "$default"}
 
 
 def powertools_routes() -> set[str]:
-    app = create_app(submit_router, orders_router)
+    app = create_app(submit_router, orders_router, operator_router, web_router,
+                     page_router(ROOT / "functions" / "web" / "static"))
     routes = [*app._static_routes, *app._dynamic_routes]  # noqa: SLF001 - the resolver lists no routes publicly
     return {f"{route.method} " + re.sub(r"<(\w+)>", r"{\1}", route.path) for route in routes}
 

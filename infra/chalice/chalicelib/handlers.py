@@ -1,6 +1,6 @@
-"""The one place the chalice app reaches the Lambda handlers it shares with template.yaml: the WebSocket
-functions (functions/ws/app.py) and the executor (functions/executor/app.py), loaded from their files: from the
-repository, or from the package, where `infra/chalice/package` copies them into vendor/functions/.
+"""The one place the chalice app reaches what it shares with template.yaml's functions: the WebSocket handlers
+(functions/ws/app.py), the executor (functions/executor/app.py) and the tracking page's files (functions/web/static),
+from the repository or from the package, where `infra/chalice/package` copies them into vendor/functions/.
 
 When the WebSocket handlers move into the library, `ws` here becomes `from order_engine.api import ws`."""
 from __future__ import annotations
@@ -24,5 +24,10 @@ def _load(relative: str, name: str) -> ModuleType:
     raise ImportError(f"{relative} is in neither {_SEARCH[0]} nor {_SEARCH[1]}")
 
 
+def _folder(relative: str) -> Path:
+    return next((root / relative for root in _SEARCH if (root / relative).is_dir()), _SEARCH[-1] / relative)
+
+
 ws = _load("functions/ws/app.py", "order_engine_ws_functions")
+WEB_STATIC = _folder("functions/web/static")  # the tracking page's files
 executor = _load("functions/executor/app.py", "order_engine_executor_function")
