@@ -169,14 +169,21 @@ function markDirty(orderId) {
   }
 }
 
+// the most rows one frame touches: a burst (hundreds of orders at once) is spread over a few frames instead of one
+// long one, so the page keeps answering input while it catches up
+const ROWS_PER_FRAME = 120;
+
 function flush() {
   const began = performance.now();
   state.frameRequested = false;
   state.stats.flushes += 1;
-  state.stats.rowUpdates += state.dirty.size;
   const body = $("#live-rows");
   const fresh = document.createDocumentFragment();
+  let done = 0;
   for (const orderId of state.dirty) {
+    if (done === ROWS_PER_FRAME) break;
+    state.dirty.delete(orderId);
+    done += 1;
     const order = state.orders.get(orderId);
     if (!order) continue;
     if (!order.row) {
@@ -185,7 +192,11 @@ function flush() {
     }
     renderLiveRow(order.row, derive(order));
   }
-  state.dirty.clear();
+  state.stats.rowUpdates += done;
+  if (state.dirty.size && !state.frameRequested) {
+    state.frameRequested = true;
+    requestAnimationFrame(flush);
+  }
   if (fresh.childNodes.length) body.prepend(fresh);
   $("#live-empty").hidden = state.orders.size > 0;
   const open = [...state.orders.values()].filter((o) => !TERMINAL.has(o.row?.dataset.status)).length;
