@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from local import scratch
 from local.template import Template, load_template, resolve_environment
 from order_engine.config import Settings
+from order_engine.store import scratch
 from order_engine.store.migrations import ensure_database, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
