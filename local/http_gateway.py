@@ -275,6 +275,7 @@ def create_http_app(runtime: Runtime, template: Template,
             return await extra(request)
         return await gateway.handle(request)
 
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # [\s\S], not `.`: a path with an encoded newline must reach the router, not aiohttp's plain-text 404
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     app["gateway"] = gateway
     return app
