@@ -70,8 +70,13 @@ def _validation_details(errors: list[dict[str, Any]]) -> tuple[ErrorCode, str, l
 
 
 def _wanted(error: dict[str, Any]) -> str:
-    if error.get("type") == "is_instance_of":  # a Numeral: a JSON number with a fraction (strict_json)
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind == "is_instance_of":  # a Numeral: a JSON number with a fraction (strict_json)
         return "a number"
+    if kind == "string_pattern_mismatch":
+        return f"a string matching {ctx.get('pattern')}"
+    if kind == "string_too_long":
+        return f"a string of at most {ctx.get('max_length')} characters"
     return str(error.get("msg", "valid")).removeprefix("Input should be ")
 
 
