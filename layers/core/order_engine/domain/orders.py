@@ -25,8 +25,9 @@ ORDER_TYPES = ("market",)
 MAX_CLIENT_ORDER_ID = 64
 IDEMPOTENCY_KEY = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
-# Free text, but no control characters (C0, DEL, C1) and no lone surrogates (not encodable as UTF-8).
-CLIENT_ORDER_ID_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]{{1,{MAX_CLIENT_ORDER_ID}}}$"
+# Free text without control characters (C0, DEL, C1); a lone surrogate (not UTF-8) is refused too, at the wire.
+CLIENT_ORDER_ID_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f]{{1,{MAX_CLIENT_ORDER_ID}}}$"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 # Visible ASCII, as HTTP header values travel everywhere unchanged (IETF draft: the key is a string).
 IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
 # An order id as this API writes it (RFC 9562 text form, either case): the OpenAPI `format: uuid`.
@@ -108,7 +109,7 @@ def _client_order_id(value: Any) -> str | None:
     if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ORDER_ID:
         raise InvalidField(CLIENT_ORDER_ID, "length",
                            f"{CLIENT_ORDER_ID} must be a string of 1 to {MAX_CLIENT_ORDER_ID} characters.")
-    if not _CLIENT_ORDER_ID.fullmatch(value):
+    if not _CLIENT_ORDER_ID.fullmatch(value) or _SURROGATE.search(value):
         raise InvalidField(CLIENT_ORDER_ID, "characters",
                            f"{CLIENT_ORDER_ID} must not contain control characters or unpaired surrogates.")
     return value

@@ -130,10 +130,10 @@ def parse_base_units(field: str, value: object, token: Token) -> int:
 
 
 def _amount_text(field: str, value: object, wanted: str) -> str:
-    """The text of an amount given as a Numeral or a string, bounded in length before any parsing."""
-    if isinstance(value, Numeral):
-        text = value.text
-    elif isinstance(value, str):
+    """The text of an amount given as a Numeral or a string (a string bounded in length before any parsing)."""
+    if isinstance(value, Numeral):  # not length-bounded: the body is (16 KiB), and each step below is linear
+        return value.text
+    if isinstance(value, str):
         text = value
     elif isinstance(value, float) and math.isfinite(value):  # a caller in Python; the API never hands floats
         text = repr(value)
