@@ -123,7 +123,8 @@ def _bad_text(event: dict[str, Any]) -> Response | None:
             if not isinstance(text, str):
                 continue
             label = name if strict_json.is_utf8(name) else name.encode("utf-8", "replace").decode()
-            if not strict_json.is_utf8(text):
+            if not strict_json.is_utf8(text) or (is_header and "\ufffd" in text):
+                # a gateway hands bytes that were not UTF-8 as lone surrogates or U+FFFD (the local one does)
                 return _text_refusal(kind, label, "utf8", "is not UTF-8 text")
             if "\x00" in text:
                 return _text_refusal(kind, label, "no_nul", "contains a NUL character")
