@@ -180,12 +180,11 @@ class RouteTable:
                 rule, route_methods = key[0], key[1]
                 methods.setdefault(rule, set()).update(m.upper() for m in route_methods)
         ordered = sorted(methods.items(), key=lambda item: "<" in item[0])
-        self._routes = [(re.compile("^" + re.sub(r"<\w+>", "[^/]+", re.escape(rule).replace(r"\<", "<").replace(r"\>", ">"))
-                                    + "$"), tuple(sorted(m))) for rule, m in ordered]
+        self._routes = [(re.compile(re.sub(r"<\w+>", "[^/]+", re.escape(rule))), tuple(sorted(m))) for rule, m in ordered]
 
     def allowed(self, path: str) -> tuple[str, ...] | None:
         for pattern, methods in self._routes:
-            if pattern.match(path):
+            if pattern.fullmatch(path):
                 return methods
         return None
 
