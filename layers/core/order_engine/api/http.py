@@ -117,6 +117,7 @@ def _bad_text(event: dict[str, Any]) -> Response | None:
     fields += [("header", k, v, True) for k, v in (event.get("headers") or {}).items()]
     fields += [("query parameter", k, v, False) for k, v in (event.get("queryStringParameters") or {}).items()]
     fields += [("path parameter", k, v, False) for k, v in (event.get("pathParameters") or {}).items()]
+    fields += [("cookie", "Cookie", c, True) for c in event.get("cookies") or []]
     fields += [("path", "path", event.get("rawPath") or "", False)]
     for kind, name, value, is_header in fields:
         for text in (name, value):
