@@ -1,15 +1,15 @@
 """The token registry (the one place that knows mints and decimals) and exact amount conversion.
 
-Amounts are integers in base units everywhere inside the engine; `Decimal` appears only while converting a
-whole-token amount a person typed, and strings only at the edges.
+Amounts are integers in base units everywhere inside the engine; a whole-token amount a person typed is converted
+from its text by integer arithmetic (no float, no Decimal context to overflow), and strings appear only at the edges.
 """
 from __future__ import annotations
 
 import math
 import re
 from dataclasses import dataclass
-from typing import NoReturn
 from decimal import Decimal
+from typing import NoReturn
 
 from order_engine.errors import InvalidField
 
