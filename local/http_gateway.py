@@ -104,15 +104,24 @@ def is_text(content_type: str | None) -> bool:
     return bool(_TEXT_TYPES.match(content_type.split(";", 1)[0].strip().lower()))
 
 
+def as_utf8_text(text: str) -> str:
+    """A request's text as a JSON event can carry it: bytes that were not UTF-8 (aiohttp keeps them as lone
+    surrogates) become U+FFFD, the replacement character, which the functions refuse in headers."""
+    if text.isascii():
+        return text
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def build_event(*, method: str, raw_path: str, raw_query: str, headers: Iterable[tuple[str, str]], body: bytes,
                 match: RouteMatch, source_ip: str, request_id: str, now: float | None = None,
                 protocol: str = "HTTP/1.1", stage: str = "$default") -> dict[str, Any]:
     """An API Gateway HTTP API payload format 2.0 event."""
     now = time.time() if now is None else now
+    raw_path, raw_query = as_utf8_text(raw_path), as_utf8_text(raw_query)
     merged: dict[str, str] = {}
     cookies: list[str] = []
     for name, value in headers:
-        name = name.lower()
+        name, value = as_utf8_text(name.lower()), as_utf8_text(value)
         if name == "cookie":
             cookies.extend(c.strip() for c in value.split(";") if c.strip())
             continue
@@ -275,6 +284,7 @@ def create_http_app(runtime: Runtime, template: Template,
             return await extra(request)
         return await gateway.handle(request)
 
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # [\s\S], not `.`: a path with an encoded newline must reach the router, not aiohttp's plain-text 404
+    app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
     app["gateway"] = gateway
     return app

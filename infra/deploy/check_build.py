@@ -42,6 +42,10 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "GET /api/operator/dead-letters": ({}, 200),
     "POST /api/operator/orders/{orderId}/retry": ({}, 409),  # the submitted order is pending: not retryable
 }
+# a path's other methods reach its function through an ANY route, and are answered 405 with Allow
+CATCH_ALL_METHOD = "DELETE"
+REQUESTS.update({f"ANY {key.split(' ', 1)[1]}": ({}, 405) for key in list(REQUESTS)
+                 if key.split(" ", 1)[1].startswith("/api/")})
 
 
 class CheckFailed(Exception):
@@ -51,6 +55,7 @@ class CheckFailed(Exception):
 def http_event(route_key: str, path_parameters: dict[str, str], body: Any = None,
                query: dict[str, str] | None = None) -> dict[str, Any]:
     method, template_path = route_key.split(" ", 1)
+    method = CATCH_ALL_METHOD if method == "ANY" else method
     path = template_path
     for name, value in path_parameters.items():
         path = path.replace("{" + name + "}", value)

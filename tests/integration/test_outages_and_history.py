@@ -95,8 +95,17 @@ def test_openapi_describes_every_route_and_responses_match_it(configured, submit
     spec = json.loads(resp["body"])
     assert {"/api/orders/execute", "/api/orders/{orderId}", "/api/orders/history", "/api/health", "/api/queue"} <= set(spec["paths"])
     schemas = spec["components"]["schemas"]
-    request_fields = set(schemas["ExecuteOrderRequest"]["properties"])
-    assert {"tokenIn", "tokenOut", "amount", "inputMint", "outputMint", "amountIn", "slippageBps"} <= request_fields
+    shapes = {branch["title"]: branch for branch in schemas["ExecuteOrderRequest"]["oneOf"]}
+    assert set(shapes["WholeTokenOrder"]["required"]) == {"tokenIn", "tokenOut", "amount"}
+    assert set(shapes["BaseUnitOrder"]["required"]) == {"inputMint", "outputMint", "amountIn"}
+    assert all(branch["additionalProperties"] is False for branch in shapes.values())
+    assert {"slippageBps", "type", "clientOrderId"} <= set(shapes["WholeTokenOrder"]["properties"])
+    order_id = spec["paths"]["/api/orders/{orderId}"]["get"]["parameters"][0]["schema"]
+    assert order_id["format"] == "uuid"
+    limit = next(p for p in spec["paths"]["/api/orders/history"]["get"]["parameters"] if p["name"] == "limit")
+    assert (limit["schema"]["minimum"], limit["schema"]["maximum"]) == (1, 500)
+    assert {"200", "503"} <= set(spec["paths"]["/api/health"]["get"]["responses"])
+    assert not any("422" in op["responses"] for ops in spec["paths"].values() for op in ops.values())
 
     accepted = response_json(submit(submit_fn))
     assert set(accepted) == set(schemas["ExecuteOrderResponse"]["properties"])

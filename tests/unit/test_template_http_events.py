@@ -144,3 +144,12 @@ def test_a_scheduled_event_is_eventbridges():
     assert event["time"] == "2026-11-22T03:00:00Z"
     assert event["resources"] == ["arn:aws:events:us-east-1:000000000000:rule/order-engine-Tick"]
     assert scheduled_event(Schedule("E", "T", "rate(1 minute)", input='{"k": 1}'), "s", datetime.now()) == {"k": 1}
+
+
+def test_bytes_that_are_not_utf8_reach_the_event_as_the_replacement_character():
+    # aiohttp keeps undecodable header bytes as lone surrogates, which no JSON event can carry
+    event = event_for(headers=[("Idempotency-Key", b"k\xff".decode("utf-8", "surrogateescape"))],
+                      raw_path=b"/api/\xfe".decode("utf-8", "surrogateescape"))
+    assert event["headers"] == {"idempotency-key": "k\ufffd"}
+    assert event["rawPath"] == "/api/\ufffd"
+    orjson.dumps(event)

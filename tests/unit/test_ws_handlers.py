@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from helpers import FakeLambdaContext
 from order_engine import bootstrap
@@ -89,3 +90,66 @@ def test_disconnect_forgets_the_connection(ws_app, live):
     ws_app.subscribe(ws_event("subscribe", {"action": "subscribe", "orderId": ORDER_ID}), FakeLambdaContext())
     ws_app.disconnect(ws_event("$disconnect"), FakeLambdaContext())
     assert live.registry.subscribers(ORDER_ID) == set()
+
+
+MALFORMED_FRAMES = [
+    # (case, raw frame, binary, error code): the same strict rules as HTTP bodies (api/strict_json.py)
+    ("nested 5,000 deep", "[" * 5000 + "]" * 5000, False, "invalid_json"),
+    ("nested 100,000 deep unbalanced", "{" * 100_000, False, "body_too_large"),
+    ("nested in a field", '{"action": "subscribe", "orderId": ' + "[" * 3000 + "]" * 3000 + "}", False, "invalid_json"),
+    ("200 KB", json.dumps({"action": "subscribe", "orderId": "x" * 200_000}), False, "body_too_large"),
+    ("not UTF-8", base64.b64encode(b'{"action": "ping\xff"}').decode(), True, "invalid_json"),
+    ("broken base64", "!!!", True, "invalid_json"),
+    ("lone surrogate escape", '{"action": "subscribe", "orderId": "\\ud800"}', False, "invalid_request"),
+    ("duplicate keys", f'{{"action": "subscribe", "orderId": "x", "orderId": "{ORDER_ID}"}}', False, "invalid_request"),
+    ("NUL in the order id", '{"action": "subscribe", "orderId": "\\u0000"}', False, "invalid_request"),
+    ("NaN", '{"action": "subscribe", "orderId": NaN}', False, "invalid_json"),
+    ("a 5,000-digit number", '{"action": "subscribe", "orderId": ' + "9" * 5000 + "}", False, "invalid_request"),
+    ("order id a list", json.dumps({"action": "subscribe", "orderId": [ORDER_ID]}), False, "invalid_order_id"),
+    ("order id an object", json.dumps({"action": "subscribe", "orderId": {"id": ORDER_ID}}), False, "invalid_order_id"),
+    ("order id a number", json.dumps({"action": "subscribe", "orderId": 12}), False, "invalid_order_id"),
+    ("order id null", json.dumps({"action": "subscribe", "orderId": None}), False, "invalid_order_id"),
+    ("order id true", json.dumps({"action": "subscribe", "orderId": True}), False, "invalid_order_id"),
+    ("order id without hyphens", json.dumps({"action": "subscribe", "orderId": ORDER_ID.replace("-", "")}), False,
+     "invalid_order_id"),
+    ("a JSON string", '"subscribe"', False, "invalid_request"),
+    ("empty", "", False, "invalid_json"),
+]
+
+
+@pytest.mark.parametrize("route", ["subscribe", "unsubscribe", "$default"])
+@pytest.mark.parametrize("case,raw,binary,code", MALFORMED_FRAMES, ids=[c[0] for c in MALFORMED_FRAMES])
+def test_a_malformed_frame_gets_an_error_frame_never_an_exception(ws_app, live, route, case, raw, binary, code):
+    handler = {"subscribe": ws_app.subscribe, "unsubscribe": ws_app.unsubscribe, "$default": ws_app.default}[route]
+    event = ws_event(route, raw)
+    event["isBase64Encoded"] = binary
+    assert handler(event, FakeLambdaContext()) == {"statusCode": 200}
+    (error,) = sent(live)
+    expected = "unknown_action" if route == "$default" and code in ("invalid_order_id",) else code
+    assert error["type"] == "error" and error["code"] == expected and error["message"], error
+    json.dumps(error, ensure_ascii=False).encode("utf-8")  # the frame itself is sendable UTF-8
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=200), st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.sampled_from(["action", "orderId", "x"]), inner,
+                                                                   max_size=3), max_leaves=20).map(json.dumps)))
+def test_any_frame_on_any_route_is_answered_with_frames_never_an_exception(frame_text):
+    subscriptions = service(log=FakeLog({ORDER_ID: [frame(1)]}))
+    original = bootstrap.subscriptions
+    bootstrap.subscriptions = lambda: subscriptions
+    try:
+        ws = _ws_module()
+        for handler in (ws.subscribe, ws.unsubscribe, ws.ping, ws.default):
+            assert handler(ws_event("subscribe", frame_text), FakeLambdaContext()) == {"statusCode": 200}
+    finally:
+        bootstrap.subscriptions = original
+    for frames in subscriptions.poster.sent.values():
+        assert all(f.get("type") in {"error", "subscribed", "unsubscribed", "pong", "status"} for f in frames)
+
+
+def _ws_module():
+    from order_engine.api import ws
+
+    return ws

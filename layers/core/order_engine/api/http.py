@@ -1,17 +1,27 @@
 """What every HTTP function shares: the resolver with validation, the error shape of API.md, request guards
-(body size, content type) that run before validation, and the Lambda entry point with Powertools' Logger."""
+that run before validation (NUL and non-UTF-8 text in headers, query and path; body size, content type and
+encoding; methods a path does not serve), and the Lambda entry point with Powertools' Logger.
+
+405 is answered here, in the function, rather than by the gateway: API Gateway HTTP APIs answer 404 for a
+method no route has, so template.yaml routes `ANY` for each path to the function serving it, and this guard
+answers 405 with `Allow` from the routers of the whole API (`routes.API_ROUTERS`), so it is right whichever
+function a request lands on."""
 from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Callable
+import re
+from functools import lru_cache
+from typing import Any, Callable, Iterable
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
+from order_engine.api import strict_json
 from order_engine.config import settings
 from order_engine.errors import EngineError, ErrorCode, HTTP_STATUS
 from order_engine.domain.orders import REQUEST_FIELDS
@@ -19,6 +29,8 @@ from order_engine.domain.orders import REQUEST_FIELDS
 logger = Logger(service="order-engine")
 JSON_TYPES = ("application/json",)
 _JSON_CONTENT = "application/json"
+METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # HTTP field values allow HTAB and nothing else below 0x20
 
 
 def error_response(code: ErrorCode, message: str, details: list[dict[str, Any]] | None = None,
@@ -51,14 +63,25 @@ def _validation_details(errors: list[dict[str, Any]]) -> tuple[ErrorCode, str, l
         elif rule == "missing":
             message = f"{field} is required."
         else:
-            wanted = " or ".join(dict.fromkeys(str(e.get("msg", "valid")).removeprefix("Input should be ") for e in errs))
+            wanted = " or ".join(dict.fromkeys(_wanted(e) for e in errs))
             message = f"{field} should be {wanted}."
         details.append({"field": field, "rule": rule, "message": message})
     return ErrorCode.INVALID_REQUEST, details[0]["message"], details
 
 
+def _wanted(error: dict[str, Any]) -> str:
+    kind, ctx = error.get("type"), error.get("ctx") or {}
+    if kind == "is_instance_of":  # a Numeral: a JSON number with a fraction (strict_json)
+        return "a number"
+    if kind == "string_pattern_mismatch":
+        return f"a string matching {ctx.get('pattern')}"
+    if kind == "string_too_long":
+        return f"a string of at most {ctx.get('max_length')} characters"
+    return str(error.get("msg", "valid")).removeprefix("Input should be ")
+
+
 def create_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json.loads)
     for router in routers:
         app.include_router(router)
 
@@ -79,11 +102,48 @@ def create_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
 
 
 def guard(event: dict[str, Any]) -> Response | None:
-    """Refuse oversized and non-JSON bodies before anything parses them."""
+    """Refuse, before anything parses them: text that is not UTF-8 or holds a NUL (or another control character,
+    in a header) anywhere in the request; a method the path does not serve; an oversized, non-JSON or non-UTF-8
+    body. Each check is linear in the request's size, which the gateway bounds."""
+    for refused in (_bad_text(event), _method_not_allowed(event)):
+        if refused is not None:
+            return refused
+    method = ((event.get("requestContext") or {}).get("http") or {}).get("method", "").upper()
+    return _bad_body(event) if method in METHODS_WITH_BODY else None
+
+
+def _bad_text(event: dict[str, Any]) -> Response | None:
+    fields: list[tuple[str, str, str, bool]] = []  # (kind, name, value, is_header)
+    fields += [("header", k, v, True) for k, v in (event.get("headers") or {}).items()]
+    fields += [("query parameter", k, v, False) for k, v in (event.get("queryStringParameters") or {}).items()]
+    fields += [("path parameter", k, v, False) for k, v in (event.get("pathParameters") or {}).items()]
+    fields += [("cookie", "Cookie", c, True) for c in event.get("cookies") or []]
+    fields += [("path", "path", event.get("rawPath") or "", False)]
+    for kind, name, value, is_header in fields:
+        for text in (name, value):
+            if not isinstance(text, str):
+                continue
+            label = name if strict_json.is_utf8(name) else name.encode("utf-8", "replace").decode()
+            if not strict_json.is_utf8(text) or (is_header and "\ufffd" in text):
+                # a gateway hands bytes that were not UTF-8 as lone surrogates or U+FFFD (the local one does)
+                return _text_refusal(kind, label, "utf8", "is not UTF-8 text")
+            if "\x00" in text:
+                return _text_refusal(kind, label, "no_nul", "contains a NUL character")
+            if is_header and _CONTROL.search(text):
+                return _text_refusal(kind, label, "no_control_characters", "contains a control character")
+    return None
+
+
+def _text_refusal(kind: str, name: str, rule: str, problem: str) -> Response:
+    message = f"The {kind} {name[:64]!r} {problem}."
+    return error_response(ErrorCode.INVALID_REQUEST, message, [{"field": name[:64], "rule": rule, "message": message}])
+
+
+def _bad_body(event: dict[str, Any]) -> Response | None:
     body = event.get("body")
     if not body:
         return None
-    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode())
+    size = len(body) * 3 // 4 if event.get("isBase64Encoded") else len(body.encode("utf-8", "surrogatepass"))
     limit = settings().max_body_bytes
     if size > limit:
         return error_response(ErrorCode.BODY_TOO_LARGE, f"The request body is over the limit of {limit} bytes.",
@@ -92,16 +152,61 @@ def guard(event: dict[str, Any]) -> Response | None:
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type and not (content_type in JSON_TYPES or content_type.endswith("+json")):
         return error_response(ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-                              f"Content-Type {content_type} is not supported; send application/json.",
+                              f"Content-Type {content_type[:64]} is not supported; send application/json.",
                               [{"field": "Content-Type", "rule": "json", "message": "Send application/json."}])
     if event.get("isBase64Encoded"):
         try:
-            event["body"] = base64.b64decode(body).decode()
+            event["body"] = base64.b64decode(body).decode("utf-8")
             event["isBase64Encoded"] = False
         except (ValueError, UnicodeDecodeError):
-            return error_response(ErrorCode.INVALID_JSON, "The request body is not UTF-8 JSON.",
-                                  [{"field": "body", "rule": "json", "message": "The request body is not UTF-8 JSON."}])
+            error = strict_json.not_utf8("request body")
+            return error_response(error.code, error.message, error.details)
+    elif not strict_json.is_utf8(body):
+        error = strict_json.not_utf8("request body")
+        return error_response(error.code, error.message, error.details)
+    if content_type != _JSON_CONTENT:  # Powertools parses only application/json; +json is JSON too
+        event["headers"] = {**{k: v for k, v in event["headers"].items() if k.lower() != "content-type"},
+                            "content-type": _JSON_CONTENT}
     return None
+
+
+class RouteTable:
+    """Which methods each path of the API serves, from its Powertools routers (static paths before templated
+    ones, as API Gateway and Powertools match them)."""
+
+    def __init__(self, routers: Iterable[APIGatewayHttpRouter]):
+        methods: dict[str, set[str]] = {}
+        for router in routers:
+            for key in router._routes:  # noqa: SLF001 - (rule, methods, ...): Powertools keeps no public list
+                rule, route_methods = key[0], key[1]
+                methods.setdefault(rule, set()).update(m.upper() for m in route_methods)
+        ordered = sorted(methods.items(), key=lambda item: "<" in item[0])
+        self._routes = [(re.compile(re.sub(r"<\w+>", "[^/]+", re.escape(rule))), tuple(sorted(m))) for rule, m in ordered]
+
+    def allowed(self, path: str) -> tuple[str, ...] | None:
+        for pattern, methods in self._routes:
+            if pattern.fullmatch(path):
+                return methods
+        return None
+
+
+@lru_cache(maxsize=1)
+def api_routes() -> RouteTable:
+    from order_engine.api.routes import API_ROUTERS  # noqa: PLC0415 - routes imports this module
+
+    return RouteTable(API_ROUTERS)
+
+
+def _method_not_allowed(event: dict[str, Any]) -> Response | None:
+    request = APIGatewayProxyEventV2(event)
+    method, path = request.http_method.upper(), request.path
+    allowed = api_routes().allowed(path)
+    if allowed is None or method in allowed:
+        return None
+    message = f"{path[:80]} does not serve {method[:16]}; it serves {', '.join(allowed)}."
+    return error_response(ErrorCode.METHOD_NOT_ALLOWED, message,
+                          [{"field": "method", "rule": "allowed_methods", "allowed": list(allowed), "message": message}],
+                          headers={"Allow": ", ".join(allowed)})
 
 
 def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:

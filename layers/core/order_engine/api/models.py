@@ -1,42 +1,75 @@
 """Request and response models: Powertools validates bodies with them and generates the OpenAPI document from
-them. They check shape and types; the domain (parse_order_request) checks the business rules."""
+them. They check shape and types; the domain (parse_order_request) checks the grammar and the business rules, and
+the document states that grammar with the domain's own patterns, so the two cannot drift apart."""
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, StrictInt, StrictStr, WithJsonSchema
 
-from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, MAX_CLIENT_ORDER_ID, ORDER_TYPE, ORDER_TYPES,
-                                        SLIPPAGE_BPS, WHOLE_SHAPE)
+from order_engine.config import settings
+from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
+                                        ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
+from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
+                                        TOKENS, Numeral, token_pattern)
 
-WholeAmount = Union[StrictInt, StrictFloat, StrictStr]
-BaseUnitAmount = Union[StrictInt, StrictStr]
 TOKEN_IN, TOKEN_OUT, AMOUNT = WHOLE_SHAPE
 INPUT_MINT, OUTPUT_MINT, AMOUNT_IN = BASE_UNIT_SHAPE
+NO_EXPONENT = "JSON numbers are written plainly (digits, an optional fraction; no exponent)."
+
+_TOKEN = {"type": "string", "pattern": token_pattern(),
+          "description": "A token symbol (any case) or mint address: " + ", ".join(t.symbol for t in TOKENS)}
+WholeAmount = Annotated[Union[StrictInt, InstanceOf[Numeral], StrictStr], WithJsonSchema({
+    "anyOf": [{"type": "number", "exclusiveMinimum": 0, "maximum": max(t.max_amount for t in TOKENS)},
+              {"type": "string", "pattern": POSITIVE_WHOLE_AMOUNT_PATTERN, "maxLength": MAX_AMOUNT_CHARS}],
+    "description": "Whole tokens of tokenIn: a number or a decimal string of ASCII digits with an optional "
+                   "fraction, at most the token's decimals and its per-order maximum. " + NO_EXPONENT})]
+BaseUnitAmount = Annotated[Union[StrictInt, StrictStr], WithJsonSchema({
+    "anyOf": [{"type": "integer", "minimum": 1, "maximum": max(t.max_base_units for t in TOKENS)},
+              {"type": "string", "pattern": POSITIVE_BASE_UNITS_PATTERN, "maxLength": MAX_AMOUNT_CHARS}],
+    "description": "Base units of inputMint: an integer or a string of ASCII digits, at most the token's "
+                   "per-order maximum."})]
+Token = Annotated[StrictStr, WithJsonSchema(_TOKEN)]
+
+_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
+
+
+def _two_shapes(schema: dict[str, Any]) -> None:
+    """The body is one of the two seed shapes, never a mix: say so with oneOf, each branch closed."""
+    properties = schema.pop("properties")
+    for prop in properties.values():
+        prop.pop("default", None)  # absent, never null
+        prop.pop("title", None)
+    properties[SLIPPAGE_BPS] = {"type": "integer", "minimum": 0, "maximum": settings().max_slippage_bps,
+                                "description": f"Slippage bound in basis points (default {settings().default_slippage_bps})"}
+    schema.pop("additionalProperties", None)
+    schema["oneOf"] = [
+        {"title": title, "type": "object", "required": list(shape), "additionalProperties": False,
+         "properties": {name: properties[name] for name in (*shape, *_COMMON)}}
+        for title, shape in (("WholeTokenOrder", WHOLE_SHAPE), ("BaseUnitOrder", BASE_UNIT_SHAPE))]
+    schema["description"] = (schema.get("description", "") + " Rules the schema cannot state, refused with 400 "
+                             "naming the rule: tokenOut differs from tokenIn (distinct_tokens); the amount has at "
+                             "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum). "
+                             + NO_EXPONENT).strip()
 
 
 class ExecuteOrderRequest(BaseModel):
     """A market swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or inputMint/outputMint/amountIn
     (base units). Tokens by symbol (SOL, USDC, USDT) or mint address."""
 
-    # the wire names are the domain's (aliases); dump with by_alias=True to hand a body to the domain
-    model_config = ConfigDict(extra="forbid", json_schema_extra={
-        "examples": [{TOKEN_IN: "SOL", TOKEN_OUT: "USDC", AMOUNT: 1},
-                     {INPUT_MINT: "SOL", OUTPUT_MINT: "USDC", AMOUNT_IN: 1000000000}]})
+    # the wire names are the domain's (aliases). A field may be absent but never null (no `Optional`).
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_two_shapes)
 
-    token_in: Optional[StrictStr] = Field(None, alias=TOKEN_IN, description="Input token symbol or mint")
-    token_out: Optional[StrictStr] = Field(None, alias=TOKEN_OUT, description="Output token symbol or mint")
-    amount: Optional[WholeAmount] = Field(None, alias=AMOUNT,
-                                          description="Whole tokens of tokenIn: a number or decimal string")
-    input_mint: Optional[StrictStr] = Field(None, alias=INPUT_MINT, description="Input token symbol or mint")
-    output_mint: Optional[StrictStr] = Field(None, alias=OUTPUT_MINT, description="Output token symbol or mint")
-    amount_in: Optional[BaseUnitAmount] = Field(None, alias=AMOUNT_IN,
-                                                description="Base units of inputMint: an integer or digit string")
-    slippage_bps: Optional[StrictInt] = Field(None, alias=SLIPPAGE_BPS,
-                                              description="Slippage bound in basis points (default 50, max 5000)")
-    order_type: Optional[Literal[ORDER_TYPES]] = Field(None, alias=ORDER_TYPE,
-                                                       description="Order type; only market orders are implemented")
-    client_order_id: Optional[StrictStr] = Field(None, alias=CLIENT_ORDER_ID, max_length=MAX_CLIENT_ORDER_ID)
+    token_in: Token = Field(None, alias=TOKEN_IN)
+    token_out: Token = Field(None, alias=TOKEN_OUT)
+    amount: WholeAmount = Field(None, alias=AMOUNT)
+    input_mint: Token = Field(None, alias=INPUT_MINT)
+    output_mint: Token = Field(None, alias=OUTPUT_MINT)
+    amount_in: BaseUnitAmount = Field(None, alias=AMOUNT_IN)
+    slippage_bps: StrictInt = Field(None, alias=SLIPPAGE_BPS)
+    order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type; only market orders are implemented")
+    client_order_id: Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": CLIENT_ORDER_ID_PATTERN,
+                                                          "description": "Your reference, 1 to 64 characters"})] = Field(None, alias=CLIENT_ORDER_ID)
 
 
 class ExecuteOrderResponse(BaseModel):
@@ -114,6 +147,16 @@ class RetryResponse(BaseModel):
     orderId: str
     requeuedFrom: Literal["failed", "dead_letter"]
     order: OrderView
+
+
+class HealthChecks(BaseModel):
+    postgresql: Literal["ok"]
+    redis: Literal["ok"]
+
+
+class HealthResponse(BaseModel):
+    status: Literal["ok"]
+    checks: HealthChecks
 
 
 class QueueStats(BaseModel):

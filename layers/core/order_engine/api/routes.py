@@ -1,21 +1,27 @@
 """The routes of the HTTP API, as Powertools routers. Each Lambda function serves the routers template.yaml gives
-it; the OpenAPI document is built from all of them, so it describes every route whichever function serves it."""
+it; the OpenAPI document is built from all of them (API_ROUTERS), so it describes every route whichever function
+serves it, and the 405 guard answers from the same list."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path as PathParam, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from order_engine.api.models import (ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse, HistoryResponse,
-                                     DeadLetters, OrderWithEvents, PageConfig, QueueStats, RetryResponse)
+from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse,
+                                     HealthResponse, HistoryResponse, OrderWithEvents, PageConfig, QueueStats,
+                                     RetryResponse)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
-from order_engine.config import settings as load_settings
-from order_engine.domain.tokens import TOKENS
+from order_engine.config import settings
+from order_engine.domain.lifecycle import Status
+from order_engine.domain.orders import CLIENT_ORDER_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ORDER_ID_PATTERN
+from order_engine.domain.tokens import TOKENS, token_pattern
+from order_engine.services.operator import MAX_DEAD_LETTERS
 
 submit_router = APIGatewayHttpRouter()
 orders_router = APIGatewayHttpRouter()
@@ -24,8 +30,22 @@ operator_router = APIGatewayHttpRouter()
 _JSON = "application/json"
 
 
+_ERROR_MEANINGS = {
+    400: "Bad input: the message and details name the field and the rule (a header, query or path parameter "
+         "holding a NUL character or text that is not UTF-8 is bad input on every route)",
+    404: "No such order",
+    409: "A conflict with what exists: the Idempotency-Key was used with a different order, or the order is not in a "
+         "state that can be retried",
+    413: f"The body is over {settings().max_body_bytes} bytes",
+    415: "The body is not JSON",
+    500: "A bug on our side",
+    503: "PostgreSQL or Redis is unavailable (the code names which); nothing half-written remains",
+}
+
+
 def _errors(*statuses: int) -> dict[int, dict[str, Any]]:
-    return {s: {"description": "Error", "content": {_JSON: {"model": ErrorResponse}}} for s in statuses}
+    return {s: {"description": _ERROR_MEANINGS[s], "content": {_JSON: {"model": ErrorResponse}}}
+            for s in (*statuses, 500)}
 
 
 @submit_router.post(
@@ -36,10 +56,12 @@ def _errors(*statuses: int) -> dict[int, dict[str, Any]]:
 )
 def execute_order(
     body: ExecuteOrderRequest,
-    idempotency_key: Annotated[Optional[str], Header(alias="idempotency-key")] = None,
+    idempotency_key: Annotated[str, Header(alias="idempotency-key", json_schema_extra={
+        "pattern": IDEMPOTENCY_KEY_PATTERN, "description": "Repeats of the same order with this key return it"})] = None,
 ):
     svc = services()
-    result = svc.submit.submit(body.model_dump(exclude_none=True, by_alias=True), idempotency_key)
+    # the domain reads the body as parsed (amounts as written, see strict_json); the model has checked its shape
+    result = svc.submit.submit(submit_router.current_event.json_body, idempotency_key)
     logger.append_keys(order_id=result.order.id)
     payload = ExecuteOrderResponse(
         orderId=result.order.id, status="accepted", queued=result.queued,
@@ -58,12 +80,15 @@ def execute_order(
                **_errors(400, 503)},
 )
 def order_history(
-    limit: Annotated[Optional[int], Query(description="Page size, 1 to 500 (default 50)")] = None,
-    cursor: Annotated[Optional[str], Query(description="nextCursor of the previous page")] = None,
-    status: Annotated[Optional[str], Query(description="Only orders in this status")] = None,
-    token: Annotated[Optional[str], Query(description="Only orders with this token in or out (symbol or mint)")] = None,
-    client_order_id: Annotated[Optional[str], Query(alias="clientOrderId",
-                                                    description="Only orders with this clientOrderId")] = None,
+    limit: Annotated[int, Query(ge=1, le=settings().history_max_limit,
+                                description=f"Page size (default {settings().history_default_limit})")] = None,
+    cursor: Annotated[str, Query(max_length=512, pattern=r"^[A-Za-z0-9_-]+$",
+                                 description="nextCursor of the previous page, unchanged")] = None,
+    status: Annotated[Status, Query(description="Only orders in this status")] = None,
+    token: Annotated[str, Query(description="Only orders with this token in or out (symbol or mint)",
+                                json_schema_extra={"pattern": token_pattern()})] = None,
+    client_order_id: Annotated[str, Query(alias="clientOrderId", description="Only orders with this clientOrderId",
+                                          json_schema_extra={"pattern": CLIENT_ORDER_ID_PATTERN})] = None,
 ) -> dict[str, Any]:
     page = services().queries.history(limit, cursor, status, token, client_order_id)
     return {"orders": page.orders, "nextCursor": page.next_cursor}
@@ -75,12 +100,15 @@ def order_history(
     responses={200: {"description": "The order", "content": {_JSON: {"model": OrderWithEvents}}},
                **_errors(400, 404, 503)},
 )
-def get_order(orderId: str) -> dict[str, Any]:  # noqa: N803 - the path parameter's public name
+def get_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N803 - the parameter's public name
+        "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
     logger.append_keys(order_id=orderId)
     return services().queries.get(orderId)
 
 
-@orders_router.get("/api/health", summary="PostgreSQL and Redis reachability", responses=_errors(503))
+@orders_router.get("/api/health", summary="PostgreSQL and Redis reachability",
+                   responses={200: {"description": "Both answer", "content": {_JSON: {"model": HealthResponse}}},
+                              **_errors(400, 503)})
 def health() -> dict[str, Any]:
     return services().queries.health()
 
@@ -88,7 +116,7 @@ def health() -> dict[str, Any]:
 @orders_router.get(
     "/api/queue",
     summary="Queue and engine statistics: ready, in flight, delayed, dead-lettered, confirmed, failed",
-    responses={200: {"description": "Counts", "content": {_JSON: {"model": QueueStats}}}, **_errors(503)},
+    responses={200: {"description": "Counts", "content": {_JSON: {"model": QueueStats}}}, **_errors(400, 503)},
 )
 def queue() -> dict[str, Any]:
     return services().queries.queue_stats()
@@ -100,7 +128,7 @@ def queue() -> dict[str, Any]:
     responses={200: {"description": "Entries", "content": {_JSON: {"model": DeadLetters}}}, **_errors(400, 503)},
 )
 def dead_letters(
-    limit: Annotated[Optional[int], Query(description="Entries, 1 to 500 (default 100)")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_DEAD_LETTERS, description="Entries (default 100)")] = None,
 ) -> dict[str, Any]:
     return {"deadLetters": services().operator.dead_letters(limit)}
 
@@ -111,7 +139,8 @@ def dead_letters(
     responses={202: {"description": "Re-queued", "content": {_JSON: {"model": RetryResponse}}},
                **_errors(400, 404, 409, 503)},
 )
-def retry_order(orderId: str):  # noqa: N803 - the path parameter's public name
+def retry_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N803 - the parameter's public name
+        "format": "uuid", "pattern": ORDER_ID_PATTERN})]):
     logger.append_keys(order_id=orderId)
     retried = services().operator.retry(orderId)
     body = RetryResponse(orderId=retried.order["orderId"], requeuedFrom=retried.requeued_from, order=retried.order)
@@ -121,10 +150,10 @@ def retry_order(orderId: str):  # noqa: N803 - the path parameter's public name
 @web_router.get(
     "/api/config",
     summary="What a client needs to start: the WebSocket URL, the tradable tokens and the order defaults",
-    responses={200: {"description": "The configuration", "content": {_JSON: {"model": PageConfig}}}},
+    responses={200: {"description": "The configuration", "content": {_JSON: {"model": PageConfig}}}, **_errors(400)},
 )
 def client_config() -> dict[str, Any]:
-    s = load_settings()
+    s = settings()
     return PageConfig(
         wsUrl=s.ws_public_url, defaultSlippageBps=s.default_slippage_bps, maxSlippageBps=s.max_slippage_bps,
         tokens=[{"symbol": t.symbol, "mint": t.mint, "decimals": t.decimals, "maxAmount": str(t.max_amount)}
@@ -132,12 +161,16 @@ def client_config() -> dict[str, Any]:
     ).model_dump()
 
 
-@orders_router.get("/api/openapi.json", summary="This document", include_in_schema=False)
+@orders_router.get("/api/openapi.json", summary="This document",
+                   responses={200: {"description": "The OpenAPI document", "content": {_JSON: {"schema": {"type": "object"}}}},
+                              **_errors(400)})
 def openapi():
     return Response(200, _JSON, openapi_json())
 
 
-@orders_router.get("/api/docs", summary="Swagger UI for this API (works offline)", include_in_schema=False)
+@orders_router.get("/api/docs", summary="Swagger UI for this API (works offline)",
+                   responses={200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                              **_errors(400)})
 def docs():
     return Response(200, "text/html", swagger_html())
 
@@ -152,11 +185,32 @@ def swagger_html() -> str:
     return html.generate_swagger_html(openapi_json().replace("</", "<\\/"), js, css, "", None)
 
 
+API_ROUTERS = (submit_router, orders_router, operator_router, web_router)
+
+
 @lru_cache(maxsize=1)
 def openapi_json() -> str:
     from order_engine.api.http import create_app  # noqa: PLC0415 - http imports this module's routers' users
 
-    return create_app(submit_router, orders_router, web_router, operator_router).get_openapi_json_schema(
+    document = json.loads(create_app(*API_ROUTERS).get_openapi_json_schema(
         title="Order execution engine", version="1.0.0",
-        description="Market swaps routed between simulated Raydium and Meteora venues; live updates over WebSocket.",
-    )
+        description="Market swaps routed between simulated Raydium and Meteora venues; live updates over WebSocket. "
+                    "A method a path does not serve answers 405 with Allow; every 4xx/5xx body has the error shape.",
+    ))
+    for path in document["paths"].values():  # validation errors are 400 here (see http.py), never 422
+        for operation in path.values():
+            operation["responses"].pop("422", None)
+    _drop_unreferenced_schemas(document)
+    return json.dumps(document)
+
+
+def _drop_unreferenced_schemas(document: dict[str, Any]) -> None:
+    """Powertools lists its own validation-error schemas, and pydantic one for `Numeral`; none is used here."""
+    schemas = document.get("components", {}).get("schemas", {})
+    while True:
+        text = json.dumps({k: v for k, v in document.items() if k != "components"}) + json.dumps(schemas)
+        unused = [name for name in schemas if f'"#/components/schemas/{name}"' not in text]
+        if not unused:
+            return
+        for name in unused:
+            del schemas[name]

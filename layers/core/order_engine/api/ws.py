@@ -12,6 +12,8 @@ from typing import Any, Callable
 from aws_lambda_powertools import Logger
 
 from order_engine import bootstrap
+from order_engine.api import strict_json
+from order_engine.config import settings
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.services.subscribe import Connection, unknown_action
 
@@ -25,14 +27,23 @@ def _connection(event: dict[str, Any]) -> Connection:
 
 
 def _message(event: dict[str, Any]) -> dict[str, Any]:
-    body = event.get("body") or ""
+    """The frame as a JSON object, parsed by the same strict rules as HTTP bodies (strict_json)."""
+    body: str | bytes = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        try:
+            body = base64.b64decode(body)
+        except (ValueError, binascii.Error):
+            raise strict_json.invalid_json("message", "its base64 encoding is broken") from None
+    limit = settings().max_body_bytes
+    if len(body) > limit:  # a str's length bounds its UTF-8 size from below; either is cheap to refuse
+        raise EngineError(f"The message is over the limit of {limit} bytes.",
+                          [{"field": "body", "rule": "max_bytes", "limit": limit}], code=ErrorCode.BODY_TOO_LARGE)
     try:
-        if event.get("isBase64Encoded"):
-            body = base64.b64decode(body).decode()
-        message = json.loads(body)
-    except (ValueError, UnicodeDecodeError, binascii.Error):
-        raise EngineError("The message is not valid JSON; send a JSON object such as "
-                          '{"action": "subscribe", "orderId": "<id>"}.', code=ErrorCode.INVALID_JSON) from None
+        message = strict_json.loads(body, what="message")
+    except EngineError as exc:
+        if exc.code is ErrorCode.INVALID_JSON:
+            exc.message += ' Send a JSON object such as {"action": "subscribe", "orderId": "<id>"}.'
+        raise
     if not isinstance(message, dict):
         raise EngineError("The message must be a JSON object with an action.", code=ErrorCode.INVALID_REQUEST)
     return message

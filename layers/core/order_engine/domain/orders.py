@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Mapping
@@ -22,6 +23,17 @@ SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID = "slippageBps", "type", "clientOrderI
 REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
 ORDER_TYPES = ("market",)
 MAX_CLIENT_ORDER_ID = 64
+IDEMPOTENCY_KEY = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 255
+# Free text without control characters (C0, DEL, C1); a lone surrogate (not UTF-8) is refused too, at the wire.
+CLIENT_ORDER_ID_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f]{{1,{MAX_CLIENT_ORDER_ID}}}$"
+_SURROGATE = re.compile("[\ud800-\udfff]")
+# Visible ASCII, as HTTP header values travel everywhere unchanged (IETF draft: the key is a string).
+IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
+# An order id as this API writes it (RFC 9562 text form, either case): the OpenAPI `format: uuid`.
+ORDER_ID_PATTERN = r"^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"
+_CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_PATTERN)
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,19 @@ def _client_order_id(value: Any) -> str | None:
     if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ORDER_ID:
         raise InvalidField(CLIENT_ORDER_ID, "length",
                            f"{CLIENT_ORDER_ID} must be a string of 1 to {MAX_CLIENT_ORDER_ID} characters.")
+    if not _CLIENT_ORDER_ID.fullmatch(value) or _SURROGATE.search(value):
+        raise InvalidField(CLIENT_ORDER_ID, "characters",
+                           f"{CLIENT_ORDER_ID} must not contain control characters or unpaired surrogates.")
+    return value
+
+
+def parse_idempotency_key(value: str | None) -> str | None:
+    """An Idempotency-Key header: 1 to 255 visible ASCII characters, or None when absent."""
+    if value is None:
+        return None
+    if not _IDEMPOTENCY_KEY.fullmatch(value):
+        raise InvalidField(IDEMPOTENCY_KEY, "visible_ascii",
+                           f"{IDEMPOTENCY_KEY} must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters (no spaces).")
     return value
 
 

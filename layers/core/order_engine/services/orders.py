@@ -1,28 +1,31 @@
 """Reading orders: one with its timeline, the history in pages, the queue's counts, and the engine's health."""
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import TERMINAL, Status
-from order_engine.domain.orders import HistoryPosition
+from order_engine.domain.orders import ORDER_ID_PATTERN, HistoryPosition
 from order_engine.domain.tokens import resolve_token
 from order_engine.errors import EngineError, ErrorCode, InvalidField
 from order_engine.ports import Intake, OrderStore
 from order_engine.services import cursor as cursors
+_ORDER_ID = re.compile(ORDER_ID_PATTERN)
 
 
 def parse_order_id(value: str) -> str:
-    try:
+    """The canonical (lower-case) form of an order id given as 8-4-4-4-12 hex digits; `uuid.UUID` alone would also
+    take braces, a `urn:uuid:` prefix or no hyphens, which the document's `format: uuid` does not."""
+    if isinstance(value, str) and _ORDER_ID.fullmatch(value):
         return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        raise EngineError(
-            "orderId must be a UUID such as 3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f.",
-            [{"field": "orderId", "rule": "uuid", "message": "orderId must be a UUID."}],
-            code=ErrorCode.INVALID_ORDER_ID,
-        ) from None
+    raise EngineError(
+        "orderId must be a UUID such as 3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f.",
+        [{"field": "orderId", "rule": "uuid", "message": "orderId must be a UUID."}],
+        code=ErrorCode.INVALID_ORDER_ID,
+    )
 
 
 @dataclass(frozen=True)

@@ -7,12 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from order_engine.config import Settings
-from order_engine.domain.orders import Order, OrderEvent, parse_order_request, pending_detail
-from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
+from order_engine.domain.orders import Order, OrderEvent, parse_idempotency_key, parse_order_request, pending_detail
+from order_engine.errors import DependencyUnavailable, IdempotencyConflict
 from order_engine.ports import Intake, OrderStore, Waker
 
 logger = logging.getLogger(__name__)
-MAX_IDEMPOTENCY_KEY = 255
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,7 @@ class SubmitService:
             default_slippage_bps=self.settings.default_slippage_bps,
             max_slippage_bps=self.settings.max_slippage_bps,
         )
-        if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
-            raise InvalidField("Idempotency-Key", "length", f"Idempotency-Key must be 1 to {MAX_IDEMPOTENCY_KEY} characters.")
+        idempotency_key = parse_idempotency_key(idempotency_key)
         inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key)
         order = inserted.order
         if not inserted.created:

@@ -1,0 +1,46 @@
+"""Schemathesis hooks for the contract fuzzing (tests/e2e/test_contract_fuzz.py loads them through
+SCHEMATHESIS_HOOKS): JSON written with plain numbers, and the "valid by the document, so accepted" check with the
+exceptions the document names."""
+from __future__ import annotations
+
+import json
+import math
+from decimal import Decimal
+
+import schemathesis
+
+# The rules a JSON Schema cannot state (the request body's description names them): a request valid by the
+# document may still be refused for one of these, and for no other reason.
+RULES_THE_SCHEMA_CANNOT_STATE = {"distinct_tokens", "decimals", "maximum", "issued_cursor"}
+
+
+@schemathesis.serializer("application/json")
+def plain_json(_ctx, value) -> bytes:
+    """JSON with numbers written plainly: the API refuses exponent notation (`1e-05`), which Python's json writes
+    for small and large floats; the number sent is the same."""
+    return value if isinstance(value, bytes) else _plain(value).encode()
+
+
+def _plain(value) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        text = format(Decimal(repr(value)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k)}:{_plain(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(_plain(v) for v in value) + "]"
+    if isinstance(value, (bytes, bytearray)):
+        return json.dumps(bytes(value).decode("latin-1"))
+    return json.dumps(value)
+
+
+@schemathesis.check
+def valid_requests_are_accepted(ctx, response, case):
+    """schemathesis' positive_data_acceptance, less the rules the document says it cannot state."""
+    meta = case.meta
+    if meta is None or not meta.generation.mode.is_positive or response.status_code != 400:
+        return None
+    rules = {d.get("rule") for d in response.json()["error"]["details"]}
+    if not rules <= RULES_THE_SCHEMA_CANNOT_STATE:
+        raise AssertionError(f"A request valid by the document was refused for {sorted(rules)}")
+    return None
