@@ -80,7 +80,7 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
         amount_in=amount_in,
         slippage_bps=_slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps),
         order_type=_order_type(body.get(ORDER_TYPE)),
-        client_order_id=_client_order_id(body.get(CLIENT_ORDER_ID)),
+        client_order_id=parse_client_order_id(body.get(CLIENT_ORDER_ID)),
     )
 
 
@@ -103,7 +103,8 @@ def _order_type(value: Any) -> str:
     return value
 
 
-def _client_order_id(value: Any) -> str | None:
+def parse_client_order_id(value: Any) -> str | None:
+    """A clientOrderId (in a submit body, or a history filter): 1 to 64 characters, none of them control characters."""
     if value is None:
         return None
     if not isinstance(value, str) or not value or len(value) > MAX_CLIENT_ORDER_ID:

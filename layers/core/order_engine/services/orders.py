@@ -54,6 +54,7 @@ class OrderQueries:
         if status is not None and status not in set(Status):
             raise InvalidField("status", "enum", f"status must be one of: {', '.join(Status)}.")
         mint = resolve_token("token", token).mint if token is not None else None
+        client_order_id = parse_client_order_id(client_order_id)
         after = cursors.decode(cursor, s.cursor_secret) if cursor else None
         page = self.orders.history(limit + 1, after, Status(status) if status else None, mint, client_order_id)
         more, page = len(page) > limit, page[:limit]
