@@ -85,7 +85,8 @@ class Intake(Protocol):
 
 
 class Waker(Protocol):
-    def wake(self, reason: str) -> bool: ...
+    def wake(self, reason: str, slot: str | None = None, source: str = "order-engine.submit") -> bool:
+        """Start an executor asynchronously (best effort); `slot` names its start slot in the queue."""
 
 
 # -- execute --------------------------------------------------------------------------------------------------
@@ -107,12 +108,19 @@ class WorkQueue(Protocol):
     async def snapshot(self) -> Snapshot: ...
     async def requeue(self, ids: list[str]) -> None: ...
     async def has_waiting(self) -> bool:
-        """Whether any order is ready or waiting out a backoff (one atomic read)."""
+        """Whether any order is ready, waiting out a backoff, or in flight anywhere (one atomic read)."""
 
     async def take_turn(self, chore: str, interval_ms: int) -> bool:
         """True for the one executor that runs the periodic `chore` ('sweep' or 'reconcile') this interval."""
 
-    async def beat(self, ttl_ms: int) -> None: ...
+    async def beat(self, ttl_ms: int, slot: str | None = None) -> None: ...
+    async def leave(self) -> None: ...
+    async def missing_executors(self, per_executor: int, max_instances: int, min_with_work: int,
+                                start_grace_ms: int) -> list[str]:
+        """Start slots reserved for the executors the queue needs beyond the live ones."""
+
+    async def state_lost(self) -> bool:
+        """Whether Redis lost its data since an executor last looked (FLUSHALL, a restart without it)."""
 
 
 class OrderReader(Protocol):
