@@ -68,6 +68,7 @@ class Executor:
         self.launcher = launcher  # starts more executors (an asynchronous Lambda invoke); None: never
         self._slot = slot  # the start slot this executor was launched into, filled at its first beat
         self._reconcile_now = True  # at start-up, after Redis lost its data, after an outage of either store
+        self._reconcile_again_at = 0.0
         self.owner = queue.owner
         self.summary = RunSummary(self.owner)
         self.active: dict[str, asyncio.Task[None]] = {}
@@ -248,6 +249,10 @@ class Executor:
                 if await self.queue.state_lost():
                     logger.warning("Redis lost its data (flushed or restarted empty): reconciling now")
                     self._reconcile_now = True
+                    # and once more when orders submitted just before the loss are past the reconcile grace
+                    self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
+                if self._reconcile_again_at and time.monotonic() >= self._reconcile_again_at:
+                    self._reconcile_now, self._reconcile_again_at = True, 0.0
                 if await self.queue.take_turn("sweep", s.sweep_interval_ms):
                     recovered = await self.queue.recover_expired()
                     self.summary.stalled_requeued += recovered.requeued
