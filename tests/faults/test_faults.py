@@ -13,7 +13,7 @@ import requests
 
 from harness import Client, audit, check_refusals, query, submit_orders, wait_all_terminal
 
-ORDERS = 200
+ORDERS = 150  # at most 100 in flight (MAX_IN_FLIGHT): the fault strikes with a queue behind them
 RECOVERY_S = 15.0  # from the fault (or the end of an outage) to the last order terminal
 
 
@@ -36,21 +36,29 @@ async def until(predicate, timeout: float = 60.0) -> None:
         await asyncio.sleep(0.1)
 
 
-def report(name: str, result, fault_epoch: float, client: Client) -> float:
+def report(name: str, result, fault_epoch: float, client: Client, database_url: str = "") -> float:
     after = result.seconds_after(fault_epoch)
+    if database_url:  # the last order to finish, step by step (seconds after the fault)
+        rows = query(database_url, """
+            SELECT seq, status, attempt, round((extract(epoch FROM at) - :fault)::numeric, 2)::text FROM order_events
+             WHERE order_id = (SELECT order_id FROM order_events WHERE status IN ('confirmed', 'failed')
+                                ORDER BY at DESC LIMIT 1) ORDER BY seq""", fault=fault_epoch)
+        print("\n[fault] last order:", " ".join(f"{st}@{t}" for _, st, _, t in rows))
     print(f"\n[fault] {name}: {result.orders} orders ({result.confirmed} confirmed, {result.failed} failed), "
           f"0 lost, 0 doubled, last terminal {after:.1f} s after the fault; client saw {len(client.refusals)} "
           f"5xx and {client.dropped} dropped connections")
     return after
 
 
-def run_with_fault(stack, servers, fault) -> tuple[Client, float]:
-    """Submit ORDERS while `fault(stack)` strikes once orders are in flight; returns the client and the epoch
-    the fault ended (the moment recovery is measured from)."""
+def run_with_fault(stack, servers, fault, *, submit_first: bool = False) -> tuple[Client, float]:
+    """Submit ORDERS (all before the fault, or while it strikes) and strike with `fault(stack)` once orders are in
+    flight; returns the client and the epoch the fault ended (the moment recovery is measured from)."""
     client = Client()
 
     async def scenario() -> float:
         submitting = asyncio.create_task(submit_orders(stack.http_url, ORDERS, client))
+        if submit_first:
+            await submitting
         await until(lambda: in_flight(servers.database_url) >= 20)
         fault_end = await fault(stack)
         await submitting
@@ -78,10 +86,10 @@ def test_executors_sigkilled_mid_run(servers, engine):
                 await asyncio.sleep(0.05)
         return at
 
-    client, fault = run_with_fault(stack, servers, kill_two_executors)
+    client, fault = run_with_fault(stack, servers, kill_two_executors, submit_first=True)
 
     result = audit(servers.database_url, client)
-    assert report("executor SIGKILL x2", result, fault, client) < RECOVERY_S
+    assert report("executor SIGKILL x2", result, fault, client, servers.database_url) < RECOVERY_S
     assert pool(stack, "ExecutorFunction")["crashes"] >= 2 and not client.refusals
 
 
@@ -95,7 +103,7 @@ def test_redis_flushall_mid_run(servers, engine):
     client, fault = run_with_fault(stack, servers, flush)
 
     result = audit(servers.database_url, client)
-    assert report("Redis FLUSHALL", result, fault, client) < RECOVERY_S
+    assert report("Redis FLUSHALL", result, fault, client, servers.database_url) < RECOVERY_S
     assert not client.refusals
 
 
@@ -144,13 +152,14 @@ def test_submit_workers_crash_mid_run(servers, engine):
     stack = engine()
 
     async def crash_submit_workers(stack) -> float:
-        killed = 0
-        while killed < 3:
-            busy = (await asyncio.to_thread(pool, stack, "SubmitFunction"))["busyPids"]
+        killed: list[int] = []
+        while len(killed) < 3:
+            busy = [pid for pid in (await asyncio.to_thread(pool, stack, "SubmitFunction"))["busyPids"]
+                    if pid not in killed]
             if busy:
                 try:
                     os.kill(busy[0], signal.SIGKILL)
-                    killed += 1
+                    killed.append(busy[0])
                     at = time.time()
                 except ProcessLookupError:
                     pass

@@ -249,18 +249,20 @@ class Executor:
                 if await self.queue.state_lost():
                     logger.warning("Redis lost its data (flushed or restarted empty): reconciling now")
                     self._reconcile_now = True
-                    # and once more when orders submitted just before the loss are past the reconcile grace
-                    self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
-                if self._reconcile_again_at and time.monotonic() >= self._reconcile_again_at:
-                    self._reconcile_now, self._reconcile_again_at = True, 0.0
                 if await self.queue.take_turn("sweep", s.sweep_interval_ms):
                     recovered = await self.queue.recover_expired()
                     self.summary.stalled_requeued += recovered.requeued
                     self.summary.stalled_dead += recovered.dead_lettered
                     await self._launch_missing()
-                if await self.queue.take_turn("reconcile", s.reconcile_interval_ms) or self._reconcile_now:
+                again = bool(self._reconcile_again_at) and time.monotonic() >= self._reconcile_again_at
+                if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
+                    urgent = self._reconcile_now
                     self.summary.reconciled += await self.reconcile()
                     self._reconcile_now = False
+                    if urgent:  # once more when orders accepted just before are past the reconcile grace
+                        self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
+                    elif again:
+                        self._reconcile_again_at = 0.0
             except DependencyUnavailable as exc:
                 logger.warning("chore failed: %s", exc)
                 self._reconcile_now = True  # once the store answers again: whatever Redis lost, re-enqueue
