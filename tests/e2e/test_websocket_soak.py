@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
+from faults.harness import record
 from order_engine.domain.lifecycle import TERMINAL
 from order_engine.store.keys import Keys
 from order_engine.store.redis_client import sync_client
@@ -153,7 +154,7 @@ def test_a_thousand_churning_connections_get_every_event_and_leave_nothing_behin
     started = time.monotonic()
     wait_for(lambda: registry_keys(stack) <= baseline_keys * 1.1, timeout=REAP_S * 3)
     wait_for(lambda: stack_rss_bytes(stack) <= baseline_rss * 1.1, timeout=REAP_S * 3 + 30, interval=1)
-    print(f"\n[soak] {SOAK_SECONDS:.0f} s, {CONNECTIONS} connections, {result['orders']} orders, "
+    record(f"[soak] {SOAK_SECONDS:.0f} s, {CONNECTIONS} connections, {result['orders']} orders, "
           f"{result['checked']} subscriptions complete; baseline {baseline_rss / 2**20:.0f} MiB, "
           f"{baseline_keys} registry keys; back within 10% {time.monotonic() - started:.1f} s after the last "
           f"connection closed ({stack_rss_bytes(stack) / 2**20:.0f} MiB, {registry_keys(stack)} keys)")

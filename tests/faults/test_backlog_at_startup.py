@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from harness import query
+from harness import query, record
 from order_engine.config import Settings
 from order_engine.services.submit import SubmitService
 from order_engine.store.intake import OrderIntake
@@ -57,7 +57,7 @@ def test_a_backlog_present_at_start_up_is_drained_without_waiting_for_the_schedu
         SELECT extract(epoch FROM min(at) FILTER (WHERE status = 'routing'))::float8,
                extract(epoch FROM max(at) FILTER (WHERE status IN ('confirmed', 'failed')))::float8
           FROM order_events""")[0]
-    print(f"\n[backlog] {BACKLOG} orders ({'only in PostgreSQL' if redis_lost_it else 'queued'}): first routed "
+    record(f"[backlog] {BACKLOG} orders ({'only in PostgreSQL' if redis_lost_it else 'queued'}): first routed "
           f"{first - up:.1f} s after the stack was up, last terminal after {last - up:.1f} s")
     assert first - up < 5.0  # an executor cold start on a loaded 2-core machine; ~1 s when it is quiet
     assert query(servers.database_url, "SELECT count(*) FROM orders")[0][0] == len(order_ids)

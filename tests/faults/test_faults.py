@@ -11,7 +11,7 @@ import time
 
 import requests
 
-from harness import Client, audit, check_refusals, query, submit_orders, wait_all_terminal
+from harness import Client, audit, check_refusals, query, record, submit_orders, wait_all_terminal
 
 ORDERS = 150  # at most 100 in flight (MAX_IN_FLIGHT): the fault strikes with a queue behind them
 RECOVERY_S = 15.0  # from the fault (or the end of an outage) to the last order terminal
@@ -43,8 +43,8 @@ def report(name: str, result, fault_epoch: float, client: Client, database_url: 
             SELECT seq, status, attempt, round((extract(epoch FROM at) - :fault)::numeric, 2)::text FROM order_events
              WHERE order_id = (SELECT order_id FROM order_events WHERE status IN ('confirmed', 'failed')
                                 ORDER BY at DESC LIMIT 1) ORDER BY seq""", fault=fault_epoch)
-        print("\n[fault] last order:", " ".join(f"{st}@{t}" for _, st, _, t in rows))
-    print(f"\n[fault] {name}: {result.orders} orders ({result.confirmed} confirmed, {result.failed} failed), "
+        record("[fault] last order: " + " ".join(f"{st}@{t}" for _, st, _, t in rows))
+    record(f"[fault] {name}: {result.orders} orders ({result.confirmed} confirmed, {result.failed} failed), "
           f"0 lost, 0 doubled, last terminal {after:.1f} s after the fault; client saw {len(client.refusals)} "
           f"5xx and {client.dropped} dropped connections")
     return after
