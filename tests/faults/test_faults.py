@@ -1,7 +1,7 @@
 """Faults during a run, on the local stack at realistic venue latency, each on PostgreSQL and Redis of its own:
 an executor SIGKILLed, Redis flushed, Redis killed and restarted, PostgreSQL restarted, the submit function's
 workers crashing. Each run must lose no order, double none (one terminal event, at most one landed swap per
-order), leave no seq gap and nothing half-written, and finish every order within RECOVERY_S of the fault."""
+order), leave no seq gap and nothing half-written, and finish every order soon after the fault (RECOVERY_S, OUTAGE_RECOVERY_S)."""
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +14,8 @@ import requests
 from harness import Client, audit, check_refusals, query, record, submit_orders, wait_all_terminal
 
 ORDERS = 150  # at most 100 in flight (MAX_IN_FLIGHT): the fault strikes with a queue behind them
-RECOVERY_S = 15.0  # from the fault (or the end of an outage) to the last order terminal
+RECOVERY_S = 15.0  # from the fault to the last order terminal: the target for an executor SIGKILL and FLUSHALL
+OUTAGE_RECOVERY_S = 20.0  # from the end of an outage (or the last crash) to the last order terminal
 
 
 def pool(stack, logical_id: str) -> dict:
@@ -119,7 +120,7 @@ def test_redis_killed_and_restarted_mid_run(servers, engine):
     client, fault = run_with_fault(stack, servers, restart)
 
     result = audit(servers.database_url, client)
-    assert report("Redis SIGKILL + restart (2 s down)", result, fault, client) < RECOVERY_S
+    assert report("Redis SIGKILL + restart (2 s down)", result, fault, client, servers.database_url) < OUTAGE_RECOVERY_S
     # submit keeps taking orders while Redis is down (durable in PostgreSQL, queued by the reconciler)
     check_refusals(client, lambda status, body: status == 503 and body["error"]["code"] == "redis_unavailable")
 
@@ -140,7 +141,7 @@ def test_postgres_restarted_mid_run(servers, engine):
     client, fault = run_with_fault(stack, servers, restart)
 
     result = audit(servers.database_url, client)
-    assert report("PostgreSQL restart (3 s down)", result, fault, client) < RECOVERY_S
+    assert report("PostgreSQL restart (3 s down)", result, fault, client, servers.database_url) < OUTAGE_RECOVERY_S
     assert client.refusals, "no submit arrived during the outage"
     check_refusals(client, lambda status, body: status == 503 and body["error"]["code"] == "database_unavailable"
                    and body["error"]["message"])
@@ -171,7 +172,7 @@ def test_submit_workers_crash_mid_run(servers, engine):
     client, fault = run_with_fault(stack, servers, crash_submit_workers)
 
     result = audit(servers.database_url, client)
-    assert report("submit worker SIGKILL x3", result, fault, client) < RECOVERY_S
+    assert report("submit worker SIGKILL x3", result, fault, client, servers.database_url) < OUTAGE_RECOVERY_S
     # what API Gateway answers for a Lambda that died; the client sent the same request (same key) again
     check_refusals(client, lambda status, body: status in (500, 502) and body == {"message": "Internal Server Error"})
     assert pool(stack, "SubmitFunction")["crashes"] >= 3
