@@ -52,6 +52,11 @@ def registry_keys(stack) -> int:
     return sum(1 for _ in client.scan_iter(match=f"{Keys(stack.env['KEY_PREFIX']).prefix}ws:*", count=1000))
 
 
+def leftover_keys(stack) -> list[str]:
+    client = sync_client(stack.env["REDIS_URL"])
+    return sorted(client.scan_iter(match=f"{Keys(stack.env['KEY_PREFIX']).prefix}ws:*", count=1000))
+
+
 @dataclass
 class Subscriber:
     ws: aiohttp.ClientWebSocketResponse
@@ -76,7 +81,8 @@ def complete(events: dict[int, str]) -> bool:
 async def soak(stack) -> dict:
     rng = random.Random(20261201)
     # every $connect is a Lambda invocation: on a busy 2-core machine 1,000 of them take a while
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120))
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120),
+                                    connector=aiohttp.TCPConnector(limit=0))  # a socket per connection, no cap
     live: list[Subscriber] = []
     watched: list[tuple[Subscriber, str]] = []  # (subscriber, order) pairs to check
 
@@ -153,7 +159,10 @@ def test_a_thousand_churning_connections_get_every_event_and_leave_nothing_behin
     assert result["missing"] == 0, f"{result['missing']} of {result['checked']} subscriptions missed events"
 
     started = time.monotonic()
-    wait_for(lambda: registry_keys(stack) <= baseline_keys * 1.1, timeout=REAP_S * 3)
+    deadline = time.monotonic() + REAP_S * 3
+    while registry_keys(stack) > baseline_keys * 1.1:
+        assert time.monotonic() < deadline, f"registry keys left: {leftover_keys(stack)[:10]}"
+        time.sleep(0.5)
     wait_for(lambda: stack_rss_bytes(stack) <= baseline_rss * 1.1, timeout=REAP_S * 3 + 30, interval=1)
     record(f"[soak] {SOAK_SECONDS:.0f} s, {CONNECTIONS} connections, {result['orders']} orders, "
           f"{result['checked']} subscriptions complete; baseline {baseline_rss / 2**20:.0f} MiB, "
