@@ -59,5 +59,5 @@ def test_a_backlog_present_at_start_up_is_drained_without_waiting_for_the_schedu
           FROM order_events""")[0]
     record(f"[backlog] {BACKLOG} orders ({'only in PostgreSQL' if redis_lost_it else 'queued'}): first routed "
           f"{first - up:.1f} s after the stack was up, last terminal after {last - up:.1f} s")
-    assert first - up < 5.0  # an executor cold start on a loaded 2-core machine; ~1 s when it is quiet
+    assert first - up < 10.0  # well inside the schedule's minute; seconds on a loaded 2-core machine
     assert query(servers.database_url, "SELECT count(*) FROM orders")[0][0] == len(order_ids)
