@@ -21,7 +21,7 @@ from order_engine.store.redis_client import sync_client
 CONNECTIONS = 1000
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "45"))
 ORDERS_PER_SECOND = 2
-SUBSCRIBERS_PER_ORDER = 20
+SUBSCRIBERS_PER_ORDER = 5  # each subscribe is a Lambda invocation that replays by signed posts: CPU-heavy
 CHURN_PER_SECOND = 20  # closed (half with a close frame, half dropped) and replaced every second
 MALFORMED = 1000
 REAP_S = 10
