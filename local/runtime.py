@@ -4,7 +4,9 @@ Like Lambda, an invocation gets an execution environment of its own for its whol
 process at a time), environments are created on demand up to the function's concurrency and kept warm, one that
 exceeds its timeout is killed, and one that dies is replaced. A function with ReservedConcurrentExecutions never
 runs more than that many at once: a synchronous invoke beyond it is throttled, an asynchronous one waits in the
-function's queue until a slot frees.
+function's queue until a slot frees. An asynchronous invocation that fails (an error, a crash, a timeout) is retried
+twice, after the delays Lambda uses (one and two minutes by default), and an environment idle for longer than the
+reaping time is stopped, as Lambda reclaims idle ones (down to the prewarmed count), so memory returns to baseline.
 """
 from __future__ import annotations
 
@@ -68,6 +70,8 @@ class FunctionStats:
     crashes: int = 0
     throttles: int = 0
     cold_starts: int = 0
+    async_retries: int = 0  # failed asynchronous invocations queued again, as Lambda retries them
+    reaped: int = 0  # idle environments reclaimed
     peak_in_flight: int = 0  # the most invocations that ever ran at once
 
 
@@ -81,6 +85,7 @@ class Worker:
         self.writer = writer
         self.pid = process.pid
         self.healthy = True
+        self.idle_since = time.monotonic()
 
     async def call(self, message: dict[str, Any]) -> dict[str, Any]:
         body = orjson.dumps(message)
@@ -117,14 +122,21 @@ class _AsyncEvent:
     event: Any
     request_id: str
     queued_at: float = field(default_factory=time.monotonic)
+    attempt: int = 0  # retries already made after failures
 
 
 class FunctionPool:
     """The execution environments of one function."""
 
     def __init__(self, function: Function, env: Mapping[str, str], size: int, *, python: str = sys.executable,
-                 async_max_age: float = 6 * 3600):
+                 async_max_age: float = 6 * 3600, async_retry_delays: tuple[float, ...] = (60.0, 120.0),
+                 idle_reap_s: float | None = 300.0, keep_warm: int = 0):
         self.function = function
+        self.async_retry_delays = tuple(async_retry_delays)
+        self.idle_reap_s = idle_reap_s
+        self.keep_warm = keep_warm  # environments the reaper leaves (the prewarmed ones)
+        self._reaper: asyncio.Task | None = None
+        self._retry_timers: set[asyncio.TimerHandle] = set()
         self.env = dict(env)
         self.size = size
         self.reserved = function.reserved_concurrency is not None
@@ -205,6 +217,30 @@ class FunctionPool:
         workers = await asyncio.gather(*(self._spawn() for _ in range(max(0, count))), return_exceptions=True)
         self._idle.extend(w for w in workers if isinstance(w, Worker))
 
+    def start_reaper(self) -> None:
+        if self.idle_reap_s is not None and self._reaper is None:
+            self._reaper = asyncio.ensure_future(self._reap_loop())
+
+    async def _reap_loop(self) -> None:
+        period = max(0.05, min(self.idle_reap_s / 4, 5.0))
+        while True:
+            await asyncio.sleep(period)
+            await self.reap_idle()
+
+    async def reap_idle(self) -> int:
+        """Stop environments idle longer than the reaping time, oldest first, keeping `keep_warm`."""
+        cutoff = time.monotonic() - (self.idle_reap_s or 0)
+        reaped = []
+        while self._idle and len(self._all) > self.keep_warm and self._idle[0].idle_since < cutoff:
+            worker = self._idle.popleft()  # the deque's left end holds the longest idle
+            self._all.discard(worker)
+            reaped.append(worker)
+        self.stats.reaped += len(reaped)
+        if reaped:
+            log.info("%s: reclaimed %d idle environments", self.function.function_name, len(reaped))
+            await asyncio.gather(*(w.stop() for w in reaped), return_exceptions=True)
+        return len(reaped)
+
     async def invoke(self, event: Any, *, throttle: bool = True, request_id: str | None = None) -> Any:
         """Run one invocation; returns the handler's result or raises an InvokeError."""
         if self._closed:
@@ -260,6 +296,7 @@ class FunctionPool:
         finally:
             timer.cancel()
             self._busy.discard(worker)
+        worker.idle_since = time.monotonic()
         self._idle.append(worker)
         if not reply.get("ok"):
             self.stats.errors += 1
@@ -304,11 +341,31 @@ class FunctionPool:
             try:
                 await self.invoke(item.event, throttle=False, request_id=item.request_id)
             except InvokeError as exc:
-                log.error("%s: async invocation %s failed: %s", self.function.function_name, item.request_id, exc)
+                self._retry_later(item, exc)
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 - a drain task must survive anything one invocation does
                 log.exception("%s: async invocation %s", self.function.function_name, item.request_id)
+
+    def _retry_later(self, item: _AsyncEvent, exc: InvokeError) -> None:
+        """Lambda retries a failed asynchronous invocation twice, waiting between tries, then drops it."""
+        if item.attempt >= len(self.async_retry_delays) or self._closed:
+            log.error("%s: async invocation %s failed after %d retries: %s", self.function.function_name,
+                      item.request_id, item.attempt, exc)
+            return
+        delay = self.async_retry_delays[item.attempt]
+        item.attempt += 1
+        self.stats.async_retries += 1
+        log.warning("%s: async invocation %s failed (%s); retry %d in %.0fs", self.function.function_name,
+                    item.request_id, exc, item.attempt, delay)
+
+        def requeue() -> None:
+            self._retry_timers.discard(timer)
+            if not self._closed:
+                self._async_queue.put_nowait(item)
+
+        timer = asyncio.get_running_loop().call_later(delay, requeue)
+        self._retry_timers.add(timer)
 
     @property
     def queued(self) -> int:
@@ -316,6 +373,10 @@ class FunctionPool:
 
     async def close(self) -> None:
         self._closed = True
+        for timer in self._retry_timers:
+            timer.cancel()
+        if self._reaper is not None:
+            self._reaper.cancel()
         for task in self._async_tasks:
             task.cancel()
         await asyncio.gather(*self._async_tasks, return_exceptions=True)
@@ -331,13 +392,15 @@ class Runtime:
 
     def __init__(self, template: Template, environments: Mapping[str, Mapping[str, str]], *,
                  pool_size: int = 4, pool_sizes: Mapping[str, int] | None = None, python: str = sys.executable,
-                 async_max_age: float = 6 * 3600):
+                 async_max_age: float = 6 * 3600, async_retry_delays: tuple[float, ...] = (60.0, 120.0),
+                 idle_reap_s: float | None = 300.0):
         self.template = template
         self.pools: dict[str, FunctionPool] = {}
         for logical_id, function in template.functions.items():
             size = (pool_sizes or {}).get(logical_id) or function.reserved_concurrency or pool_size
             self.pools[logical_id] = FunctionPool(function, environments.get(logical_id, {}), size,
-                                                  python=python, async_max_age=async_max_age)
+                                                  python=python, async_max_age=async_max_age,
+                                                  async_retry_delays=async_retry_delays, idle_reap_s=idle_reap_s)
 
     def pool(self, name: str) -> FunctionPool:
         function = self.template.function(name)
@@ -348,6 +411,9 @@ class Runtime:
     async def start(self, prewarm: int = 1) -> None:
         if prewarm > 0:
             await asyncio.gather(*(p.prewarm(prewarm) for p in self.pools.values()))
+        for pool in self.pools.values():
+            pool.keep_warm = min(max(0, prewarm), pool.size)
+            pool.start_reaper()
 
     async def invoke(self, function_name: str, event: Any, *, throttle: bool = True) -> Any:
         """Invoke synchronously (RequestResponse). Raises FunctionNotFound, TooManyRequests, FunctionError."""

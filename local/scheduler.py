@@ -1,6 +1,10 @@
 """EventBridge schedules for the local stack: each enabled Schedule event of the template invokes its function
 asynchronously (as EventBridge does) with a scheduled-event payload. `LOCAL_SCHEDULE_SECONDS` replaces every
-schedule's period with that many seconds, to run minute-long schedules faster locally."""
+schedule's period with that many seconds, to run minute-long schedules faster locally.
+
+On AWS the schedules never stop; a local stack does whenever it is stopped. So that a stack started again is where
+a running one would be (an executor alive while work waits), it fires each rate schedule once at start-up
+(`LOCAL_SCHEDULE_ON_START=no` turns that off)."""
 from __future__ import annotations
 
 import asyncio
@@ -93,8 +97,10 @@ def _json_or_text(text: str) -> Any:
 class Scheduler:
     """Fires every enabled schedule of the template until stopped."""
 
-    def __init__(self, runtime: Runtime, template: Template, override_seconds: float | None = None):
+    def __init__(self, runtime: Runtime, template: Template, override_seconds: float | None = None, *,
+                 on_start: bool = False):
         self.runtime = runtime
+        self.on_start = on_start
         self.template = template
         self.override_seconds = override_seconds
         self._tasks: list[asyncio.Task] = []
@@ -121,6 +127,8 @@ class Scheduler:
     async def _run(self, schedule: Schedule) -> None:
         period = self.override_seconds or rate_seconds(schedule.expression)
         if period:
+            if self.on_start:
+                self._fire(schedule)
             while True:
                 await asyncio.sleep(period)
                 self._fire(schedule)

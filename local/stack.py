@@ -40,6 +40,12 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _reap_seconds(value: str | None) -> float | None:
+    if value in (None, ""):
+        return StackConfig.idle_reap_s
+    return None if value.lower() in ("never", "0", "no") else float(value)
+
+
 @dataclass(frozen=True)
 class StackConfig:
     """How the local stack runs (not the engine's settings, which live in order_engine.config)."""
@@ -55,6 +61,9 @@ class StackConfig:
     prewarm: int = 1  # workers started per function before the stack says it is up
     data_dir: Path = ROOT / ".local-data"
     schedule_seconds: float | None = None
+    schedule_on_start: bool = True  # fire each rate schedule once at start-up (see local/scheduler.py)
+    async_retry_delays: tuple[float, ...] = (60.0, 120.0)  # Lambda's waits before retrying a failed async invoke
+    idle_reap_s: float | None = 300.0  # reclaim an environment idle this long (None: never)
     embedded: bool = True  # start embedded PostgreSQL/Redis when nothing answers at their URLs
     migrate: bool = True
 
@@ -78,6 +87,10 @@ class StackConfig:
             schedule_seconds=float(schedule) if schedule else None,
             embedded=(env.get("LOCAL_EMBEDDED") or "auto").lower() not in ("0", "no", "never", "false"),
             migrate=(env.get("LOCAL_MIGRATE") or "yes").lower() not in ("0", "no", "false"),
+            schedule_on_start=(env.get("LOCAL_SCHEDULE_ON_START") or "yes").lower() not in ("0", "no", "false"),
+            async_retry_delays=tuple(float(x) for x in (env.get("LOCAL_ASYNC_RETRY_DELAYS") or "60,120").split(",")
+                                     if x.strip()),
+            idle_reap_s=_reap_seconds(env.get("LOCAL_IDLE_REAP_SECONDS")),
         )
 
     @property
@@ -151,7 +164,9 @@ class LocalStack:
         if self.config.migrate:
             await loop.run_in_executor(None, self._migrate)
         self.runtime = Runtime(self.template, function_environment(self.template, self.config, self.env),
-                               pool_size=self.config.pool_size, pool_sizes=self.config.pool_sizes)
+                               pool_size=self.config.pool_size, pool_sizes=self.config.pool_sizes,
+                               async_retry_delays=self.config.async_retry_delays,
+                               idle_reap_s=self.config.idle_reap_s)
         await self.runtime.start(prewarm=self.config.prewarm)
         await self._serve(create_http_app(self.runtime, self.template), self.config.http_port)
         ws_module = _load_ws_gateway() if self.template.websocket_api is not None else None
@@ -164,7 +179,8 @@ class LocalStack:
         lambda_app = create_lambda_app(self.runtime)
         lambda_app.router.add_post("/local/websocket/restart", self._restart_ws_request)
         await self._serve(lambda_app, self.config.lambda_port)
-        self.scheduler = Scheduler(self.runtime, self.template, self.config.schedule_seconds)
+        self.scheduler = Scheduler(self.runtime, self.template, self.config.schedule_seconds,
+                                   on_start=self.config.schedule_on_start)
         self.scheduler.start()
 
     def _migrate(self) -> None:

@@ -10,6 +10,6 @@ logger = Logger()
 
 @logger.inject_lambda_context
 def handler(event, context):
-    summary = bootstrap.run_executor(settings(), context.get_remaining_time_in_millis)
+    summary = bootstrap.run_executor(settings(), context.get_remaining_time_in_millis, event.get("slot"))
     logger.info("executor run finished", extra={"summary": summary.to_dict(), "trigger": event.get("source")})
     return summary.to_dict()

@@ -3,6 +3,7 @@ instances at once than the template's ReservedConcurrentExecutions."""
 from __future__ import annotations
 
 import json
+import time
 
 import requests
 
@@ -16,6 +17,12 @@ ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
 def executor_pool(stack) -> dict:
     functions = requests.get(f"{stack.lambda_url}/local/functions", timeout=5).json()
     return next(pool for pool in functions.values() if pool["logicalId"] == EXECUTOR)
+
+
+def live_executors(stack) -> int:
+    """Executors whose heartbeat has not expired (and start slots not yet filled)."""
+    beats = Keys(stack.env["KEY_PREFIX"]).executor_beats
+    return sync_client(stack.env["REDIS_URL"]).zcount(beats, int(time.time() * 1000), "+inf")
 
 
 def submit(stack) -> str:
@@ -38,22 +45,25 @@ def executor_triggers(stack) -> list[str]:
 
 
 def test_an_order_submitted_to_an_idle_stack_is_started_by_the_wake_up_not_the_schedule(start_engine, wait_for):
-    stack = start_engine(LOCAL_SCHEDULE_SECONDS="3600", DEX_LATENCY_SCALE="0.05", IDLE_EXIT_MS="500")
+    stack = start_engine(LOCAL_SCHEDULE_SECONDS="3600", LOCAL_SCHEDULE_ON_START="no", DEX_LATENCY_SCALE="0.05",
+                         IDLE_EXIT_MS="500")
     first = submit(stack)
     wait_for(lambda: status(stack, first) == "confirmed", timeout=60)  # the schedule would not fire for an hour
     wait_for(lambda: executor_pool(stack)["inFlight"] == 0 and executor_triggers(stack), timeout=60)  # idle again
-    wait_for(lambda: not sync_client(stack.env["REDIS_URL"]).exists(Keys(stack.env["KEY_PREFIX"]).executor_heartbeat))
+    wait_for(lambda: not live_executors(stack))
     second = submit(stack)  # no executor alive: this submit wakes one again
     wait_for(lambda: status(stack, second) == "confirmed", timeout=60)
     wait_for(lambda: len(executor_triggers(stack)) >= 2, timeout=60)
-    assert set(executor_triggers(stack)) == {"order-engine.submit"}
+    triggers = executor_triggers(stack)  # the ones woken by submit (and any second one they started)
+    assert "order-engine.submit" in triggers and "aws.events" not in triggers
 
 
 def test_the_schedule_starts_executors_that_drain_orders_no_submit_woke_for(start_engine, wait_for):
     stack = start_engine(LOCAL_SCHEDULE_SECONDS="1", DEX_LATENCY_SCALE="0.05", IDLE_EXIT_MS="500")
     wait_for(lambda: "aws.events" in executor_triggers(stack), timeout=60)  # runs with nothing submitted
     # an executor counts as alive while its heartbeat is fresh, so submit does not wake another one
-    sync_client(stack.env["REDIS_URL"]).set(Keys(stack.env["KEY_PREFIX"]).executor_heartbeat, "test", px=600_000)
+    sync_client(stack.env["REDIS_URL"]).zadd(Keys(stack.env["KEY_PREFIX"]).executor_beats,
+                                             {"test": int(time.time() * 1000) + 600_000})
     runs_before = len(executor_triggers(stack))
     order_id = submit(stack)
     wait_for(lambda: status(stack, order_id) == "confirmed", timeout=60)

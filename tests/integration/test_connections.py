@@ -78,3 +78,17 @@ def test_a_410_for_a_connection_the_registry_no_longer_knows_drops_its_subscript
     registry.subscribe("ghost", ORDER_A, 0, 0)  # its connection keys expired, its subscription did not
     assert registry.forget_gone("ghost", now_ms=1, grace_ms=10_000, order_id=ORDER_A) is True
     assert registry.subscribers(ORDER_A) == set()
+
+
+def test_a_message_handled_after_its_disconnect_does_not_bring_the_connection_back(redis_client, settings):
+    from order_engine.store.connections import ConnectionRegistry, Limits
+    from order_engine.store.keys import Keys
+
+    registry = ConnectionRegistry(redis_client, Keys(settings.key_prefix), Limits(7_200_000, 600_000))
+    order_id = "8d0f5a8e-6a4e-4a43-9d57-2a4b3f1d7a10"
+    registry.register("c1", 1_000, 1_000)
+    registry.remove("c1")  # $disconnect ran first
+
+    assert registry.seen("c1", 1_000, 2_000) is False
+    assert registry.subscribe("c1", order_id, 1_000, 2_000) is False
+    assert list(redis_client.scan_iter(match=f"{settings.key_prefix}ws:*")) == []

@@ -200,6 +200,8 @@ class InMemoryQueue:
         self.dead: list[dict[str, Any]] = []
         self.settled: list[tuple[str, str, int]] = []
         self.heartbeats = 0
+        self.live: dict[str, int] = {}  # executor or start slot -> heartbeat expiry (ms)
+        self.flushed = False  # set by a test: Redis lost its data since the last look
         self._arrived = asyncio.Event()
 
     def push(self, *ids: str) -> None:
@@ -236,7 +238,7 @@ class InMemoryQueue:
     async def renew(self, ids: Iterable[str]) -> list[str]:
         lost = []
         for order_id in ids:
-            if self.leases.get(order_id, ("",))[0] == self.owner:
+            if order_id not in self.leases or self.leases[order_id][0] == self.owner:  # unheld: taken back
                 self.leases[order_id] = (self.owner, now_ms() + self.lease_ms)
             else:
                 lost.append(order_id)
@@ -255,11 +257,12 @@ class InMemoryQueue:
         return len(actions)
 
     async def holds(self, ids: list[str]) -> list[bool]:
-        return [self.leases.get(i, ("",))[0] == self.owner for i in ids]
+        lost = set(await self.renew(ids))
+        return [i not in lost for i in ids]
 
     async def dead_letter(self, entry: str, reason: str, order_id: str | None = None) -> None:
-        if order_id:
-            self.leases.pop(order_id, None)
+        if self.leases.get(order_id or entry, ("",))[0] == self.owner:
+            del self.leases[order_id or entry]
         self.dead.append({"entry": entry, "orderId": order_id, "reason": reason})
 
     async def promote_due(self, limit: int = 1000) -> int:
@@ -285,13 +288,33 @@ class InMemoryQueue:
         self.push(*ids)
 
     async def has_waiting(self) -> bool:
-        return bool(self.ready or self.delayed)
+        return bool(self.ready or self.delayed or self.leases)
 
     async def take_turn(self, chore: str, interval_ms: int) -> bool:
         return True
 
-    async def beat(self, ttl_ms: int) -> None:
+    async def beat(self, ttl_ms: int, slot: str | None = None) -> None:
         self.heartbeats += 1
+        self.live[self.owner] = now_ms() + ttl_ms
+        self.live.pop(slot or "", None)
+
+    async def leave(self) -> None:
+        self.live.pop(self.owner, None)
+
+    async def missing_executors(self, per_executor: int, max_instances: int, min_with_work: int,
+                                start_grace_ms: int) -> list[str]:
+        self.live = {who: until for who, until in self.live.items() if until > now_ms()}
+        work = len(self.ready) + len(self.leases) + len(self.delayed)
+        if not work:
+            return []
+        need = min(max_instances, max(min_with_work, -(-work // max(1, per_executor))))
+        slots = [f"start:{i}:{now_ms()}" for i in range(len(self.live) + 1, need + 1)]
+        self.live.update({slot: now_ms() + start_grace_ms for slot in slots})
+        return slots
+
+    async def state_lost(self) -> bool:
+        lost, self.flushed = self.flushed, False
+        return lost
 
 
 def deadline(seconds: float) -> Callable[[], int]:

@@ -159,3 +159,74 @@ def test_a_retry_promoted_while_the_executor_checks_for_idleness_is_not_left_beh
 
     assert orders.orders[order_id].status is Status.CONFIRMED
     assert summary.outcomes["confirmed"] == 1
+
+
+class RecordingLauncher:
+    """The port that starts executors: records each start it was asked for."""
+
+    def __init__(self) -> None:
+        self.starts: list[tuple[str, str | None, str]] = []
+
+    def wake(self, reason: str, slot: str | None = None, source: str = "order-engine.submit") -> bool:
+        self.starts.append((reason, slot, source))
+        return True
+
+
+def run_with_launcher(orders, queue, launcher, dex=None, **settings) -> RunSummary:
+    s = dataclasses.replace(Settings.from_env({}), **{**FAST, **settings})
+
+    async def go() -> RunSummary:
+        executor = Executor(s, queue=queue, reader=orders, writers=[orders], live=FakeLiveState(),
+                            dex=dex or ScriptedDex(), notifier=RecordingNotifier(), remaining_ms=deadline(10),
+                            launcher=launcher)
+        return await executor.run()
+
+    return asyncio.run(go())
+
+
+def test_a_lone_executor_with_work_starts_a_second_one_so_a_crash_leaves_a_survivor():
+    orders, queue, order_ids = ready_orders(5)
+    dex = ScriptedDex()
+    original = dex.confirm
+
+    async def slow_confirm(signature: str):
+        await asyncio.sleep(0.2)  # orders stay in flight across a few chore ticks
+        return await original(signature)
+    dex.confirm = slow_confirm  # type: ignore[method-assign]
+    launcher = RecordingLauncher()
+
+    summary = run_with_launcher(orders, queue, launcher, dex, executor_max_instances=3, executor_min_instances=2,
+                                executor_start_grace_ms=60_000)
+
+    assert {orders.orders[i].status for i in order_ids} == {Status.CONFIRMED}
+    # one start for the missing second executor, its slot reserved so later ticks do not start it again
+    assert summary.launched == 1 and [source for _, _, source in launcher.starts] == ["order-engine.executor"]
+    assert launcher.starts[0][1] in queue.live
+    assert queue.owner not in queue.live  # it left the live set when it stopped
+
+
+def test_no_executor_is_started_when_one_instance_is_all_the_function_may_run():
+    orders, queue, _ = ready_orders(5)
+    launcher = RecordingLauncher()
+
+    summary = run_with_launcher(orders, queue, launcher, executor_max_instances=1)
+
+    assert summary.launched == 0 and launcher.starts == []
+
+
+def test_an_executor_takes_back_the_lease_of_an_order_it_works_on_when_redis_lost_it():
+    orders, queue, [order_id] = ready_orders(1)
+    dex = ScriptedDex()
+    original = dex.build
+
+    async def flush_while_building(*args):
+        queue.leases.clear()  # FLUSHALL between claiming the order and sending its swap
+        queue.flushed = True
+        return await original(*args)
+    dex.build = flush_while_building  # type: ignore[method-assign]
+
+    summary = run(orders, queue, dex)
+
+    # without taking the lease back, the lease check before sending would give the order up ("lost")
+    assert orders.statuses(order_id)[-1] == "confirmed" and summary.outcomes == {"confirmed": 1}
+    assert queue.leases == {} and queue.ready == []

@@ -22,7 +22,7 @@ from order_engine.store.postgres import Database
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
-    from order_engine.ports import Dex, Notifier
+    from order_engine.ports import Dex, Notifier, Waker
     from order_engine.services.executor.engine import Executor, RunSummary
     from order_engine.services.subscribe import SubscriptionService
 
@@ -108,19 +108,23 @@ def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "Si
                         clock=clock or wall_clock_ms, release=release)
 
 
-def run_executor(s: Settings, remaining_ms: Callable[[], int]) -> "RunSummary":
-    """One executor run, as the scheduled (or woken) Lambda does it."""
+def run_executor(s: Settings, remaining_ms: Callable[[], int], slot: str | None = None) -> "RunSummary":
+    """One executor run, as the scheduled (or woken) Lambda does it: it starts more executors (an asynchronous
+    invoke of its own function) when the queue needs more than are live. `slot`: the start slot it was woken for."""
     import uvloop
 
-    return uvloop.run(run_executor_async(s, remaining_ms))
+    return uvloop.run(run_executor_async(s, remaining_ms, launcher=ExecutorWaker(s.executor_function_name),
+                                         slot=slot))
 
 
 async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, dex: "Dex | None" = None,
                              notifier: "Notifier | None" = None, owner: str | None = None,
-                             on_start: "Callable[[Executor], None] | None" = None) -> "RunSummary":
+                             on_start: "Callable[[Executor], None] | None" = None,
+                             launcher: "Waker | None" = None, slot: str | None = None) -> "RunSummary":
     """Wire an executor (inside the running loop: its clients are bound to it), drain the queue until shortly
     before `remaining_ms()` runs out or the queue stays idle, close what was built here, return the summary.
-    `dex` and `notifier`, when given, belong to the caller, who closes them."""
+    `dex` and `notifier`, when given, belong to the caller, who closes them; without a `launcher` it never starts
+    other executors (in-process runs)."""
     from order_engine.services.executor.engine import Executor
     from order_engine.store.live_state import LiveState
     from order_engine.store.queue import WorkQueue
@@ -142,7 +146,7 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     try:
         executor = Executor(s, queue=queue, reader=reader, writers=writers,
                             live=LiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
-                            remaining_ms=remaining_ms)
+                            remaining_ms=remaining_ms, launcher=launcher, slot=slot)
         if on_start is not None:
             on_start(executor)
         return await executor.run()

@@ -223,7 +223,11 @@ class SimulatedDex:
         else:
             if not await self.market.store.put_pending(signature, {
                     "order_id": built.order_id, "expires_at": built.blockhash_expires_at_ms, "submitted_at": now_ms}):
-                return signature  # the chain already has it (sent before): confirm() asks the chain about it
+                known = await self.market.store.transaction(signature)
+                if known.get("state") != "pending":
+                    return signature  # the chain already processed it: confirm() asks the chain about it
+                # A rebroadcast of a transaction still pending (its first sender may have died): this send can
+                # land it too; the landing script lets only the first of them land.
             self._in_flight[signature] = flight
             task = asyncio.create_task(self._land_later(signature, flight))
             self._tasks.add(task)

@@ -41,6 +41,28 @@ return 1
 """
 
 
+# A message handled after its connection's `$disconnect` (both were in flight at once) must not bring the
+# connection's keys back: nothing would remove them before they expire. Both return 0 when the connection is gone.
+# KEYS: connection hash, connection's order set. ARGV: connectedAt, ttl ms.
+_SEEN = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], 'connectedAt', ARGV[1], 'open', 1)
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1
+"""
+# KEYS: connection hash, connection's order set, the order's subscriber set.
+# ARGV: connection id, order id, the order set's ttl ms, the subscriber set's ttl ms.
+_SUBSCRIBE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('PEXPIRE', KEYS[3], ARGV[4])
+redis.call('SADD', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
+
+
 @dataclass(frozen=True)
 class Limits:
     """API Gateway's connection limits, in milliseconds."""
@@ -59,6 +81,8 @@ class ConnectionRegistry:
     def __init__(self, client: redis.Redis, keys: Keys, limits: Limits):
         self.redis, self.keys, self.limits = client, keys, limits
         self._forget = client.register_script(_FORGET)
+        self._seen = client.register_script(_SEEN)
+        self._subscribe = client.register_script(_SUBSCRIBE)
 
     def register(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None:
         conn = self.keys.ws_connection(connection_id)
@@ -68,15 +92,11 @@ class ConnectionRegistry:
             pipe.pexpire(conn, self.limits.expiry_ms(connected_at_ms, now_ms))
             pipe.execute()
 
-    def seen(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None:
-        """The connection sent a message: it is open, and its idle clock restarts."""
+    def seen(self, connection_id: str, connected_at_ms: int, now_ms: int) -> bool:
+        """The connection sent a message: it is open, and its idle clock restarts. False when it is gone."""
         ttl = self.limits.expiry_ms(connected_at_ms, now_ms)
         with redis_errors():
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(self.keys.ws_connection(connection_id), mapping={"connectedAt": connected_at_ms, "open": 1})
-            pipe.pexpire(self.keys.ws_connection(connection_id), ttl)
-            pipe.pexpire(self.keys.ws_connection_orders(connection_id), ttl)
-            pipe.execute()
+            return bool(self._seen(keys=self._conn_keys(connection_id), args=[connected_at_ms, ttl]))
 
     def mark_open(self, connection_id: str) -> None:
         """A post to the connection succeeded, so its `$connect` has returned."""
@@ -90,16 +110,12 @@ class ConnectionRegistry:
             return None
         return ConnectionState(int(connected_at), is_open == "1")
 
-    def subscribe(self, connection_id: str, order_id: str, connected_at_ms: int, now_ms: int) -> None:
-        orders = self.keys.ws_connection_orders(connection_id)
-        subscribers = self.keys.ws_subscribers(order_id)
+    def subscribe(self, connection_id: str, order_id: str, connected_at_ms: int, now_ms: int) -> bool:
+        """Add the subscription, unless the connection is gone (its `$disconnect` already ran): False then."""
+        keys = [*self._conn_keys(connection_id), self.keys.ws_subscribers(order_id)]
+        args = [connection_id, order_id, self.limits.expiry_ms(connected_at_ms, now_ms), self.limits.max_connection_ms]
         with redis_errors():
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.sadd(subscribers, connection_id)
-            pipe.pexpire(subscribers, self.limits.max_connection_ms)
-            pipe.sadd(orders, order_id)
-            pipe.pexpire(orders, self.limits.expiry_ms(connected_at_ms, now_ms))
-            pipe.execute()
+            return bool(self._subscribe(keys=keys, args=args))
 
     def unsubscribe(self, connection_id: str, order_id: str) -> bool:
         """False when the connection was not subscribed to the order."""

@@ -1,4 +1,5 @@
-"""Wakes an executor with an asynchronous Lambda invoke (the local gateway answers the same API)."""
+"""Starts an executor with an asynchronous Lambda invoke (the local gateway answers the same API): submit wakes one
+when none is live, a live executor launches the ones the queue needs beyond the live ones."""
 from __future__ import annotations
 
 import json
@@ -16,8 +17,9 @@ class ExecutorWaker:
         self.function_name = function_name
         self._client = None
 
-    def wake(self, reason: str) -> bool:
-        """Best effort: the schedule starts an executor within a minute anyway, so a failure only logs."""
+    def wake(self, reason: str, slot: str | None = None, source: str = "order-engine.submit") -> bool:
+        """Best effort: the schedule starts an executor within a minute anyway, so a failure only logs. `slot` is
+        the start slot reserved for the new executor in Redis (it removes it at its first heartbeat)."""
         try:
             if self._client is None:
                 self._client = boto3.client(
@@ -26,7 +28,7 @@ class ExecutorWaker:
             self._client.invoke(
                 FunctionName=self.function_name,
                 InvocationType="Event",
-                Payload=json.dumps({"source": "order-engine.submit", "reason": reason}).encode(),
+                Payload=json.dumps({"source": source, "reason": reason, "slot": slot}).encode(),
             )
             return True
         except (BotoCoreError, ClientError) as exc:

@@ -5,17 +5,18 @@ import json
 from typing import Any
 
 from order_engine.store.keys import Keys
-from order_engine.store.queue import dead_letters, queue_counts, revive_script
+from order_engine.store.queue import dead_letters, now_ms, queue_counts, revive_script
 from order_engine.store.redis_client import redis_errors, sync_client
 
 WAKE_DEBOUNCE_MS = 1000
 
 # One round trip and one command to parse: start the event log before queueing (so the executor's seq 2 never
-# lands before seq 1), then answer whether this submit should wake an executor.
+# lands before seq 1), then answer whether this submit should wake an executor: none is live (no heartbeat or
+# start slot unexpired in the beats ZSET) and no other submit woke one within the debounce window.
 _ENQUEUE = """
 redis.call('RPUSH', KEYS[1], ARGV[2])
 redis.call('LPUSH', KEYS[2], ARGV[1])
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+if redis.call('ZCOUNT', KEYS[3], ARGV[4], '+inf') > 0 then return 0 end
 if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[3]) then return 1 end
 return 0
 """
@@ -31,9 +32,10 @@ class OrderIntake:
     def enqueue(self, order_id: str, first_frame: dict[str, Any]) -> bool:
         """LPUSH the id, start its live event log; True when some executor must be woken (none is alive and no
         other submit claimed the wake-up within the debounce window). Raises DependencyUnavailable('redis')."""
-        keys = (self.keys.order_events(order_id), self.keys.ready, self.keys.executor_heartbeat, self.keys.executor_wake)
+        keys = (self.keys.order_events(order_id), self.keys.ready, self.keys.executor_beats, self.keys.executor_wake)
+        frame = json.dumps(first_frame, separators=(",", ":"))
         with redis_errors():
-            return bool(self._enqueue(keys=keys, args=(order_id, json.dumps(first_frame, separators=(",", ":")), WAKE_DEBOUNCE_MS)))
+            return bool(self._enqueue(keys=keys, args=(order_id, frame, WAKE_DEBOUNCE_MS, now_ms())))
 
     def counts(self) -> dict[str, int]:
         with redis_errors():

@@ -14,9 +14,15 @@ class Keys:
         return f"{self.prefix}queue:ready"
 
     @property
-    def executor_heartbeat(self) -> str:
-        """Set with a TTL by a running executor; submit wakes one when it is missing."""
-        return f"{self.prefix}executor:heartbeat"
+    def executor_beats(self) -> str:
+        """ZSET executor -> heartbeat expiry (ms): the live executors, plus start slots of ones being launched
+        (`start:...`); submit wakes one when none is live, live ones launch more when the queue needs them."""
+        return f"{self.prefix}executor:beats"
+
+    @property
+    def redis_marker(self) -> str:
+        """Set by the first executor to find it missing; gone means Redis lost its data, so executors reconcile."""
+        return f"{self.prefix}executor:marker"
 
     @property
     def processing(self) -> str:

@@ -14,6 +14,15 @@ from order_engine.errors import DependencyUnavailable
 
 _MAX_PREPARED = 64
 _CONNECTION_ERRORS = (pg8000.native.InterfaceError, OSError, socket.timeout, ConnectionError)
+# SQLSTATE classes that mean the server, not the statement: 08 connection exception, 57 operator intervention
+# (57P01 "terminating connection due to administrator command" at a shutdown, 57P03 "the database system is
+# starting up"), 53 insufficient resources (too many connections).
+_UNAVAILABLE_CLASSES = ("08", "57", "53")
+
+
+def _server_unavailable(exc: BaseException) -> bool:
+    detail = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    return str(detail.get("C", ""))[:2] in _UNAVAILABLE_CLASSES
 
 
 def connect_kwargs(database_url: str, schema: str = "public", timeout: float = 5.0) -> dict[str, Any]:
@@ -51,6 +60,10 @@ class Database:
                 self._conn = pg8000.native.Connection(**self._kwargs)
             except _CONNECTION_ERRORS as exc:
                 raise DependencyUnavailable("postgresql", exc) from exc
+            except pg8000.native.DatabaseError as exc:
+                if _server_unavailable(exc):
+                    raise DependencyUnavailable("postgresql", exc) from exc
+                raise
         return self._conn
 
     def run(self, sql: str, **params: Any) -> list[list[Any]]:
@@ -60,6 +73,11 @@ class Database:
             try:
                 return self._statement(sql).run(**params)
             except _CONNECTION_ERRORS as exc:
+                self._discard()
+                raise DependencyUnavailable("postgresql", exc) from exc
+            except pg8000.native.DatabaseError as exc:
+                if not _server_unavailable(exc):
+                    raise
                 self._discard()
                 raise DependencyUnavailable("postgresql", exc) from exc
 
@@ -83,12 +101,21 @@ class Database:
             except _CONNECTION_ERRORS as exc:
                 self._discard()
                 raise DependencyUnavailable("postgresql", exc) from exc
+            except pg8000.native.DatabaseError as exc:
+                if not _server_unavailable(exc):
+                    self._rollback(conn)
+                    raise
+                self._discard()
+                raise DependencyUnavailable("postgresql", exc) from exc
             except BaseException:
-                try:
-                    conn.run("ROLLBACK")
-                except _CONNECTION_ERRORS:
-                    self._discard()
+                self._rollback(conn)
                 raise
+
+    def _rollback(self, conn: pg8000.native.Connection) -> None:
+        try:
+            conn.run("ROLLBACK")
+        except _CONNECTION_ERRORS:
+            self._discard()
 
     def ping(self) -> None:
         self.run("SELECT 1")

@@ -1,4 +1,4 @@
-"""The work queue in Redis: a reliable list with leases, delayed retries, stall counts and dead letters.
+r"""The work queue in Redis: a reliable list with leases, delayed retries, stall counts and dead letters.
 
 ready (LIST) --claim--> leases (ZSET id -> expiry, the orders in flight) --ack--> gone
                                       \--retry_later--> delayed (ZSET id -> due) --promote--> ready
@@ -70,13 +70,20 @@ return 1
 """
 
 # KEYS: leases, owners  ARGV: owner, expiry, ids...  Returns the ids whose lease this owner no longer holds.
+# An id nobody holds (Redis lost its leases: FLUSHALL, or a restart without them) is taken back by the executor
+# still working on it, so it is neither reclaimed by the reconciler nor left unheld.
 _RENEW = """
 local lost = {}
 for i = 3, #ARGV do
-  if redis.call('HGET', KEYS[2], ARGV[i]) == ARGV[1] then
-    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], ARGV[i])
+  local id = ARGV[i]
+  local owner = redis.call('HGET', KEYS[2], id)
+  if owner == ARGV[1] then
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+  elseif not owner and not redis.call('ZSCORE', KEYS[1], id) then
+    redis.call('ZADD', KEYS[1], ARGV[2], id)
+    redis.call('HSET', KEYS[2], id, ARGV[1])
   else
-    lost[#lost + 1] = ARGV[i]
+    lost[#lost + 1] = id
   end
 end
 return lost
@@ -149,11 +156,12 @@ return {requeued, dead, #orphans}
 # KEYS: leases, owners, stalls, dead, dead_ids  ARGV: owner, entry, order_id ('' if none), reason, at_iso, max_dead
 _DEAD_LETTER = """
 local id = ARGV[3]
+local leased = id ~= '' and id or ARGV[2]  -- a corrupt entry was leased under its own text
+if redis.call('HGET', KEYS[2], leased) == ARGV[1] then
+  redis.call('ZREM', KEYS[1], leased)
+  redis.call('HDEL', KEYS[2], leased)
+end
 if id ~= '' then
-  if redis.call('HGET', KEYS[2], id) == ARGV[1] then
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
-  end
   redis.call('HDEL', KEYS[3], id)
   redis.call('SADD', KEYS[5], id)
 end
@@ -161,6 +169,29 @@ redis.call('LPUSH', KEYS[4], cjson.encode({entry = ARGV[2], orderId = (id ~= '' 
   reason = ARGV[4], at = ARGV[5]}))
 redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[6]) - 1)
 return 1
+"""
+
+
+# How many executors the queue needs, and a start slot for each one missing: the slots count as live executors
+# until the started one beats (and removes its slot) or `start_grace` passes (the start failed).
+# KEYS: beats, ready, leases, delayed, processing
+# ARGV: now, orders per executor, max instances, min instances while work exists, start grace ms, slot prefix
+_ENSURE = """
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local work = redis.call('LLEN', KEYS[2]) + redis.call('ZCARD', KEYS[3]) + redis.call('ZCARD', KEYS[4])
+  + redis.call('LLEN', KEYS[5])
+if work == 0 then return {} end
+local need = math.ceil(work / tonumber(ARGV[2]))
+if need < tonumber(ARGV[4]) then need = tonumber(ARGV[4]) end
+if need > tonumber(ARGV[3]) then need = tonumber(ARGV[3]) end
+local slots = {}
+for i = redis.call('ZCARD', KEYS[1]) + 1, need do
+  local slot = ARGV[6] .. i .. ':' .. ARGV[1]
+  redis.call('ZADD', KEYS[1], now + tonumber(ARGV[5]), slot)
+  slots[#slots + 1] = slot
+end
+return slots
 """
 
 
@@ -187,6 +218,7 @@ class WorkQueue:
         self._promote = client.register_script(_PROMOTE)
         self._recover = client.register_script(_RECOVER)
         self._dead_letter = client.register_script(_DEAD_LETTER)
+        self._ensure = client.register_script(_ENSURE)
 
     @property
     def _claim_keys(self) -> list[str]:
@@ -236,9 +268,10 @@ class WorkQueue:
 
     @translates_redis_errors
     async def holds(self, ids: list[str]) -> list[bool]:
-        """Whether this executor still holds each order's lease (checked right before sending a swap)."""
-        owners = await self.redis.hmget(self.keys.lease_owners, ids) if ids else []
-        return [owner == self.owner for owner in owners]
+        """Whether this executor still holds each order's lease (checked right before sending a swap); renews
+        them, and takes back one Redis lost."""
+        lost = set(await self.renew(ids))
+        return [order_id not in lost for order_id in ids]
 
     @translates_redis_errors
     async def dead_letter(self, entry: str, reason: str, order_id: str | None = None) -> None:
@@ -284,17 +317,47 @@ class WorkQueue:
 
     @translates_redis_errors
     async def has_waiting(self) -> bool:
-        """Whether any order is ready or waiting out a backoff, read atomically: a retry being promoted from the
-        delayed set to the ready list is seen in one or the other."""
+        """Whether any order is ready, waiting out a backoff, or in flight anywhere, read atomically (a retry
+        being promoted from the delayed set to the ready list is seen in one or the other). An executor stays
+        while any is, so a live one is there to reclaim the orders of one that dies."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.llen(self.keys.ready)
             pipe.zcard(self.keys.delayed)
-            ready, delayed = await pipe.execute()
-        return bool(ready or delayed)
+            pipe.zcard(self.keys.leases)
+            pipe.llen(self.keys.processing)
+            counts = await pipe.execute()
+        return any(counts)
 
     @translates_redis_errors
-    async def beat(self, ttl_ms: int) -> None:
-        await self.redis.set(self.keys.executor_heartbeat, self.owner, px=ttl_ms)
+    async def beat(self, ttl_ms: int, slot: str | None = None) -> None:
+        """This executor is alive for `ttl_ms` more; `slot` is the start slot it was launched into (now filled)."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self.keys.executor_beats, {self.owner: now_ms() + ttl_ms})
+            if slot:
+                pipe.zrem(self.keys.executor_beats, slot)
+            await pipe.execute()
+
+    @translates_redis_errors
+    async def leave(self) -> None:
+        """This executor stops: it no longer counts as live."""
+        await self.redis.zrem(self.keys.executor_beats, self.owner)
+
+    @translates_redis_errors
+    async def missing_executors(self, per_executor: int, max_instances: int, min_with_work: int,
+                                start_grace_ms: int) -> list[str]:
+        """The start slots of the executors the queue needs beyond the live ones (reserved in Redis, so two
+        executors never launch the same replacement)."""
+        k = self.keys
+        slots = await self._ensure(
+            keys=[k.executor_beats, k.ready, k.leases, k.delayed, k.processing],
+            args=[now_ms(), max(1, per_executor), max_instances, min_with_work, start_grace_ms, "start:"])
+        return list(slots)
+
+    @translates_redis_errors
+    async def state_lost(self) -> bool:
+        """True when Redis no longer holds the marker this queue's executors keep in it (FLUSHALL, or a restart
+        that lost its data) and the marker is set again now: the caller reconciles at once."""
+        return bool(await self.redis.set(self.keys.redis_marker, self.owner, nx=True))
 
 
 def queue_counts(client: redis.Redis, keys: Keys) -> dict[str, int]:

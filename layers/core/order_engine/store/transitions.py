@@ -155,9 +155,10 @@ def unfinished_order_ids(db: Database, grace_ms: int, limit: int = 10_000) -> li
 
 
 def last_sent_detail(db: Database, order_id: str) -> dict[str, Any]:
-    """The detail of the order's latest building/submitted event (its transaction and blockhash expiry)."""
+    """The detail of the order's latest building event: the signed transaction it may have sent (its signature,
+    blockhash and expiry, route legs, minimum output), which a recovery sends again rather than wait out."""
     rows = db.run(
-        f"SELECT detail FROM order_events WHERE order_id = CAST(:id AS uuid) AND status IN ({_SENT})"
+        f"SELECT detail FROM order_events WHERE order_id = CAST(:id AS uuid) AND status = '{Status.BUILDING}'"
         " ORDER BY seq DESC LIMIT 1", id=order_id)
     if not rows:
         return {}

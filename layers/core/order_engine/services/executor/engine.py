@@ -21,7 +21,7 @@ from order_engine.config import Settings
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
-from order_engine.ports import Dex, LiveState, Notifier, OrderReader, TransitionWriter, WorkQueue
+from order_engine.ports import Dex, LiveState, Notifier, OrderReader, TransitionWriter, Waker, WorkQueue
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
 
@@ -42,6 +42,7 @@ class RunSummary:
     duplicates_dropped: int = 0
     dead_lettered: int = 0
     reconciled: int = 0
+    launched: int = 0  # executors this one started because the queue needed more than were live
     stalled_requeued: int = 0
     stalled_dead: int = 0
     peak_local_in_flight: int = 0
@@ -61,9 +62,13 @@ class Executor:
 
     def __init__(self, s: Settings, *, queue: WorkQueue, reader: OrderReader, writers: list[TransitionWriter],
                  live: LiveState, dex: Dex, notifier: Notifier, remaining_ms: Callable[[], int],
-                 rng: random.Random | None = None):
+                 launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None):
         self.settings, self.queue, self.dex, self.notifier = s, queue, dex, notifier
         self.remaining_ms = remaining_ms
+        self.launcher = launcher  # starts more executors (an asynchronous Lambda invoke); None: never
+        self._slot = slot  # the start slot this executor was launched into, filled at its first beat
+        self._reconcile_now = True  # at start-up, after Redis lost its data, after an outage of either store
+        self._reconcile_again_at = 0.0
         self.owner = queue.owner
         self.summary = RunSummary(self.owner)
         self.active: dict[str, asyncio.Task[None]] = {}
@@ -93,6 +98,8 @@ class Executor:
         chores = [asyncio.create_task(self._keep_alive()), asyncio.create_task(self._promote_loop())]
         try:
             self.summary.stopped_because = await self._claim_loop()
+            if self.summary.stopped_because == "deadline":
+                await self._hand_over()
             await self._finish_in_hand()
         finally:
             self._closing.set()
@@ -102,6 +109,10 @@ class Executor:
             await self.recorder.close()
             await self._settle.close()
             await self._lease_check.close()
+            try:
+                await self.queue.leave()
+            except DependencyUnavailable:
+                pass  # its heartbeat expires by itself
         self.summary.steps_written = self.recorder.steps
         self.summary.write_batches = self.recorder.batches
         self.summary.elapsed_s = round(time.monotonic() - started, 3)
@@ -111,7 +122,10 @@ class Executor:
 
     async def _claim_loop(self) -> str:
         s = self.settings
-        await self.queue.beat(s.heartbeat_ttl_ms)
+        try:
+            await self.queue.beat(s.heartbeat_ttl_ms, self._slot)
+        except DependencyUnavailable as exc:
+            logger.warning("unavailable at start-up: %s", exc)  # the claim loop waits for it
         idle_since = time.monotonic()
         while not self._stopping:
             if self.remaining_ms() < s.executor_stop_margin_ms:
@@ -228,19 +242,53 @@ class Executor:
         tick = min(s.heartbeat_ttl_ms, s.lease_ms, s.sweep_interval_ms * 3) / 3000
         while not self._closing.is_set():
             try:
-                await self.queue.beat(s.heartbeat_ttl_ms)
+                await self.queue.beat(s.heartbeat_ttl_ms, self._slot)
                 lost = await self.queue.renew(list(self._leased))
                 for order_id in lost:
                     logger.warning("lease lost", extra={"order_id": order_id})
+                if await self.queue.state_lost():
+                    logger.warning("Redis lost its data (flushed or restarted empty): reconciling now")
+                    self._reconcile_now = True
                 if await self.queue.take_turn("sweep", s.sweep_interval_ms):
                     recovered = await self.queue.recover_expired()
                     self.summary.stalled_requeued += recovered.requeued
                     self.summary.stalled_dead += recovered.dead_lettered
-                if await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
+                    await self._launch_missing()
+                again = bool(self._reconcile_again_at) and time.monotonic() >= self._reconcile_again_at
+                if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
+                    urgent = self._reconcile_now
                     self.summary.reconciled += await self.reconcile()
+                    self._reconcile_now = False
+                    if urgent:  # once more when orders accepted just before are past the reconcile grace
+                        self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
+                    elif again:
+                        self._reconcile_again_at = 0.0
             except DependencyUnavailable as exc:
                 logger.warning("chore failed: %s", exc)
+                self._reconcile_now = True  # once the store answers again: whatever Redis lost, re-enqueue
             await self._pause(tick)
+
+    async def _launch_missing(self, *, leaving: bool = False) -> None:
+        """Start the executors the queue needs beyond the live ones (this one excluded when it is leaving)."""
+        if self.launcher is None:
+            return
+        s = self.settings
+        if leaving:
+            await self.queue.leave()
+        slots = await self.queue.missing_executors(s.executor_concurrency, s.executor_max_instances,
+                                                   s.executor_min_instances, s.executor_start_grace_ms)
+        for slot in slots:
+            logger.info("starting an executor the queue needs", extra={"slot": slot})
+            if await asyncio.to_thread(self.launcher.wake, f"launched by {self.owner}", slot, "order-engine.executor"):
+                self.summary.launched += 1
+
+    async def _hand_over(self) -> None:
+        """Out of time with work left: start a successor now rather than leave the queue to the schedule."""
+        try:
+            await self._launch_missing(leaving=True)
+        except DependencyUnavailable:  # cannot tell whether work waits: start one anyway, it exits when idle
+            if self.launcher is not None:
+                await asyncio.to_thread(self.launcher.wake, f"successor of {self.owner}", None, "order-engine.executor")
 
     async def _promote_loop(self) -> None:
         while not self._closing.is_set():

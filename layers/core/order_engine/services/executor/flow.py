@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from order_engine.domain.swaps import (
-    BlockhashExpired, BuiltSwap, DexError, SignatureState, SlippageExceeded, SwapResult, TransactionDropped,
+    BlockhashExpired, BuiltSwap, DexError, Route, RouteLeg, SignatureState, SlippageExceeded, SwapResult,
+    TransactionDropped,
 )
 from order_engine.domain.lifecycle import TERMINAL, Status
 from order_engine.domain.orders import Order
@@ -128,6 +129,18 @@ class OrderFlow:
             status = await self.dex.signature_status(order.tx_hash)
         except DexError:
             return await self._recheck_later(order)
+        resend = _signed_transaction(order, sent)
+        if (status.state in (SignatureState.UNKNOWN, SignatureState.PENDING) and resend is not None
+                and time.time() * 1000 < resend.blockhash_expires_at_ms):
+            # Send the same signed transaction again, as a Solana client rebroadcasts: its signature lands at most
+            # once, so this cannot double the swap, and the order need not wait out a blockhash it may never use.
+            if not await self._holds_lease(order.id):
+                raise LeaseLost(order.id)
+            try:
+                await self.dex.submit(resend)
+            except DexError:
+                return await self._recheck_later(order)
+            status = dataclasses.replace(status, state=SignatureState.PENDING)
         if status.state is SignatureState.UNKNOWN:
             if expires_ms and time.time() * 1000 < expires_ms + SETTLE_MARGIN_MS:
                 return Outcome("delay", int(expires_ms + SETTLE_MARGIN_MS), "wait")
@@ -172,10 +185,23 @@ class OrderFlow:
         return await self.recorder.record(Transition(order, to, detail=detail, changes=changes))
 
 
+def _signed_transaction(order: Order, sent: dict[str, Any]) -> BuiltSwap | None:
+    """The transaction a building event recorded, as signed (None for events written before legs were kept)."""
+    if not sent.get("legs") or not sent.get("txHash") or not sent.get("blockhashExpiresAt"):
+        return None
+    legs = tuple(RouteLeg(leg["venue"], int(leg["amountIn"]), int(leg["amountOut"])) for leg in sent["legs"])
+    route = Route(order.token_in_mint, order.token_out_mint, order.amount_in, legs, (), "the recorded route")
+    return BuiltSwap(order.id, route, int(sent["minAmountOut"]), tuple(sent.get("steps") or ()),
+                     int(sent.get("priorityFeeLamports") or 0), str(sent.get("blockhash") or ""),
+                     int(sent["blockhashExpiresAt"]), {}, signature=sent["txHash"])
+
+
 def _build_detail(built: BuiltSwap, signature: str | None) -> dict[str, Any]:
     detail: dict[str, Any] = {**built.detail, "minAmountOut": str(built.min_amount_out), "steps": list(built.steps),
                               "priorityFeeLamports": built.priority_fee_lamports, "blockhash": built.blockhash,
-                              "blockhashExpiresAt": built.blockhash_expires_at_ms}
+                              "blockhashExpiresAt": built.blockhash_expires_at_ms,
+                              "legs": [{"venue": leg.venue, "amountIn": str(leg.amount_in),
+                                        "amountOut": str(leg.amount_out)} for leg in built.route.legs]}
     if signature:
         detail["txHash"] = signature
     return detail
