@@ -151,7 +151,9 @@ class CpuMeter:
         return "stack other"
 
     def sample(self) -> None:
-        self.last.update(self._groups())
+        for pid, (group, cpu) in self._groups().items():
+            # a process keeps the group it was first seen in (a worker being reaped has no command line left)
+            self.last[pid] = (self.last[pid][0] if pid in self.last else group, cpu)
         self.client_cpu = _self_cpu()
 
     async def __aenter__(self) -> "CpuMeter":
