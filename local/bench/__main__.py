@@ -17,15 +17,24 @@ timeline (seq 1 up to `confirmed` or `failed`, without gaps): by default over a 
 (submit sent to the `confirmed` frame received) p50/p99, event delivery delay (the event's server time `at` to
 its receipt, for events that happened after the client subscribed) p50/p99, and missing, duplicate and
 out-of-order events. The client runs on the same machine as the stack, so it shares its CPU.
+
+Against a stack on this machine, `submit` and `e2e` also report CPU per order (per accepted order for `submit`, per
+confirmed order for `e2e`) by process group: utime + stime from /proc before and after the counted run, for the
+gateway, each function's workers, the PostgreSQL backends of the stack's connections, the PostgreSQL server's
+background processes and the Redis server, with the load generator's own CPU apart (local/bench/cpu.py).
+`--database-url`/`--redis-url` (default DATABASE_URL/REDIS_URL) name the servers the stack uses; `--no-cpu` skips it.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import sys
 
 from local.bench import ws_delivery
+from local.bench.cpu import CpuMeter
 from local.bench.e2e import e2e_report, run_e2e, run_unwatched
 from local.bench.ipc import measure_ipc
 from local.bench.report import Report
@@ -41,6 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     common.add_argument("-n", "--count", type=int, default=5000)
     common.add_argument("-c", "--concurrency", type=int, default=64, help="submit requests at once")
     common.add_argument("--json", action="store_true", help="print the figures as JSON")
+    common.add_argument("--no-cpu", action="store_true", help="no CPU per process group (a remote deployment)")
+    common.add_argument("--stack-pid", type=int, help="the stack's process (default: the one listening on --url)")
+    common.add_argument("--database-url", default=os.environ.get("DATABASE_URL", "postgresql://127.0.0.1:5432"),
+                        help="the stack's PostgreSQL (its port finds the backends)")
+    common.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379"),
+                        help="the stack's Redis (its port finds the server)")
     p = sub.add_parser("submit", parents=[common], help="submit throughput and latency")
     p.add_argument("--warmup", type=int, default=200, help="submits sent (and not counted) first")
     e = sub.add_parser("e2e", parents=[common], help="submit and watch every order over WebSocket to the end")
@@ -51,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
                         "counts from GET /api/queue only; --in-flight is then the executor's MAX_IN_FLIGHT)")
     e.add_argument("--connections", type=int, default=16, help="shared connections (--watch subscribe)")
     e.add_argument("--timeout", type=float, default=120.0, help="seconds an order may take, from its submit")
-    e.add_argument("--warmup", type=int, default=100, help="orders run (and not counted) first")
+    e.add_argument("--warmup", type=int, default=200, help="orders run (and not counted) first")
     sub.add_parser("ipc", parents=[common], help="the local runtime's IPC overhead")
     pc = sub.add_parser("post-cost", help="CPU per management-API post: boto3 vs the pooled signed client")
     pc.add_argument("--posts", type=int, default=3000)
@@ -65,25 +80,42 @@ def main(argv: list[str] | None = None) -> None:
         argv.insert(0, "submit")  # the default, as before subcommands
     args = parser.parse_args(argv)
 
+    def meter() -> contextlib.AbstractAsyncContextManager[CpuMeter | None]:
+        if args.no_cpu:
+            return contextlib.nullcontext()
+        return CpuMeter.for_stack(args.url, args.database_url, args.redis_url, args.stack_pid)
+
+    def add_cpu(report: Report, cpu: CpuMeter | None, orders: int, per: str) -> Report:
+        if cpu is not None:
+            report.add(f"CPU per {per} order ({orders:,} orders; utime+stime)", cpu.figures(orders))
+        return report
+
     async def run() -> Report:
         if args.mode == "ipc":
             return await measure_ipc(args.count, min(args.concurrency, 4))
         if args.mode == "e2e" and args.watch == "none":
-            report, figures = await run_unwatched(args.url, args.count, args.concurrency, args.timeout)
+            if args.warmup:  # every pool's workers started, so the counted run measures warm ones (as Lambda)
+                await run_unwatched(args.url, args.warmup, min(args.concurrency, args.warmup), args.timeout)
+            async with meter() as cpu:
+                report, figures = await run_unwatched(args.url, args.count, args.concurrency, args.timeout)
             report.title = f"e2e (unwatched, counts from /api/queue): {report.title}"
             report.add("end to end", figures)
-            return report
+            return add_cpu(report, cpu, figures["confirmed"], "confirmed")
         if args.mode == "e2e":
             if args.warmup:
                 await run_e2e(args.url, args.ws, args.warmup, min(args.concurrency, args.warmup), args.in_flight,
                               args.watch, args.connections, args.timeout)
-            result = await run_e2e(args.url, args.ws, args.count, args.concurrency, args.in_flight, args.watch,
-                                   args.connections, args.timeout)
-            return e2e_report(*result, args)
+            async with meter() as cpu:
+                result = await run_e2e(args.url, args.ws, args.count, args.concurrency, args.in_flight, args.watch,
+                                       args.connections, args.timeout)
+            confirmed = sum(1 for o in result[0] if o.terminal == "confirmed")
+            return add_cpu(e2e_report(*result, args), cpu, confirmed, "confirmed")
         if args.warmup:
             await run_submits(args.url, args.warmup, min(args.concurrency, args.warmup))
-        results, elapsed = await run_submits(args.url, args.count, args.concurrency)
-        return submit_report(results, elapsed, args.url, args.concurrency)
+        async with meter() as cpu:
+            results, elapsed = await run_submits(args.url, args.count, args.concurrency)
+        accepted = sum(1 for r in results if r.status == 202)
+        return add_cpu(submit_report(results, elapsed, args.url, args.concurrency), cpu, accepted, "accepted")
 
     if args.mode in ("post-cost", "fanout"):
         figures = (ws_delivery.post_cost(min(args.posts, 20_000)) if args.mode == "post-cost"

@@ -8,16 +8,17 @@ The executor's fan-out, which posts far more, uses the pooled async client in `w
 """
 from __future__ import annotations
 
+import datetime
+import hashlib
+import hmac
 import json
 import logging
 import re
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import botocore.session
 import urllib3
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from order_engine.ports import PostResult
@@ -34,7 +35,12 @@ def encode_frame(frame: dict[str, Any]) -> bytes:
 
 
 class ManagementApiSigner:
-    """Signs management-API requests with botocore's SigV4 signer (service `execute-api`)."""
+    """Signs management-API requests with SigV4 (service `execute-api`), as botocore's `SigV4Auth` does (a unit
+    test holds the two to the same signature), at a fraction of its CPU: a post signs a fixed set of headers
+    (host, x-amz-date, and the session token when there is one), and the signing key, which changes once a day,
+    is derived once per day instead of once per request. botocore still finds the credentials."""
+
+    SERVICE = "execute-api"
 
     def __init__(self, endpoint: str, credentials: Credentials | None = None, region: str | None = None):
         session = botocore.session.get_session()
@@ -42,19 +48,43 @@ class ManagementApiSigner:
         self.credentials = credentials if credentials is not None else session.get_credentials()
         match = _AWS_ENDPOINT.search(self.endpoint)
         self.region = region or (match.group(1) if match else None) or session.get_config_variable("region") or "us-east-1"
-        frozen = self.credentials.get_frozen_credentials() if self.credentials is not None else None
-        self._auth = SigV4Auth(frozen, "execute-api", self.region) if frozen is not None else None
-        if self._auth is None:
+        self._frozen = self.credentials.get_frozen_credentials() if self.credentials is not None else None
+        if self._frozen is None:
             logger.warning("no AWS credentials found: management-API posts go unsigned and AWS will refuse them")
+        parts = urlsplit(self.endpoint)
+        default_port = {"http": 80, "https": 443}.get(parts.scheme)
+        host = parts.hostname or ""
+        self._host = host if parts.port in (None, default_port) else f"{host}:{parts.port}"
+        token = self._frozen.token if self._frozen is not None else None
+        self._token_headers = {"X-Amz-Security-Token": token} if token else {}
+        self._signed = "host;x-amz-date" + (";x-amz-security-token" if token else "")
+        self._token_line = f"x-amz-security-token:{token}\n" if token else ""
+        self._key_day, self._key = "", b""
 
     def url(self, connection_id: str) -> str:
         return f"{self.endpoint}/@connections/{quote(connection_id, safe='')}"
 
-    def headers(self, method: str, url: str, body: bytes = b"") -> dict[str, str]:
-        request = AWSRequest(method=method, url=url, data=body)
-        if self._auth is not None:
-            self._auth.add_auth(request)
-        return dict(request.headers.items())
+    def _signing_key(self, day: str) -> bytes:
+        if day != self._key_day:
+            key = ("AWS4" + self._frozen.secret_key).encode()
+            for part in (day, self.region, self.SERVICE, "aws4_request"):
+                key = hmac.new(key, part.encode(), hashlib.sha256).digest()
+            self._key_day, self._key = day, key
+        return self._key
+
+    def headers(self, method: str, url: str, body: bytes = b"", amz_date: str | None = None) -> dict[str, str]:
+        if self._frozen is None:
+            return {}
+        amz_date = amz_date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        day = amz_date[:8]
+        canonical = (f"{method}\n{quote(urlsplit(url).path, safe='/~')}\n\nhost:{self._host}\n"
+                     f"x-amz-date:{amz_date}\n{self._token_line}\n{self._signed}\n{hashlib.sha256(body).hexdigest()}")
+        scope = f"{day}/{self.region}/{self.SERVICE}/aws4_request"
+        to_sign = f"AWS4-HMAC-SHA256\n{amz_date}\n{scope}\n{hashlib.sha256(canonical.encode()).hexdigest()}"
+        signature = hmac.new(self._signing_key(day), to_sign.encode(), hashlib.sha256).hexdigest()
+        return {"X-Amz-Date": amz_date, **self._token_headers,
+                "Authorization": f"AWS4-HMAC-SHA256 Credential={self._frozen.access_key}/{scope}, "
+                                 f"SignedHeaders={self._signed}, Signature={signature}"}
 
 
 class ConnectionPoster:

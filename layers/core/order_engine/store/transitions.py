@@ -56,7 +56,8 @@ _TERMINAL = ", ".join(f"'{status}'" for status in sorted(TERMINAL))
 _SENT = f"'{Status.BUILDING}', '{Status.SUBMITTED}'"
 _UNFINISHED = f"""
 SELECT CAST(id AS text) FROM orders
- WHERE status NOT IN ({_TERMINAL}) AND updated_at < now() - make_interval(secs => :grace_s)
+ WHERE completed_at IS NULL AND status NOT IN ({_TERMINAL})
+   AND updated_at < now() - make_interval(secs => :grace_s)
  ORDER BY created_at LIMIT :limit
 """
 
