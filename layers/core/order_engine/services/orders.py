@@ -8,7 +8,7 @@ from typing import Any
 
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import TERMINAL, Status
-from order_engine.domain.orders import ORDER_ID_PATTERN, HistoryPosition
+from order_engine.domain.orders import ORDER_ID_PATTERN, HistoryPosition, parse_client_order_id
 from order_engine.domain.tokens import resolve_token
 from order_engine.errors import EngineError, ErrorCode, InvalidField
 from order_engine.ports import Intake, OrderStore
