@@ -7,13 +7,7 @@ import os
 
 import requests
 
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from helpers import alive
 
 
 def test_a_timed_out_invocation_kills_its_worker_and_a_new_one_serves_the_next(gateway_stack, wait_for):

@@ -36,16 +36,9 @@ def configured(settings, monkeypatch):
 @pytest.fixture
 def ws_stack(configured, monkeypatch):
     """The WebSocket gateway, management API and Lambda Invoke API in this process, wired into the settings."""
-    from ws_stack import WsStack
+    from ws_stack import WsStack, wired
 
-    stack = WsStack().start()
-    monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
-    config.settings.cache_clear()
-    bootstrap.subscriptions.cache_clear()
-    yield stack
-    stack.stop()
-    bootstrap.subscriptions.cache_clear()
+    yield from wired(WsStack().start(), monkeypatch)
 
 
 @pytest.fixture(scope="session")

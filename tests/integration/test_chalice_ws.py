@@ -13,8 +13,8 @@ import pytest
 
 from chalice_support import chalice_module
 from helpers import FakeLambdaContext
-from order_engine import bootstrap, config
-from ws_stack import WsStack
+from order_engine import bootstrap
+from ws_stack import WsStack, wired
 
 
 class ChaliceFunctions:
@@ -57,13 +57,7 @@ def chalice_ws(configured, monkeypatch):
     stack = WsStack()
     stack.functions = ChaliceFunctions()
     stack.start()
-    monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
-    config.settings.cache_clear()
-    bootstrap.subscriptions.cache_clear()
-    yield stack
-    stack.stop()
-    bootstrap.subscriptions.cache_clear()
+    yield from wired(stack, monkeypatch)
 
 
 async def frames(ws, count):

@@ -7,6 +7,7 @@ import asyncio
 import os
 from pathlib import Path
 
+from helpers import alive
 from local.runtime import Runtime
 from local.template import load_template
 
@@ -17,14 +18,6 @@ ENV = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
 def runtime(**options) -> Runtime:
     template = load_template(FIXTURES / "template.yaml")
     return Runtime(template, {lid: ENV for lid in template.functions}, pool_size=4, **options)
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 async def settled(predicate, timeout: float = 20.0) -> None:

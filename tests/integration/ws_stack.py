@@ -17,6 +17,7 @@ from local.lambda_api import create_lambda_app
 from local.template import load_template
 from local.ws_gateway import WS_GATEWAY, GatewayLimits, WebSocketGateway, create_ws_app
 from helpers import FakeLambdaContext
+from order_engine import bootstrap, config
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,3 +124,14 @@ def advance(db, redis_client, keys, order_id: str, to: str, detail: dict | None 
     frame = transition.event().to_message()
     redis_client.rpush(keys.order_events(order_id), json.dumps(frame))
     return frame
+
+
+def wired(stack, monkeypatch):
+    """Point the settings at a started WsStack for one test, and stop it afterwards (a fixture's body)."""
+    monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
+    config.settings.cache_clear()
+    bootstrap.subscriptions.cache_clear()
+    yield stack
+    stack.stop()
+    bootstrap.subscriptions.cache_clear()
