@@ -2,7 +2,8 @@
 file) and GET /api/config (where the page finds the WebSocket API and the token registry)."""
 from pathlib import Path
 
-from order_engine.api.http import create_app, lambda_entry
+from order_engine.api.entry import lambda_entry
+from order_engine.api.http import create_app
 from order_engine.api.page import page_router
 from order_engine.api.routes import web_router
 

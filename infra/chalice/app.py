@@ -5,7 +5,8 @@ template's. Package it with `infra/chalice/package`."""
 from chalice import Chalice, Rate
 
 from chalicelib import handlers, http_events, ws_events
-from order_engine.api.http import create_app, lambda_entry
+from order_engine.api.entry import lambda_entry
+from order_engine.api.http import create_app
 from order_engine.api.page import page_router
 from order_engine.api.routes import operator_router, orders_router, submit_router, web_router
 

@@ -2,7 +2,7 @@
 upgrade that changes it fails here, not in production) matches the OpenAPI document path for path."""
 import json
 
-from order_engine.api.http import RouteTable, api_routes
+from order_engine.api.entry import RouteTable, api_routes
 from order_engine.api.routes import API_ROUTERS, openapi_json
 
 
