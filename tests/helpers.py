@@ -1,9 +1,11 @@
 """Test helpers: API Gateway HTTP API (payload 2.0) events for invoking handlers in-process."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import uuid
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -59,3 +61,12 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def load_function(name: str):
+    """Import functions/<name>/app.py under a unique module name, as its own Lambda would load it."""
+    path = Path(__file__).resolve().parents[1] / "functions" / name / "app.py"
+    spec = importlib.util.spec_from_file_location(f"fn_{name}_app", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,19 +1,7 @@
-import importlib.util
-from pathlib import Path
-
 import pytest
 
+from helpers import load_function
 from order_engine import bootstrap, config
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_function(name: str):
-    """Import functions/<name>/app.py under a unique module name, as its own Lambda would load it."""
-    spec = importlib.util.spec_from_file_location(f"fn_{name}_app", ROOT / "functions" / name / "app.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture

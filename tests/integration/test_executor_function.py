@@ -1,7 +1,7 @@
 """The executor Lambda handler: it drains the queue within the time its context gives it."""
 from __future__ import annotations
 
-from conftest import load_function
+from helpers import load_function
 from executor_support import statuses, submit_orders
 from order_engine import config
 
