@@ -58,6 +58,11 @@ class HttpRoute:
     def route_key(self) -> str:
         return f"{self.method} {self.path}"
 
+    @property
+    def catch_all(self) -> bool:
+        """An ANY route: it only brings a path's other methods to the function, which answers them 405."""
+        return self.method == "ANY"
+
 
 @dataclass(frozen=True)
 class Schedule:
@@ -124,6 +129,11 @@ class Template:
     @property
     def http_routes(self) -> list[HttpRoute]:
         return [r for f in self.functions.values() for r in f.http_routes]
+
+    @property
+    def served_http_routes(self) -> set[str]:
+        """The route keys the API serves (its ANY catch-alls left out)."""
+        return {r.route_key for r in self.http_routes if not r.catch_all}
 
     @property
     def schedules(self) -> list[Schedule]:
