@@ -83,6 +83,11 @@ def retry_order(orderId):  # noqa: N803 - chalice passes the path parameter by i
     return _serve()
 
 
+@app.route("/api/operator/listings", methods=["GET", "POST"], content_types=ANY_CONTENT)
+def listings():
+    return _serve()
+
+
 @app.on_ws_connect()
 def ws_connect(event):
     return ws_events.on_connect(event.to_dict(), event.context)

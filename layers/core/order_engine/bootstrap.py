@@ -11,6 +11,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
 from order_engine.config import Settings, settings as load_settings
+from order_engine.dex.adapters.listing_store import ListingStore
+from order_engine.services.listings import ListingService
 from order_engine.services.operator import OperatorService
 from order_engine.services.orders import OrderQueries
 from order_engine.services.submit import SubmitService
@@ -39,10 +41,12 @@ class Services:
     submit: SubmitService
     queries: OrderQueries
     operator: OperatorService
+    listings: ListingService
 
 
 def build(s: Settings) -> Services:
-    orders = OrderRepository(Database(s.database_url, s.database_schema))
+    database = Database(s.database_url, s.database_schema)
+    orders = OrderRepository(database)
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
     waker = ExecutorWaker(s.executor_function_name)
     return Services(
@@ -50,6 +54,7 @@ def build(s: Settings) -> Services:
         submit=SubmitService(s, orders, intake, waker),
         queries=OrderQueries(s, orders, intake),
         operator=OperatorService(orders, intake, waker),
+        listings=ListingService(s, ListingStore(database)),
     )
 
 
@@ -93,6 +98,7 @@ def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "Si
     """The simulated venues and chain, with a Redis client for the running loop and a PostgreSQL connection of
     their own (closed by `await dex.close()`)."""
     from order_engine.dex.adapters.chain_store import ChainStore
+    from order_engine.dex.adapters.listing_store import ListingCache, ListingStore
     from order_engine.dex.adapters.market_store import MarketStore
     from order_engine.dex.simulated import TRANSACTION_TTL_S, SimulatedDex, wall_clock_ms
     from order_engine.store.redis_client import async_client
@@ -105,7 +111,7 @@ def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "Si
 
     return SimulatedDex(s, MarketStore(client, Keys(s.key_prefix), TRANSACTION_TTL_S),
                         ChainStore(db, s.dex_chain_batch_max, s.dex_chain_gather_ms),
-                        clock=clock or wall_clock_ms, release=release)
+                        ListingCache(ListingStore(db), s.dex_listing_refresh_ms), clock=clock or wall_clock_ms, release=release)
 
 
 def run_executor(s: Settings, remaining_ms: Callable[[], int], slot: str | None = None) -> "RunSummary":

@@ -70,6 +70,7 @@ class Settings:
     dex_price_move_bps: int = 300  # size of that move
     dex_chain_batch_max: int = 500  # landed transactions per PostgreSQL batch
     dex_chain_gather_ms: int = 2  # the ledger waits this long to gather a batch (group commit); not scaled
+    dex_listing_refresh_ms: int = 200  # how often a process asks again about a pair it found no listing for
     dex_quote_view_max_age_ms: int = 0  # quote from this process's view of a pool if read this recently (0: always read)
     # live updates
     ws_management_endpoint: str = "http://127.0.0.1:3001/local"

@@ -9,6 +9,8 @@ from enum import Enum
 from typing import Any, Iterable, Protocol, Sequence
 
 from order_engine.domain.lifecycle import Status
+from order_engine.domain.listings import Listing
+from order_engine.domain.tokens import Token
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest
 from order_engine.domain.swaps import BuiltSwap, Route, SwapResult
 from order_engine.domain.transition import Transition
@@ -206,3 +208,11 @@ class EventHistory(Protocol):
 
 class ReplayStarter(Protocol):
     def start(self, connection_id: str, order_id: str) -> None: ...
+
+
+class ListingBook(Protocol):
+    """The simulated market's listings (one per pair, never changed)."""
+
+    def create(self, listing: Listing) -> tuple[Listing, bool]: ...  # (the pair's listing, created by this call)
+    def for_pair(self, token: Token, quote: Token) -> Listing | None: ...
+    def all(self) -> list[Listing]: ...

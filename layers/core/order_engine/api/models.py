@@ -8,6 +8,9 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, StrictInt, StrictStr, WithJsonSchema
 
 from order_engine.config import settings
+from order_engine.domain import listings as listing_fields
+from order_engine.domain.listings import MAX_LISTING_AHEAD_S, MAX_LIQUIDITY, MIN_LIQUIDITY, VENUE_CHOICES
+from order_engine.domain.prices import MAX_PRICE_CHARS, MAX_PRICE_DECIMALS, POSITIVE_PRICE_PATTERN
 from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
                                         ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
 from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
@@ -182,3 +185,56 @@ class PageConfig(BaseModel):
     tokens: list[TokenInfo]
     defaultSlippageBps: int
     maxSlippageBps: int
+
+
+_LISTABLE = [t for t in TOKENS if t.listable]
+_QUOTES = [t for t in TOKENS if not t.listable]
+
+
+def _choice(tokens: list[Any]) -> dict[str, Any]:
+    names = "|".join([*(t.symbol for t in tokens), *(t.mint for t in tokens)])
+    return {"type": "string", "pattern": f"^(?:{names})$", "description": ", ".join(t.symbol for t in tokens)}
+
+
+class ListingRequest(BaseModel):
+    """A listing event of the simulated market: pools for a new token, created at a slot of your choosing. Until
+    that slot the pair has no pool (quotes fail with no_pool); from it on it trades. One listing per pair."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    token: Annotated[StrictStr, WithJsonSchema({**_choice(_LISTABLE), "description": "The new token (listable: "
+                     + ", ".join(t.symbol for t in _LISTABLE) + ")"})] = Field(alias=listing_fields.TOKEN)
+    quote_token: Annotated[StrictStr, WithJsonSchema({**_choice(_QUOTES), "description": "What the new token is "
+                           "priced in and traded against: " + ", ".join(t.symbol for t in _QUOTES)})] = Field(
+        alias=listing_fields.QUOTE_TOKEN)
+    venue: Literal[VENUE_CHOICES] = Field(None, alias=listing_fields.VENUE,
+                                          description="Where the pools are created (default both)")
+    price: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "pattern": POSITIVE_PRICE_PATTERN, "maxLength": MAX_PRICE_CHARS,
+        "description": f"Whole quoteToken per whole token at listing, a decimal string (at most "
+                       f"{MAX_PRICE_DECIMALS} decimals)"})] = Field(alias=listing_fields.PRICE)
+    liquidity: StrictInt = Field(alias=listing_fields.LIQUIDITY, ge=MIN_LIQUIDITY, le=MAX_LIQUIDITY,
+                                 description="Whole quoteToken of value in each pool at listing")
+    at: Annotated[StrictStr, WithJsonSchema({"type": "string", "format": "date-time", "description":
+                  "When the pools are created (RFC 3339, not in the past, at most 7 days ahead); they exist from "
+                  "the first slot starting then. Give at or inSeconds (neither: now)"})] = Field(
+        None, alias=listing_fields.AT)
+    in_seconds: StrictInt = Field(None, alias=listing_fields.IN_SECONDS, ge=0, le=MAX_LISTING_AHEAD_S,
+                                  description="When the pools are created, in seconds from now")
+
+
+class ListingView(BaseModel):
+    pair: str
+    token: str
+    tokenMint: str
+    quoteToken: str
+    venues: list[str]
+    price: str
+    liquidity: str
+    slot: int = Field(description="The first slot in which the pools exist")
+    listsAt: str = Field(description="When that slot starts")
+    listed: bool = Field(description="Whether the pools exist now")
+
+
+class Listings(BaseModel):
+    listings: list[ListingView]

@@ -13,8 +13,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path as P
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse,
-                                     HealthResponse, HistoryResponse, OrderWithEvents, PageConfig, QueueStats,
-                                     RetryResponse)
+                                     HealthResponse, HistoryResponse, ListingRequest, Listings, ListingView,
+                                     OrderWithEvents, PageConfig, QueueStats, RetryResponse)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
 from order_engine.config import settings
@@ -34,8 +34,8 @@ _ERROR_MEANINGS = {
     400: "Bad input: the message and details name the field and the rule (a header, query or path parameter "
          "holding a NUL character or text that is not UTF-8 is bad input on every route)",
     404: "No such order",
-    409: "A conflict with what exists: the Idempotency-Key was used with a different order, or the order is not in a "
-         "state that can be retried",
+    409: "A conflict with what exists: the Idempotency-Key was used with a different order, the order is not in a "
+         "state that can be retried, or the pair already has a listing",
     413: f"The body is over {settings().max_body_bytes} bytes",
     415: "The body is not JSON",
     500: "A bug on our side",
@@ -145,6 +145,27 @@ def retry_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N
     retried = services().operator.retry(orderId)
     body = RetryResponse(orderId=retried.order["orderId"], requeuedFrom=retried.requeued_from, order=retried.order)
     return Response(202, _JSON, body.model_dump_json())
+
+
+@operator_router.post(
+    "/api/operator/listings",
+    summary="List a new token: create its pool(s) on Raydium and/or Meteora from a slot on (the simulated market)",
+    responses={201: {"description": "Scheduled (or listed, when its slot is now)",
+                     "content": {_JSON: {"model": ListingView}}}, **_errors(400, 409, 413, 415, 503)},
+)
+def create_listing(body: ListingRequest):
+    listing = services().listings.create(operator_router.current_event.json_body)
+    logger.info("listing created", extra={"listing": listing})
+    return Response(201, _JSON, ListingView(**listing).model_dump_json())
+
+
+@operator_router.get(
+    "/api/operator/listings",
+    summary="Every listing of the simulated market, listed or scheduled, by slot",
+    responses={200: {"description": "The listings", "content": {_JSON: {"model": Listings}}}, **_errors(400, 503)},
+)
+def listings() -> dict[str, Any]:
+    return {"listings": services().listings.all()}
 
 
 @web_router.get(

@@ -113,4 +113,6 @@ class Market:
             version, state = self.learn(spec, lost, now_ms)
 
     def _genesis(self, spec: model.PairSpec, now_ms: int) -> model.PairState:
-        return model.initial_state(spec, self.params, self.liquidity_usd, self.tick_at(now_ms))
+        # a listed pair's pools were created at its listing slot (the caller advances them to now)
+        tick = self.tick_at(now_ms) if spec.listing_slot is None else min(spec.listing_slot, self.tick_at(now_ms))
+        return model.initial_state(spec, self.params, self.liquidity_usd, tick)

@@ -20,8 +20,9 @@ from typing import Awaitable, Callable
 
 from order_engine.config import Settings
 from order_engine.dex.adapters.chain_store import ChainStore, LandedTransaction
+from order_engine.dex.adapters.listing_store import ListingCache
 from order_engine.domain.swaps import (
-    BlockhashExpired, BuiltSwap, DexError, NoRoute, Quote, QuoteTimeout, Route, RouteLeg, RpcError, SignatureState,
+    BlockhashExpired, BuiltSwap, DexError, NoPool, NoRoute, Quote, QuoteTimeout, Route, RouteLeg, RpcError, SignatureState,
     SlippageExceeded, SwapResult, TransactionDropped, VenueUnavailable,
 )
 from order_engine.dex.market import Market, encode
@@ -30,6 +31,7 @@ from order_engine.dex.model import market as model
 from order_engine.dex.model import transaction
 from order_engine.domain import routing, slippage
 from order_engine.dex.model.base58 import b58encode
+from order_engine.domain.listings import iso_ms, listable_pair
 from order_engine.domain.tokens import by_mint
 from order_engine.batching import GroupCommit
 
@@ -68,9 +70,10 @@ class _InFlight:
 class SimulatedDex:
     """The `Dex` the executor trades on: see the module docstring for how to construct it."""
 
-    def __init__(self, settings: Settings, store: MarketStore, chain: ChainStore, *,
+    def __init__(self, settings: Settings, store: MarketStore, chain: ChainStore, listings: ListingCache, *,
                  clock: Callable[[], int] = wall_clock_ms, release: Callable[[], Awaitable[None]] | None = None):
         self.settings = settings
+        self.listings = listings
         self._release = release  # closes the clients under the stores, when they are the dex's own
         self._clock = clock
         self._scale = settings.dex_latency_scale
@@ -95,13 +98,14 @@ class SimulatedDex:
 
     async def quote(self, venue: str, input_mint: str, output_mint: str, amount_in: int) -> Quote:
         """One venue's quote for the whole amount, after the venue's latency (may time out or fail)."""
-        spec = self._pair(input_mint, output_mint)
-        state = await self.market.snapshot(spec, self._clock())
+        now_ms = self._clock()
+        spec = await self._listed_pair(input_mint, output_mint, now_ms)
+        state = await self.market.snapshot(spec, now_ms)
         return await self._venue_quote(venue, spec, state, input_mint, amount_in)
 
     async def route(self, input_mint: str, output_mint: str, amount_in: int) -> Route:
-        spec = self._pair(input_mint, output_mint)
         now_ms = self._clock()
+        spec = await self._listed_pair(input_mint, output_mint, now_ms)
         state = await self.market.snapshot(spec, now_ms)
         outcomes = await self._quote_venues(spec, state, input_mint, amount_in)
         quotes = tuple(o for o in outcomes if isinstance(o, Quote))
@@ -141,6 +145,8 @@ class SimulatedDex:
 
     async def _venue_quote(self, venue: str, spec: model.PairSpec, state: model.PairState, input_mint: str,
                            amount_in: int) -> Quote:
+        if venue not in spec.venues:
+            raise NoPool(f"{venue} has no {spec.name} pool (the listing created one on {' and '.join(spec.venues)}).")
         if self._chance(self.settings.dex_fail_quote_timeout):
             await self._pause(self.settings.dex_quote_timeout_ms * 2)
             raise QuoteTimeout(f"{venue} did not quote within {self.settings.dex_quote_timeout_ms} ms.")
@@ -249,7 +255,7 @@ class SimulatedDex:
         """Execute the transaction against the pools as they are now (not as quoted), atomically. Transactions
         landing on one pair at the same moment land together, in the order they arrived, as a slot orders them."""
         route = flight.built.route
-        pair = self._pair(route.input_mint, route.output_mint).name
+        pair = (await self._listed_pair(route.input_mint, route.output_mint, self._clock())).name
         landings = self._landings.get(pair)
         if landings is None:
             landings = self._landings[pair] = GroupCommit(self._land_together)
@@ -410,10 +416,29 @@ class SimulatedDex:
     # -- helpers -------------------------------------------------------------------------------------------
 
     def _pair(self, input_mint: str, output_mint: str) -> model.PairSpec:
+        """A pair with pools: one of the market's own, or a listed one this process has read (see _listed_pair)."""
         spec = model.pair_for(input_mint, output_mint)
-        if spec is None or input_mint == output_mint:
+        if spec is not None and input_mint != output_mint:
+            return spec
+        tokens = listable_pair(by_mint(input_mint), by_mint(output_mint))
+        listing = self.listings.cached(*tokens) if tokens else None
+        if listing is None:
             raise NoRoute(f"no venue trades {by_mint(input_mint).symbol} for {by_mint(output_mint).symbol}.")
-        return spec
+        return model.listed_pair(listing)
+
+    async def _listed_pair(self, input_mint: str, output_mint: str, now_ms: int) -> model.PairSpec:
+        """The pair's pools as of now: a listed token trades from its listing's slot on, and has no pool before."""
+        tokens = listable_pair(by_mint(input_mint), by_mint(output_mint))
+        if tokens is None:
+            return self._pair(input_mint, output_mint)
+        listing = await self.listings.for_pair(*tokens)
+        name = f"{tokens[0].symbol}-{tokens[1].symbol}"
+        if listing is None:
+            raise NoPool(f"no pool: {name} is not listed ({tokens[0].symbol} has no pool against {tokens[1].symbol}).")
+        if not listing.live(now_ms, self.settings.dex_slot_ms):
+            raise NoPool(f"no pool: {name} lists at slot {listing.slot} "
+                         f"({iso_ms(listing.starts_at_ms(self.settings.dex_slot_ms))}), not yet.")
+        return model.listed_pair(listing)
 
     def _blockhash(self, now_ms: int) -> str:
         """The latest blockhash: a new one every slot, shared by the transactions built in it."""

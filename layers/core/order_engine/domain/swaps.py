@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+RAYDIUM = "raydium"
+METEORA = "meteora"
+VENUES = (RAYDIUM, METEORA)  # the venues the router quotes, in the order it quotes them
+
 
 @dataclass(frozen=True)
 class Quote:
@@ -140,3 +144,9 @@ class NoRoute(DexError):
 
     retryable = False
     reason = "no_route"
+
+
+class NoPool(NoRoute):
+    """The pair (or this venue) has no pool: its token is not listed yet, or not on this venue."""
+
+    reason = "no_pool"

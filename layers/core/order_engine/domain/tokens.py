@@ -41,6 +41,7 @@ class Token:
     decimals: int
     max_amount: int  # whole tokens; a single order above it is refused
     native: bool = False  # SOL: wrapped into wSOL for the swap, unwrapped after
+    listable: bool = False  # a new token: it has no pool until an operator lists one (dex/ listing events)
 
     @property
     def scale(self) -> int:
@@ -55,7 +56,13 @@ TOKENS: tuple[Token, ...] = (
     Token("SOL", WRAPPED_SOL_MINT, 9, max_amount=100_000, native=True),
     Token("USDC", "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v", 6, max_amount=10_000_000),
     Token("USDT", "Es9vMFrzaCERmJfrF4H2FYD4KCoNkY11McCe8BenwNYB", 6, max_amount=10_000_000),
+    # Tokens of the simulated market that do not trade until listed (their mints: sha256 of "simulated listing
+    # <symbol>" in base58, so they are well-formed and belong to no real token).
+    Token("NOVA", "8SwWUNQ67MSutdBsZksycK55LBUvvsCKb2WuRUA8E8mx", 6, max_amount=1_000_000_000_000, listable=True),
+    Token("ORBIT", "UMJKZYQLVYyG4CCiMHvUwiesMNv69mNrcfwb99DG2KW", 9, max_amount=1_000_000_000, listable=True),
+    Token("PULSE", "48k5Nr4R61isr9KCng7tp341sn1bTXHDv1nBzRBeaYkE", 6, max_amount=1_000_000_000_000, listable=True),
 )
+LISTABLE: tuple[Token, ...] = tuple(t for t in TOKENS if t.listable)
 _BY_SYMBOL = {t.symbol: t for t in TOKENS}
 _BY_MINT = {t.mint: t for t in TOKENS}
 

@@ -15,11 +15,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from order_engine.dex.model import cpmm, dlmm
+from order_engine.domain.listings import Listing
+from order_engine.domain.swaps import METEORA, RAYDIUM, VENUES  # noqa: F401 - the model's names for them
 from order_engine.domain.tokens import Token, lookup
-
-RAYDIUM = "raydium"
-METEORA = "meteora"
-VENUES = (RAYDIUM, METEORA)
 DLMM_LIQUIDITY_BINS = 69  # the initial liquidity is spread over this many bins around the active one
 
 
@@ -33,6 +31,12 @@ class PairSpec:
     dlmm_variable_fee_control: int
     dlmm_max_volatility_accumulator: int
     raydium_fee_rate: int = cpmm.RAYDIUM_TRADE_FEE_RATE
+    venues: tuple[str, ...] = VENUES  # the venues with a pool of the pair
+    liquidity: int | None = None  # whole quote tokens per pool (None: the market's default depth)
+    listing_slot: int | None = None  # a listed pair's pools exist from this slot on, at the listing price
+
+    def depth(self, default_liquidity: int) -> int:
+        return default_liquidity if self.liquidity is None else self.liquidity
 
     @property
     def name(self) -> str:
@@ -44,7 +48,7 @@ class PairSpec:
         return math.log(self.reference_price * self.quote.scale / self.base.scale)
 
     def dlmm_params(self, liquidity_usd: int) -> dlmm.DlmmParams:
-        return _dlmm_params(self, liquidity_usd)
+        return _dlmm_params(self, self.depth(liquidity_usd))
 
 
 @lru_cache(maxsize=64)
@@ -75,6 +79,18 @@ _BY_MINTS = {frozenset((p.base.mint, p.quote.mint)): p for p in PAIRS}
 
 def pair_for(input_mint: str, output_mint: str) -> PairSpec | None:
     return _BY_MINTS.get(frozenset((input_mint, output_mint)))
+
+
+# A new token's pools: Meteora's 80-bin-step pools with a 0.25% base fee, as launch pools commonly are.
+_LISTING_DLMM = dict(dlmm_bin_step=80, dlmm_base_factor=3_125, dlmm_variable_fee_control=30_000,
+                     dlmm_max_volatility_accumulator=350_000)
+
+
+@lru_cache(maxsize=256)
+def listed_pair(listing: Listing) -> PairSpec:
+    """The pair a listing creates: the new token as base, priced in its quote token."""
+    return PairSpec(listing.token, listing.quote, float(listing.price), **_LISTING_DLMM, venues=listing.venues,
+                    liquidity=listing.liquidity, listing_slot=listing.slot)
 
 
 @dataclass(frozen=True)
@@ -135,11 +151,13 @@ def normal(seed: int, *parts: object) -> float:
 
 
 def initial_state(spec: PairSpec, market: MarketParams, liquidity_usd: int, tick: int) -> PairState:
-    """A freshly seeded pair: offsets drawn from their stationary distribution, pools at their venue prices."""
+    """A freshly seeded pair: offsets drawn from their stationary distribution, pools at their venue prices; a
+    listed pair's pools both start at the listing price (its offsets drift from there)."""
     ref = spec.reference_log_price
-    r_off = market.offset_sigma * normal(market.seed, spec.name, RAYDIUM, "genesis")
-    m_off = market.offset_sigma * normal(market.seed, spec.name, METEORA, "genesis")
-    quote_reserve = liquidity_usd * spec.quote.scale // 2
+    listed = spec.listing_slot is not None
+    r_off = 0.0 if listed else market.offset_sigma * normal(market.seed, spec.name, RAYDIUM, "genesis")
+    m_off = 0.0 if listed else market.offset_sigma * normal(market.seed, spec.name, METEORA, "genesis")
+    quote_reserve = spec.depth(liquidity_usd) * spec.quote.scale // 2
     base_reserve = max(1, int(quote_reserve / math.exp(ref + r_off)))
     active = dlmm.bin_for_log_price(spec.dlmm_bin_step, ref + m_off)
     pool = dlmm.DlmmPool(active_id=active, index_reference=active)
