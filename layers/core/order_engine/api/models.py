@@ -187,26 +187,30 @@ class PageConfig(BaseModel):
     maxSlippageBps: int
 
 
-_LISTABLE = [t for t in TOKENS if t.listable]
-_QUOTES = [t for t in TOKENS if not t.listable]
+_LISTABLE = tuple(t for t in TOKENS if t.listable)
+_QUOTES = tuple(t for t in TOKENS if not t.listable)
 
 
-def _choice(tokens: list[Any]) -> dict[str, Any]:
-    names = "|".join([*(t.symbol for t in tokens), *(t.mint for t in tokens)])
-    return {"type": "string", "pattern": f"^(?:{names})$", "description": ", ".join(t.symbol for t in tokens)}
+def _listing_schema(schema: dict[str, Any]) -> None:
+    schema["not"] = {"required": [listing_fields.AT, listing_fields.IN_SECONDS]}
+    schema["description"] = (schema.get("description", "") + " Rules the schema cannot state, refused with 400 "
+                             "naming the rule: at is not in the past (not_past) and at most 7 days ahead "
+                             "(maximum); price has at most 18 decimals (decimals).").strip()
 
 
 class ListingRequest(BaseModel):
     """A listing event of the simulated market: pools for a new token, created at a slot of your choosing. Until
     that slot the pair has no pool (quotes fail with no_pool); from it on it trades. One listing per pair."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_listing_schema)
 
-    token: Annotated[StrictStr, WithJsonSchema({**_choice(_LISTABLE), "description": "The new token (listable: "
-                     + ", ".join(t.symbol for t in _LISTABLE) + ")"})] = Field(alias=listing_fields.TOKEN)
-    quote_token: Annotated[StrictStr, WithJsonSchema({**_choice(_QUOTES), "description": "What the new token is "
-                           "priced in and traded against: " + ", ".join(t.symbol for t in _QUOTES)})] = Field(
-        alias=listing_fields.QUOTE_TOKEN)
+    token: Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": token_pattern(_LISTABLE), "description":
+                     "The new token (listable: " + ", ".join(t.symbol for t in _LISTABLE) + ")"})] = Field(
+        alias=listing_fields.TOKEN)
+    quote_token: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "pattern": token_pattern(_QUOTES),
+        "description": "What the new token is priced in and traded against: " + ", ".join(t.symbol for t in _QUOTES)
+    })] = Field(alias=listing_fields.QUOTE_TOKEN)
     venue: Literal[VENUE_CHOICES] = Field(None, alias=listing_fields.VENUE,
                                           description="Where the pools are created (default both)")
     price: Annotated[StrictStr, WithJsonSchema({

@@ -78,10 +78,10 @@ def by_mint(mint: str) -> Token:
     return _BY_MINT[mint]
 
 
-def token_pattern() -> str:
-    """The tokens `resolve_token` accepts, as a JSON Schema pattern (symbols in any case, mints exactly)."""
-    symbols = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in t.symbol) for t in TOKENS]
-    return "^(?:" + "|".join([*symbols, *(t.mint for t in TOKENS)]) + ")$"
+def token_pattern(tokens: tuple[Token, ...] = TOKENS) -> str:
+    """The tokens `resolve_token` accepts (of `tokens`), as a JSON Schema pattern (symbols in any case, mints exactly)."""
+    symbols = ["".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in t.symbol) for t in tokens]
+    return "^(?:" + "|".join([*symbols, *(t.mint for t in tokens)]) + ")$"
 
 
 def resolve_token(field: str, value: object) -> Token:
