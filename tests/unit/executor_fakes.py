@@ -161,10 +161,11 @@ class ScriptedDex:
         return Route(input_mint, output_mint, amount_in, (RouteLeg(self.venue, amount_in, self.amount_out),),
                      (quote,), f"{self.venue} gives the most")
 
-    async def build(self, order_id: str, route: Route, slippage_bps: int) -> BuiltSwap:
+    async def build(self, order_id: str, route: Route, slippage_bps: int, min_amount_out: int | None = None) -> BuiltSwap:
         self._maybe_fail("build")
         self._builds += 1
-        return BuiltSwap(order_id, route, route.amount_out * (10_000 - slippage_bps) // 10_000,
+        least = route.amount_out * (10_000 - slippage_bps) // 10_000 if min_amount_out is None else min_amount_out
+        return BuiltSwap(order_id, route, least,
                          ("wrap_sol", f"swap:{self.venue}"), 5_000, f"blockhash{self._builds}", now_ms() + 60_000,
                          signature=f"sig-{order_id[-4:]}-{self._builds}")
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, InstanceOf, StrictInt, Strict
 from order_engine.config import settings
 from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
                                         ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
+from order_engine.domain.limit_orders import EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, LIMIT_PRICE_PATTERN, TTL_SECONDS
 from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
                                         TOKENS, Numeral, token_pattern)
 
@@ -31,7 +32,7 @@ BaseUnitAmount = Annotated[Union[StrictInt, StrictStr], WithJsonSchema({
                    "per-order maximum."})]
 Token = Annotated[StrictStr, WithJsonSchema(_TOKEN)]
 
-_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
+_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS)
 
 
 def _two_shapes(schema: dict[str, Any]) -> None:
@@ -50,11 +51,16 @@ def _two_shapes(schema: dict[str, Any]) -> None:
     schema["description"] = (schema.get("description", "") + " Rules the schema cannot state, refused with 400 "
                              "naming the rule: tokenOut differs from tokenIn (distinct_tokens); the amount has at "
                              "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum). "
+                             "A limit order (type \"limit\") needs limitPrice, with at most tokenOut's decimals "
+                             "(decimals) and above zero (positive), and one expiry: expiresAt in the future (future) "
+                             "and at most the maximum ahead (maximum), or ttlSeconds (range), not both (one_expiry); "
+                             "slippageBps is for market orders only (market_only), and the limit fields for limit "
+                             "orders only (limit_only). "
                              + NO_EXPONENT).strip()
 
 
 class ExecuteOrderRequest(BaseModel):
-    """A market swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or inputMint/outputMint/amountIn
+    """A market or limit swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or inputMint/outputMint/amountIn
     (base units). Tokens by symbol (SOL, USDC, USDT) or mint address."""
 
     # the wire names are the domain's (aliases). A field may be absent but never null (no `Optional`).
@@ -67,7 +73,18 @@ class ExecuteOrderRequest(BaseModel):
     output_mint: Token = Field(None, alias=OUTPUT_MINT)
     amount_in: BaseUnitAmount = Field(None, alias=AMOUNT_IN)
     slippage_bps: StrictInt = Field(None, alias=SLIPPAGE_BPS)
-    order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type; only market orders are implemented")
+    order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type: market (default) or limit")
+    limit_price: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "pattern": LIMIT_PRICE_PATTERN, "maxLength": MAX_AMOUNT_CHARS,
+        "description": "Limit orders: the least price, whole tokenOut per whole tokenIn, as a decimal string "
+                       "with at most tokenOut's decimals; the fill returns at least amount x limitPrice"})] = Field(None, alias=LIMIT_PRICE)
+    expires_at: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "format": "date-time",
+        "description": f"Limit orders: when an untriggered order ends expired (ISO-8601 with a time zone), at most "
+                       f"{settings().limit_max_ttl_s} s ahead; or give ttlSeconds"})] = Field(None, alias=EXPIRES_AT)
+    ttl_seconds: Annotated[StrictInt, WithJsonSchema({
+        "type": "integer", "minimum": 1, "maximum": settings().limit_max_ttl_s,
+        "description": "Limit orders: seconds until an untriggered order ends expired; or give expiresAt"})] = Field(None, alias=TTL_SECONDS)
     client_order_id: Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": CLIENT_ORDER_ID_PATTERN,
                                                           "description": "Your reference, 1 to 64 characters"})] = Field(None, alias=CLIENT_ORDER_ID)
 
@@ -109,6 +126,8 @@ class OrderView(BaseModel):
     createdAt: str
     updatedAt: str
     completedAt: Optional[str]
+    limitPrice: Optional[str] = Field(description="Limit orders: the least price, tokenOut per tokenIn")
+    expiresAt: Optional[str] = Field(description="Limit orders: when it expires if its price is not reached")
 
 
 class OrderWithEvents(OrderView):

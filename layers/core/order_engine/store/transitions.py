@@ -34,7 +34,7 @@ WITH v AS (
     UPDATE orders o
        SET status = v.to_status, seq = o.seq + 1, attempts = v.attempts, dex = v.dex,
            executed_price = v.executed_price, amount_out = v.amount_out, min_amount_out = v.min_amount_out,
-           tx_hash = v.tx_hash, error = v.error, updated_at = v.at,
+           tx_hash = v.tx_hash, error = v.error, updated_at = v.at, waiting_trigger = NULL,
            completed_at = CASE WHEN v.completed THEN v.at ELSE o.completed_at END
       FROM v
      WHERE o.id = v.id AND o.status = v.from_status AND o.seq = v.from_seq
