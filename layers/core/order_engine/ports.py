@@ -145,7 +145,8 @@ class OrderReader(Protocol):
     async def last_sent(self, order_id: str) -> dict[str, Any]:
         """The detail of the order's latest building/submitted event."""
 
-    async def unfinished(self, grace_ms: int) -> list[str]: ...
+    async def unfinished(self, grace_ms: int) -> list[str]:
+        """Orders in a QUEUED status (unfinished and not held by a trigger's watcher) unmoved for `grace_ms`."""
 
 
 class TransitionWriter(Protocol):
