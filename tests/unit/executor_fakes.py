@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
-from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.lifecycle import QUEUED, Status
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
 from order_engine.domain.swaps import BuiltSwap, Quote, Route, RouteLeg, SignatureState, SwapResult
 from order_engine.domain.tokens import lookup
@@ -89,7 +89,7 @@ class InMemoryOrders:
         return dict(sent[-1].detail) if sent else {}
 
     async def unfinished(self, grace_ms: int) -> list[str]:
-        return [i for i, o in self.orders.items() if o.status not in TERMINAL]
+        return [i for i, o in self.orders.items() if o.status in QUEUED]
 
     # TransitionWriter
     async def write(self, batch: Sequence[Transition]) -> list[bool]:

@@ -153,7 +153,8 @@ class OrderReader(Protocol):
     async def last_sent(self, order_id: str) -> dict[str, Any]:
         """The detail of the order's latest building/submitted event."""
 
-    async def unfinished(self, grace_ms: int) -> list[str]: ...
+    async def unfinished(self, grace_ms: int) -> list[str]:
+        """Orders in a QUEUED status (unfinished and not held by a trigger's watcher) unmoved for `grace_ms`."""
 
 
 class WaitingBook(Protocol):

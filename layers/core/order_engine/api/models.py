@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, StrictInt, StrictStr, WithJsonSchema
 
 from order_engine.config import settings
+from order_engine.domain.lifecycle import Status
 from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
                                         ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
 from order_engine.domain.limit_orders import EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, LIMIT_PRICE_PATTERN, TTL_SECONDS
@@ -99,14 +100,14 @@ class ExecuteOrderResponse(BaseModel):
 class OrderEventView(BaseModel):
     model_config = ConfigDict(extra="allow")
     seq: int
-    status: str
+    status: Status
     attempt: int
     at: str
 
 
 class OrderView(BaseModel):
     orderId: str
-    status: str
+    status: Status
     type: str
     tokenIn: str
     tokenOut: str
@@ -154,7 +155,7 @@ class DeadLetter(BaseModel):
     orderId: Optional[str]
     reason: str
     at: str
-    status: Optional[str] = Field(description="The order's status now (None when there is no such order)")
+    status: Optional[Status] = Field(description="The order's status now (None when there is no such order)")
     retryable: bool
 
 
@@ -186,7 +187,10 @@ class QueueStats(BaseModel):
     peakInFlight: int = Field(description="The most orders in flight at once, as the executors measured it")
     confirmed: int
     failed: int
-    unfinished: int = Field(description="Orders PostgreSQL holds in a non-terminal status")
+    cancelled: int
+    expired: int
+    waiting: int = Field(description="Limit and sniper orders waiting for their trigger (not on the queue)")
+    unfinished: int = Field(description="Orders PostgreSQL holds in a non-terminal status (waiting ones included)")
 
 
 class TokenInfo(BaseModel):
@@ -196,8 +200,15 @@ class TokenInfo(BaseModel):
     maxAmount: str = Field(description="The largest amount of this token one order may carry, in whole tokens")
 
 
+class Lifecycle(BaseModel):
+    statuses: list[Status] = Field(description="Every status, in lifecycle order")
+    terminal: list[Status] = Field(description="The statuses an order never leaves")
+    cancellable: list[Status] = Field(description="The statuses DELETE /api/orders/{orderId} cancels from")
+
+
 class PageConfig(BaseModel):
     wsUrl: str = Field(description="The WebSocket API's URL (subscribe there for live order events)")
     tokens: list[TokenInfo]
+    lifecycle: Lifecycle
     defaultSlippageBps: int
     maxSlippageBps: int

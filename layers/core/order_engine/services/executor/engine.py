@@ -40,7 +40,7 @@ class RunSummary:
     owner: str
     stopped_because: str = ""
     claimed: int = 0
-    outcomes: Counter = field(default_factory=Counter)  # confirmed, failed, retry, wait, lost, done, released
+    outcomes: Counter = field(default_factory=Counter)  # confirmed, failed, retry, wait, lost, done, held, released
     duplicates_dropped: int = 0
     dead_lettered: int = 0
     reconciled: int = 0
@@ -333,7 +333,7 @@ class Executor:
             pass
 
     async def reconcile(self) -> int:
-        """Re-enqueue unfinished orders that Redis holds nowhere (after a Redis restart or a lost push)."""
+        """Re-enqueue queued orders (lifecycle.QUEUED) that Redis holds nowhere (after a Redis restart or a lost push)."""
         unfinished = await self.reader.unfinished(self.settings.reconcile_grace_ms)
         if not unfinished:
             return 0

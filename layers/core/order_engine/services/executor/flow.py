@@ -18,7 +18,7 @@ from order_engine.domain.swaps import (
     BlockhashExpired, BuiltSwap, DexError, Route, RouteLeg, SignatureState, SlippageExceeded, SwapResult,
     TransactionDropped,
 )
-from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.lifecycle import HELD, TERMINAL, Status
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import Fail, RetryPolicy
 from order_engine.domain.transition import Transition
@@ -38,7 +38,7 @@ class Outcome:
 
     action: str
     due_ms: int = 0
-    result: str = ""  # confirmed | failed | retry | wait | lost | done
+    result: str = ""  # confirmed | failed | retry | wait | lost | done | held
 
     @classmethod
     def ack(cls, result: str) -> "Outcome":
@@ -63,6 +63,8 @@ class OrderFlow:
     async def drive(self, order: Order) -> Outcome:
         if order.status in TERMINAL:
             return Outcome.ack("done")
+        if order.status in HELD:  # its trigger's watcher holds it and queues it once it is pending
+            return Outcome.ack("held")
         if order.status in (Status.BUILDING, Status.SUBMITTED):
             return await self._recover(order)
         return await self._attempt(order)
