@@ -9,7 +9,7 @@ from urllib.parse import quote
 
 import aiohttp
 
-TERMINAL = ("confirmed", "failed")
+TERMINAL = ("confirmed", "failed", "cancelled", "expired")
 
 
 class ApiError(Exception):

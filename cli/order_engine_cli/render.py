@@ -9,8 +9,11 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from order_engine_cli.client import TERMINAL
+
 LIFECYCLE = ("pending", "routing", "building", "submitted", "confirmed")
-STATUS_STYLE = {"confirmed": "green", "failed": "red", "pending": "dim"}
+STATUS_STYLE = {"confirmed": "green", "failed": "red", "pending": "dim", "waiting": "cyan", "cancelled": "yellow",
+                "expired": "yellow"}
 
 
 class Tokens:
@@ -36,8 +39,11 @@ def lifecycle_view(order: dict[str, Any], events: list[dict[str, Any]], tokens: 
     reached = {e["status"] for e in events} | {order["status"]}
     current = events[-1]["status"] if events else order["status"]
     steps = Table.grid(padding=(0, 1))
-    for status in LIFECYCLE:
-        if status == current and current not in ("confirmed", "failed"):
+    # a limit or sniper order waited first; a cancelled or expired one ends off the market order's path
+    shown = (("waiting",) if "waiting" in reached else ()) + LIFECYCLE + tuple(
+        s for s in ("cancelled", "expired") if s in reached)
+    for status in shown:
+        if status == current and current not in TERMINAL:
             mark: Any = Spinner("dots", style="cyan")
         elif status in reached:
             mark = Text("✓", style="green")
@@ -69,6 +75,8 @@ def lifecycle_view(order: dict[str, Any], events: list[dict[str, Any]], tokens: 
             lines.append(Text(f"signature {e.get('txHash')}"))
         elif e["status"] == "failed":
             lines.append(Text(f"failed after attempt {e.get('attempt')}: {e.get('error')}", style="red"))
+        elif e["status"] in ("cancelled", "expired"):
+            lines.append(Text(f"{e['status']} before it was routed", style="yellow"))
     return Group(*lines)
 
 
@@ -103,6 +111,9 @@ def orders_table(orders: list[dict[str, Any]], tokens: Tokens) -> Table:
 
 
 def queue_table(counts: dict[str, Any]) -> Table:
-    table = Table("ready", "in flight", "delayed", "dead-lettered", "confirmed", "failed")
-    table.add_row(*(str(counts.get(k, "")) for k in ("ready", "inFlight", "delayed", "deadLettered", "confirmed", "failed")))
+    columns = {"ready": "ready", "inFlight": "in flight", "delayed": "delayed", "deadLettered": "dead-lettered",
+               "waiting": "waiting", "confirmed": "confirmed", "failed": "failed", "cancelled": "cancelled",
+               "expired": "expired"}
+    table = Table(*columns.values())
+    table.add_row(*(str(counts.get(k, "")) for k in columns))
     return table

@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from order_engine.config import Settings
+from order_engine.domain.lifecycle import TERMINAL
 from order_engine.domain.orders import OrderEvent, parse_order_request
 from order_engine.bootstrap import deadline_in, run_executor_async as run_async
 from order_engine.services.executor.engine import RunSummary
@@ -62,13 +63,23 @@ def timeline(db: Database, order_id: str) -> list[tuple[int, str, int, dict[str,
     return [(seq, status, attempt, json.loads(d) if isinstance(d, str) else d) for seq, status, attempt, d in rows]
 
 
+def insert_waiting(db: Database, like: str) -> str:
+    """A waiting (limit) order shaped like order `like`, as the limit-order intake would store it."""
+    order_id = str(uuid.uuid4())
+    db.run("INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, request_hash)"
+           " SELECT CAST(:new AS uuid), 'waiting', 'limit', token_in, token_out, amount_in, slippage_bps, :h"
+           "   FROM orders WHERE id = CAST(:like AS uuid)", new=order_id, like=like, h=f"waiting-{order_id}")
+    db.run("INSERT INTO order_events (order_id, seq, status) VALUES (CAST(:id AS uuid), 1, 'waiting')", id=order_id)
+    return order_id
+
+
 def statuses(db: Database) -> Counter:
     return Counter(dict(db.run("SELECT status, count(*) FROM orders GROUP BY status")))
 
 
 def terminal_events_per_order(db: Database) -> Counter:
     rows = db.run("SELECT CAST(order_id AS text), count(*) FROM order_events"
-                  " WHERE status IN ('confirmed', 'failed') GROUP BY order_id")
+                  " WHERE status = ANY(CAST(:terminal AS text[])) GROUP BY order_id", terminal=sorted(TERMINAL))
     return Counter({order_id: n for order_id, n in rows})
 
 

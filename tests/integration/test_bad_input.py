@@ -47,7 +47,7 @@ BAD_BODIES = [
     ("shapes mixed fully", json.dumps({**SOL_USDC, "amount": 1, "inputMint": "SOL", "outputMint": "USDC",
                                        "amountIn": 1}), 400, "invalid_request", "inputMint"),
     ("unknown field", json.dumps({**SOL_USDC, "amount": 1, "price": 3}), 400, "invalid_request", "price"),
-    ("unsupported type", json.dumps({**SOL_USDC, "amount": 1, "type": "limit"}), 400, "invalid_request", "type"),
+    ("unsupported type", json.dumps({**SOL_USDC, "amount": 1, "type": "twap"}), 400, "invalid_request", "type"),
     ("client order id too long", json.dumps({**SOL_USDC, "amount": 1, "clientOrderId": "x" * 65}), 400,
      "invalid_request", "clientOrderId"),
     ("sql in token", json.dumps({"tokenIn": "SOL'; DROP TABLE orders;--", "tokenOut": "USDC", "amount": 1}), 400,

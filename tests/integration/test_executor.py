@@ -5,8 +5,8 @@ import json
 from datetime import datetime
 
 from executor_support import (
-    SOL_TO_USDC, assert_each_order_finished_once, executor_settings, landed_swaps_per_order, run, statuses,
-    submit_orders, timeline,
+    SOL_TO_USDC, assert_each_order_finished_once, executor_settings, insert_waiting, landed_swaps_per_order, run,
+    statuses, submit_orders, timeline,
 )
 from order_engine.domain.retry import RetryPolicy
 from order_engine import bootstrap
@@ -125,6 +125,22 @@ def test_reconciler_requeues_unfinished_orders_that_redis_does_not_hold(settings
     assert_each_order_finished_once(db, ids)
 
 
+def test_the_reconciler_leaves_waiting_orders_to_their_watcher_and_the_executor_drops_one_it_is_handed(
+        settings, db, redis_client):
+    s = executor_settings(settings, reconcile_grace_ms=0, idle_exit_ms=1_500)
+    ids = submit_orders(s, db, 2, push=False)
+    waiting = insert_waiting(db, like=ids[0])
+    redis_client.lpush(Keys(s.key_prefix).ready, waiting)  # e.g. a stray push: the executor must not route it
+
+    [summary] = run(s)
+
+    assert summary.reconciled == 2 and summary.outcomes["held"] == 1
+    assert statuses(db) == {"confirmed": 2, "waiting": 1}
+    assert [status for _, status, _, _ in timeline(db, waiting)] == ["waiting"]
+    assert waiting not in landed_swaps_per_order(db)
+    assert summary.dead_lettered == 0
+
+
 def test_corrupt_entries_and_unknown_orders_go_to_the_dead_letters_with_a_reason(settings, db, redis_client):
     s = executor_settings(settings)
     keys = Keys(s.key_prefix)
@@ -146,7 +162,7 @@ def test_queue_stats_count_what_is_waiting_and_what_finished(settings, db):
     submit_orders(s, db, 3)
     assert bootstrap.build(s).queries.queue_stats() | {"peakInFlight": 0} == {
         "ready": 3, "inFlight": 0, "delayed": 0, "deadLettered": 0, "peakInFlight": 0,
-        "confirmed": 0, "failed": 0, "unfinished": 3}
+        "confirmed": 0, "failed": 0, "cancelled": 0, "expired": 0, "waiting": 0, "unfinished": 3}
     submit_orders(s, db, 1, body={**SOL_TO_USDC, "amount": "0.000000001"})
 
     run(s)

@@ -3,7 +3,7 @@ import itertools
 import pg8000.native
 import pytest
 
-from order_engine.domain.lifecycle import Status, database_transitions
+from order_engine.domain.lifecycle import INITIAL, Status, database_transitions
 from order_engine.store.migrations import migrate
 
 
@@ -34,12 +34,23 @@ def test_database_enforces_exactly_the_domain_transitions(db, current, target):
             db.run("UPDATE orders SET status = :s WHERE id = :id", s=str(target), id=order_id)
 
 
-def test_database_refuses_unknown_status_and_non_pending_insert(db):
+def test_database_refuses_unknown_status_and_an_insert_in_a_status_orders_do_not_start_in(db):
     order_id = _insert_pending(db)
     with pytest.raises(pg8000.native.DatabaseError, match="check"):
         db.run("UPDATE orders SET status = 'teleported' WHERE id = :id", id=order_id)
-    with pytest.raises(pg8000.native.DatabaseError, match="must start as pending"):
-        db.run(
-            "INSERT INTO orders (id, status, token_in, token_out, amount_in, slippage_bps, request_hash)"
-            " VALUES ('00000000-0000-0000-0000-000000000002', 'confirmed', 'a', 'b', 1, 50, 'h')"
-        )
+    for n, status in enumerate(sorted(set(Status) - INITIAL), start=2):
+        with pytest.raises(pg8000.native.DatabaseError, match=f"cannot start as {status}"):
+            db.run(
+                "INSERT INTO orders (id, status, token_in, token_out, amount_in, slippage_bps, request_hash)"
+                f" VALUES ('00000000-0000-0000-0000-{n:012d}', :s, 'a', 'b', 1, 50, 'h')", s=str(status)
+            )
+
+
+def test_a_limit_or_sniper_order_can_be_stored_waiting_and_an_unknown_type_cannot(db):
+    insert = ("INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, request_hash)"
+              " VALUES (:id, 'waiting', :t, 'a', 'b', 1, 50, 'h')")
+    db.run(insert, id="00000000-0000-0000-0000-00000000000a", t="limit")
+    db.run(insert, id="00000000-0000-0000-0000-00000000000b", t="sniper")
+    assert db.run("SELECT order_type, status FROM orders ORDER BY id") == [["limit", "waiting"], ["sniper", "waiting"]]
+    with pytest.raises(pg8000.native.DatabaseError, match="check"):
+        db.run(insert, id="00000000-0000-0000-0000-00000000000c", t="stop")

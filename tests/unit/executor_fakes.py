@@ -9,7 +9,7 @@ import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
-from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.lifecycle import QUEUED, Status
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
 from order_engine.domain.swaps import BuiltSwap, Quote, Route, RouteLeg, SignatureState, SwapResult
 from order_engine.domain.tokens import lookup
@@ -89,7 +89,7 @@ class InMemoryOrders:
         return dict(sent[-1].detail) if sent else {}
 
     async def unfinished(self, grace_ms: int) -> list[str]:
-        return [i for i, o in self.orders.items() if o.status not in TERMINAL]
+        return [i for i, o in self.orders.items() if o.status in QUEUED]
 
     # TransitionWriter
     async def write(self, batch: Sequence[Transition]) -> list[bool]:
@@ -161,10 +161,11 @@ class ScriptedDex:
         return Route(input_mint, output_mint, amount_in, (RouteLeg(self.venue, amount_in, self.amount_out),),
                      (quote,), f"{self.venue} gives the most")
 
-    async def build(self, order_id: str, route: Route, slippage_bps: int) -> BuiltSwap:
+    async def build(self, order_id: str, route: Route, slippage_bps: int, min_amount_out: int | None = None) -> BuiltSwap:
         self._maybe_fail("build")
         self._builds += 1
-        return BuiltSwap(order_id, route, route.amount_out * (10_000 - slippage_bps) // 10_000,
+        least = route.amount_out * (10_000 - slippage_bps) // 10_000 if min_amount_out is None else min_amount_out
+        return BuiltSwap(order_id, route, least,
                          ("wrap_sol", f"swap:{self.venue}"), 5_000, f"blockhash{self._builds}", now_ms() + 60_000,
                          signature=f"sig-{order_id[-4:]}-{self._builds}")
 

@@ -10,6 +10,7 @@ import pytest
 
 from helpers import FakeLambdaContext, http_event
 from order_engine import config
+from order_engine.domain.lifecycle import Status
 from order_engine.domain.tokens import TOKENS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +63,10 @@ def test_config_names_the_websocket_url_and_the_registry(web, monkeypatch):
     assert body["wsUrl"] == "wss://example.test/prod"
     assert [t["symbol"] for t in body["tokens"]] == [t.symbol for t in TOKENS]
     assert body["defaultSlippageBps"] == 50
+
+
+def test_config_tells_the_page_the_lifecycle_so_its_filters_and_finished_rows_follow_it(web):
+    lifecycle = json.loads(call(web, "/api/config")["body"])["lifecycle"]
+    assert lifecycle["statuses"] == [str(s) for s in Status]
+    assert set(lifecycle["terminal"]) == {"confirmed", "failed", "cancelled", "expired"}
+    assert set(lifecycle["cancellable"]) == {"waiting", "pending"}

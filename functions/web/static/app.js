@@ -2,7 +2,7 @@
 // served (so a stage prefix such as /prod works) and the WebSocket URL that GET api/config names.
 "use strict";
 
-const TERMINAL = new Set(["confirmed", "failed"]);
+let TERMINAL = new Set(); // from GET api/config (the lifecycle's one source), before any order is shown
 const COUNT_REFRESH_MS = 2000;
 const PING_MS = 240000; // API Gateway closes a WebSocket idle for 10 minutes
 const VENUE_COLOURS = { raydium: "#7c3aed", meteora: "#ea580c", split: "#0891b2" };
@@ -706,6 +706,8 @@ async function start() {
     setConnection("down", `Cannot load the configuration: ${err.message}`);
     return;
   }
+  TERMINAL = new Set(state.config.lifecycle.terminal);
+  $("#history-status").append(...state.config.lifecycle.statuses.map((s) => el("option", { value: s, text: s })));
   for (const token of state.config.tokens) {
     state.tokensBySymbol.set(token.symbol, token);
     state.tokensByMint.set(token.mint, token);

@@ -136,6 +136,8 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     from order_engine.store.queue import WorkQueue
     from order_engine.store.redis_client import async_client
     from order_engine.store.transitions import PgOrderReader, PgTransitionWriter, PgWorker
+    from order_engine.store.waiting_book import WaitingBook
+    from order_engine.store.waiting_orders import PgWaitingOrders
     from order_engine.store.ws_notifier import ManagementApiNotifier
 
     client = async_client(s.redis_url)
@@ -146,18 +148,20 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     writers = [PgTransitionWriter(PgWorker(s.database_url, s.database_schema, f"pg-writer-{i}"))
                for i in range(max(1, s.executor_pg_writers))]
     reader = PgOrderReader(PgWorker(s.database_url, s.database_schema, "pg-reader"))
+    waiting = PgWaitingOrders(PgWorker(s.database_url, s.database_schema, "pg-waiting"))
     own_dex, own_notifier = dex is None, notifier is None
     dex = dex or simulated_dex(s)
     notifier = notifier or ManagementApiNotifier.from_settings(s)
     try:
         executor = Executor(s, queue=queue, reader=reader, writers=writers,
                             live=LiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
-                            remaining_ms=remaining_ms, launcher=launcher, slot=slot)
+                            remaining_ms=remaining_ms, launcher=launcher, slot=slot,
+                            book=WaitingBook(client, keys), waiting=waiting)
         if on_start is not None:
             on_start(executor)
         return await executor.run()
     finally:
-        for part in (*writers, reader):
+        for part in (*writers, reader, waiting):
             part.close()
         if own_notifier:
             await notifier.close()

@@ -48,6 +48,10 @@ class Settings:
     terminal_ttl_s: int = 86_400  # how long Redis keeps a finished order's live state and event log
     dead_letter_max: int = 10_000  # dead-letter entries kept (oldest trimmed)
     executor_pg_writers: int = 1  # PostgreSQL connections the executor group-commits steps through
+    # limit orders: they wait in Redis books watched once a slot (dex_slot_ms) by one executor
+    limit_max_ttl_s: int = 7 * 86_400  # the furthest expiry a limit order may ask for
+    limit_trigger_margin_bps: int = 50  # fire once the best venue price beats the limit by this (its fee and impact)
+    watch_fire_max: int = 5_000  # orders one book fires (and orders expired) per tick; the rest in the next
     # the simulated venues and chain (dex/); every latency is multiplied by dex_latency_scale (0 for benchmarks)
     dex_latency_scale: float = 1.0
     dex_seed: int = 7  # makes the market and the injected failures repeatable

@@ -14,6 +14,7 @@ from order_engine.domain.tokens import Token
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest
 from order_engine.domain.swaps import BuiltSwap, Route, SwapResult
 from order_engine.domain.transition import Transition
+from order_engine.domain.triggers import Trigger
 
 # -- values ---------------------------------------------------------------------------------------------------
 
@@ -65,7 +66,9 @@ class PostResult(Enum):
 class OrderStore(Protocol):
     """The durable orders and their timelines (PostgreSQL)."""
 
-    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None) -> Inserted: ...
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
+               trigger: Trigger | None = None) -> Inserted:
+        """Write the order and its first event; with a `trigger` it is created waiting for it."""
     def get(self, order_id: str) -> Order | None: ...
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
     def history(self, limit: int, after: HistoryPosition | None, status: Status | None,
@@ -81,6 +84,10 @@ class Intake(Protocol):
 
     def enqueue(self, order_id: str, first_frame: dict[str, Any]) -> bool:
         """Queue the order; True when an executor must be woken."""
+
+    def hold(self, order_id: str, trigger: Trigger, expires_ms: int, frames: list[dict[str, Any]]) -> bool:
+        """Put a waiting order in its trigger's book (not on the queue), start its live event log; True when an
+        executor must be woken to watch it."""
 
     def counts(self) -> dict[str, int]:
         """ready, inFlight, delayed, deadLettered, peakInFlight."""
@@ -125,10 +132,11 @@ class WorkQueue(Protocol):
     async def snapshot(self) -> Snapshot: ...
     async def requeue(self, ids: list[str]) -> None: ...
     async def has_waiting(self) -> bool:
-        """Whether any order is ready, waiting out a backoff, or in flight anywhere (one atomic read)."""
+        """Whether any order is ready, waiting out a backoff, in flight anywhere, or waiting for its trigger
+        (one atomic read)."""
 
     async def take_turn(self, chore: str, interval_ms: int) -> bool:
-        """True for the one executor that runs the periodic `chore` ('sweep' or 'reconcile') this interval."""
+        """True for the one executor that runs the periodic `chore` ('sweep', 'reconcile' or 'watch') this interval."""
 
     async def beat(self, ttl_ms: int, slot: str | None = None) -> None: ...
     async def leave(self) -> None: ...
@@ -147,7 +155,30 @@ class OrderReader(Protocol):
     async def last_sent(self, order_id: str) -> dict[str, Any]:
         """The detail of the order's latest building/submitted event."""
 
-    async def unfinished(self, grace_ms: int) -> list[str]: ...
+    async def unfinished(self, grace_ms: int) -> list[str]:
+        """Orders in a QUEUED status (unfinished and not held by a trigger's watcher) unmoved for `grace_ms`."""
+
+
+class WaitingBook(Protocol):
+    """The waiting orders' trigger books and expiry (Redis), as the watcher works them."""
+
+    async def take_reached(self, kind: str, key: str, level: float, limit: int) -> list[str]:
+        """Take out (at most `limit`) orders of book (kind, key) whose trigger score is at most `level`."""
+
+    async def take_expired(self, now_ms: int, limit: int) -> list[str]:
+        """Take out (at most `limit`) orders whose expiry is at or before `now_ms`."""
+
+    async def count(self) -> int: ...
+    async def restore(self, entries: Iterable[tuple[str, Trigger, int]]) -> int:
+        """Put (order id, trigger, expiry ms) entries back (idempotent)."""
+
+
+class WaitingOrders(Protocol):
+    """The waiting orders PostgreSQL holds (the source the books are rebuilt from)."""
+
+    async def entries(self) -> list[tuple[str, Trigger, int]]: ...
+    async def settled_count(self, grace_ms: int) -> int:
+        """Waiting orders created more than `grace_ms` ago (their submit has had time to fill the book)."""
 
 
 class TransitionWriter(Protocol):
@@ -171,7 +202,8 @@ class Dex(Protocol):
     """The venues and the chain the executor trades on."""
 
     async def route(self, input_mint: str, output_mint: str, amount_in: int) -> Route: ...
-    async def build(self, order_id: str, route: Route, slippage_bps: int) -> BuiltSwap: ...
+    async def build(self, order_id: str, route: Route, slippage_bps: int, min_amount_out: int | None = None) -> BuiltSwap:
+        """Sign the swap; its least output is `min_amount_out` when given (a limit's), else the quote less slippage."""
     async def submit(self, built: BuiltSwap) -> str:
         """Send the transaction; returns its signature (base58, 87-88 chars). Record it before confirming."""
 
@@ -179,6 +211,10 @@ class Dex(Protocol):
         """Wait for commitment `confirmed`; a swap that landed but failed (slippage) raises SlippageExceeded."""
 
     async def signature_status(self, signature: str) -> SwapResult: ...
+
+    async def price_levels(self) -> dict[str, float]:
+        """Per direction of every pair (`triggers.price_book(in, out)`), the best price any venue offers now:
+        whole tokenOut per whole tokenIn, before fees. One read of each pair."""
 
 
 # -- subscribe ------------------------------------------------------------------------------------------------

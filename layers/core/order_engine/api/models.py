@@ -9,10 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, InstanceOf, StrictInt, Strict
 
 from order_engine.config import settings
 from order_engine.domain import listings as listing_fields
+from order_engine.domain.lifecycle import Status
 from order_engine.domain.listings import MAX_LISTING_AHEAD_S, MAX_LIQUIDITY, MIN_LIQUIDITY, VENUE_CHOICES
 from order_engine.domain.prices import MAX_PRICE_CHARS, MAX_PRICE_DECIMALS, POSITIVE_PRICE_PATTERN
 from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
                                         ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
+from order_engine.domain.limit_orders import EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, LIMIT_PRICE_PATTERN, TTL_SECONDS
 from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
                                         TOKENS, Numeral, token_pattern)
 
@@ -34,7 +36,7 @@ BaseUnitAmount = Annotated[Union[StrictInt, StrictStr], WithJsonSchema({
                    "per-order maximum."})]
 Token = Annotated[StrictStr, WithJsonSchema(_TOKEN)]
 
-_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
+_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS)
 
 
 def _two_shapes(schema: dict[str, Any]) -> None:
@@ -53,11 +55,16 @@ def _two_shapes(schema: dict[str, Any]) -> None:
     schema["description"] = (schema.get("description", "") + " Rules the schema cannot state, refused with 400 "
                              "naming the rule: tokenOut differs from tokenIn (distinct_tokens); the amount has at "
                              "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum). "
+                             "A limit order (type \"limit\") needs limitPrice, with at most tokenOut's decimals "
+                             "(decimals) and above zero (positive), and one expiry: expiresAt in the future (future) "
+                             "and at most the maximum ahead (maximum), or ttlSeconds (range), not both (one_expiry); "
+                             "slippageBps is for market orders only (market_only), and the limit fields for limit "
+                             "orders only (limit_only). "
                              + NO_EXPONENT).strip()
 
 
 class ExecuteOrderRequest(BaseModel):
-    """A market swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or inputMint/outputMint/amountIn
+    """A market or limit swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or inputMint/outputMint/amountIn
     (base units). Tokens by symbol (SOL, USDC, USDT) or mint address."""
 
     # the wire names are the domain's (aliases). A field may be absent but never null (no `Optional`).
@@ -70,7 +77,18 @@ class ExecuteOrderRequest(BaseModel):
     output_mint: Token = Field(None, alias=OUTPUT_MINT)
     amount_in: BaseUnitAmount = Field(None, alias=AMOUNT_IN)
     slippage_bps: StrictInt = Field(None, alias=SLIPPAGE_BPS)
-    order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type; only market orders are implemented")
+    order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type: market (default) or limit")
+    limit_price: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "pattern": LIMIT_PRICE_PATTERN, "maxLength": MAX_AMOUNT_CHARS,
+        "description": "Limit orders: the least price, whole tokenOut per whole tokenIn, as a decimal string "
+                       "with at most tokenOut's decimals; the fill returns at least amount x limitPrice"})] = Field(None, alias=LIMIT_PRICE)
+    expires_at: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "format": "date-time",
+        "description": f"Limit orders: when an untriggered order ends expired (ISO-8601 with a time zone), at most "
+                       f"{settings().limit_max_ttl_s} s ahead; or give ttlSeconds"})] = Field(None, alias=EXPIRES_AT)
+    ttl_seconds: Annotated[StrictInt, WithJsonSchema({
+        "type": "integer", "minimum": 1, "maximum": settings().limit_max_ttl_s,
+        "description": "Limit orders: seconds until an untriggered order ends expired; or give expiresAt"})] = Field(None, alias=TTL_SECONDS)
     client_order_id: Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": CLIENT_ORDER_ID_PATTERN,
                                                           "description": "Your reference, 1 to 64 characters"})] = Field(None, alias=CLIENT_ORDER_ID)
 
@@ -85,14 +103,14 @@ class ExecuteOrderResponse(BaseModel):
 class OrderEventView(BaseModel):
     model_config = ConfigDict(extra="allow")
     seq: int
-    status: str
+    status: Status
     attempt: int
     at: str
 
 
 class OrderView(BaseModel):
     orderId: str
-    status: str
+    status: Status
     type: str
     tokenIn: str
     tokenOut: str
@@ -112,6 +130,8 @@ class OrderView(BaseModel):
     createdAt: str
     updatedAt: str
     completedAt: Optional[str]
+    limitPrice: Optional[str] = Field(description="Limit orders: the least price, tokenOut per tokenIn")
+    expiresAt: Optional[str] = Field(description="Limit orders: when it expires if its price is not reached")
 
 
 class OrderWithEvents(OrderView):
@@ -138,7 +158,7 @@ class DeadLetter(BaseModel):
     orderId: Optional[str]
     reason: str
     at: str
-    status: Optional[str] = Field(description="The order's status now (None when there is no such order)")
+    status: Optional[Status] = Field(description="The order's status now (None when there is no such order)")
     retryable: bool
 
 
@@ -170,7 +190,10 @@ class QueueStats(BaseModel):
     peakInFlight: int = Field(description="The most orders in flight at once, as the executors measured it")
     confirmed: int
     failed: int
-    unfinished: int = Field(description="Orders PostgreSQL holds in a non-terminal status")
+    cancelled: int
+    expired: int
+    waiting: int = Field(description="Limit and sniper orders waiting for their trigger (not on the queue)")
+    unfinished: int = Field(description="Orders PostgreSQL holds in a non-terminal status (waiting ones included)")
 
 
 class TokenInfo(BaseModel):
@@ -180,9 +203,16 @@ class TokenInfo(BaseModel):
     maxAmount: str = Field(description="The largest amount of this token one order may carry, in whole tokens")
 
 
+class Lifecycle(BaseModel):
+    statuses: list[Status] = Field(description="Every status, in lifecycle order")
+    terminal: list[Status] = Field(description="The statuses an order never leaves")
+    cancellable: list[Status] = Field(description="The statuses DELETE /api/orders/{orderId} cancels from")
+
+
 class PageConfig(BaseModel):
     wsUrl: str = Field(description="The WebSocket API's URL (subscribe there for live order events)")
     tokens: list[TokenInfo]
+    lifecycle: Lifecycle
     defaultSlippageBps: int
     maxSlippageBps: int
 

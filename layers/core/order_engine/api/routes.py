@@ -18,7 +18,7 @@ from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderReq
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
 from order_engine.config import settings
-from order_engine.domain.lifecycle import Status
+from order_engine.domain.lifecycle import CANCELLABLE, TERMINAL, Status
 from order_engine.domain.orders import CLIENT_ORDER_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ORDER_ID_PATTERN
 from order_engine.domain.tokens import TOKENS, token_pattern
 from order_engine.services.operator import MAX_DEAD_LETTERS
@@ -179,6 +179,8 @@ def client_config() -> dict[str, Any]:
         wsUrl=s.ws_public_url, defaultSlippageBps=s.default_slippage_bps, maxSlippageBps=s.max_slippage_bps,
         tokens=[{"symbol": t.symbol, "mint": t.mint, "decimals": t.decimals, "maxAmount": str(t.max_amount)}
                 for t in TOKENS],
+        lifecycle={"statuses": list(Status), "terminal": [s for s in Status if s in TERMINAL],
+                   "cancellable": [s for s in Status if s in CANCELLABLE]},
     ).model_dump()
 
 

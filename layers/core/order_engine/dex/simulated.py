@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
 import secrets
 import time
@@ -33,6 +34,7 @@ from order_engine.domain import routing, slippage
 from order_engine.dex.model.base58 import b58encode
 from order_engine.domain.listings import iso_ms, listable_pair
 from order_engine.domain.tokens import by_mint
+from order_engine.domain.triggers import price_book
 from order_engine.batching import GroupCommit
 
 logger = logging.getLogger(__name__)
@@ -181,9 +183,21 @@ class SimulatedDex:
         return single, (f"{best.venue} gives {best.amount_out - other.amount_out} more than {other.venue} "
                         f"after fees and price impact.")
 
+    async def price_levels(self) -> dict[str, float]:
+        now_ms = self._clock()
+        levels: dict[str, float] = {}
+        for spec in model.PAIRS:
+            state = await self.market.snapshot(spec, now_ms)
+            # quote per base in whole tokens, as each venue's pool stands
+            prices = [math.exp(state.venue_log_price(venue, spec)) * spec.base.scale / spec.quote.scale
+                      for venue in model.VENUES]
+            levels[price_book(spec.base.mint, spec.quote.mint)] = max(prices)
+            levels[price_book(spec.quote.mint, spec.base.mint)] = 1 / min(prices)
+        return levels
+
     # -- building and sending ------------------------------------------------------------------------------
 
-    async def build(self, order_id: str, route: Route, slippage_bps: int) -> BuiltSwap:
+    async def build(self, order_id: str, route: Route, slippage_bps: int, min_amount_out: int | None = None) -> BuiltSwap:
         token_in, token_out = by_mint(route.input_mint), by_mint(route.output_mint)
         steps = transaction.swap_steps(token_in, token_out, tuple(leg.venue for leg in route.legs))
         congestion = min(100, len(self._in_flight))
@@ -191,7 +205,7 @@ class SimulatedDex:
         expires_at = now_ms + self.settings.dex_blockhash_lifetime_ms
         if self._chance(self.settings.dex_fail_blockhash_expired):
             expires_at = now_ms + int(self.settings.dex_slot_ms * self._scale) // 2  # stale: it lapses before landing
-        min_out = slippage.min_amount_out(route.amount_out, slippage_bps)
+        min_out = slippage.min_amount_out(route.amount_out, slippage_bps) if min_amount_out is None else min_amount_out
         fee = transaction.priority_fee_lamports(steps, congestion)
         detail = {
             "steps": list(steps),

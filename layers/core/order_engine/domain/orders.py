@@ -9,10 +9,13 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from decimal import Decimal
 from typing import Any, Mapping
 
 from order_engine.domain.lifecycle import Status
+from order_engine.domain.limit_orders import (EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, TTL_SECONDS, LimitTerms,
+                                              limit_min_amount_out, parse_limit_terms, refuse_limit_fields)
 from order_engine.domain.tokens import Token, by_mint, parse_base_units, resolve_token, to_decimal_string, whole_to_base_units
 from order_engine.errors import InvalidField
 
@@ -20,8 +23,10 @@ from order_engine.errors import InvalidField
 WHOLE_SHAPE = ("tokenIn", "tokenOut", "amount")
 BASE_UNIT_SHAPE = ("inputMint", "outputMint", "amountIn")
 SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID = "slippageBps", "type", "clientOrderId"
-REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
-ORDER_TYPES = ("market",)
+REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS)
+MARKET, LIMIT = "market", "limit"
+ORDER_TYPES = (MARKET, LIMIT)
+WAITING_TYPES = (LIMIT,)  # the types that wait for a trigger before they trade
 MAX_CLIENT_ORDER_ID = 64
 IDEMPOTENCY_KEY = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
@@ -44,17 +49,21 @@ class OrderRequest:
     slippage_bps: int
     order_type: str = "market"
     client_order_id: str | None = None
+    limit: LimitTerms | None = None
+    expiry_as_given: str | None = None  # "ttl:<s>" or "at:<iso>": a replay of a ttlSeconds body is the same body
 
     def fingerprint(self) -> str:
         """What makes two submits 'the same body' for idempotency: the normalised order, not its spelling."""
-        canonical = json.dumps(
-            [self.token_in.mint, self.token_out.mint, self.amount_in, self.slippage_bps, self.order_type, self.client_order_id],
-            separators=(",", ":"),
-        )
+        order = [self.token_in.mint, self.token_out.mint, self.amount_in, self.slippage_bps, self.order_type,
+                 self.client_order_id]
+        if self.limit is not None:
+            order += [format(self.limit.limit_price.normalize(), "f"), self.expiry_as_given]
+        canonical = json.dumps(order, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, max_slippage_bps: int) -> OrderRequest:
+def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, max_slippage_bps: int,
+                        max_ttl_s: int = 7 * 86_400, now: datetime | None = None) -> OrderRequest:
     whole = [f for f in WHOLE_SHAPE if body.get(f) is not None]
     base = [f for f in BASE_UNIT_SHAPE if body.get(f) is not None]
     if whole and base:
@@ -74,13 +83,25 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
         amount_in = parse_base_units(amount_field, body[amount_field], token_in)
     else:
         amount_in = whole_to_base_units(amount_field, body[amount_field], token_in)
+    order_type = _order_type(body.get(ORDER_TYPE))
+    limit = expiry_as_given = None
+    if order_type == LIMIT:
+        limit = parse_limit_terms(body, token_out, now or datetime.now(timezone.utc), max_ttl_s)
+        slippage_bps = 0  # the limit price is the bound
+        ttl = body.get(TTL_SECONDS)
+        expiry_as_given = f"ttl:{ttl}" if ttl is not None else f"at:{limit.expires_at.isoformat()}"
+    else:
+        refuse_limit_fields(body)
+        slippage_bps = _slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps)
     return OrderRequest(
         token_in=token_in,
         token_out=token_out,
         amount_in=amount_in,
-        slippage_bps=_slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps),
-        order_type=_order_type(body.get(ORDER_TYPE)),
+        slippage_bps=slippage_bps,
+        order_type=order_type,
         client_order_id=parse_client_order_id(body.get(CLIENT_ORDER_ID)),
+        limit=limit,
+        expiry_as_given=expiry_as_given,
     )
 
 
@@ -149,10 +170,19 @@ class Order:
     tx_hash: str | None = None
     error: str | None = None
     completed_at: datetime | None = None
+    limit_price: str | None = None  # whole tokenOut per tokenIn; a limit order's fill returns at least this rate
+    expires_at: datetime | None = None  # a waiting order not triggered by then ends expired
 
     @property
     def token_in(self) -> Token:
         return by_mint(self.token_in_mint)
+
+    @property
+    def limit_min_amount_out(self) -> int | None:
+        """The least output a fill of this limit order may return (None: not a limit order)."""
+        if self.limit_price is None:
+            return None
+        return limit_min_amount_out(self.amount_in, Decimal(self.limit_price), self.token_in, by_mint(self.token_out_mint))
 
     @property
     def token_out(self) -> Token:
@@ -182,6 +212,8 @@ class Order:
             "createdAt": _iso(self.created_at),
             "updatedAt": _iso(self.updated_at),
             "completedAt": _iso(self.completed_at),
+            LIMIT_PRICE: self.limit_price,
+            EXPIRES_AT: _iso(self.expires_at),
         }
 
 
@@ -218,9 +250,13 @@ class HistoryPosition:
 
 def pending_detail(request: OrderRequest) -> dict[str, Any]:
     """The detail of an order's first event, `pending`."""
-    return {
+    detail = {
         "tokenIn": request.token_in.symbol,
         "tokenOut": request.token_out.symbol,
         "amountIn": str(request.amount_in),
         "slippageBps": request.slippage_bps,
     }
+    if request.limit is not None:
+        detail.update(type=request.order_type, limitPrice=format(request.limit.limit_price, "f"),
+                      expiresAt=_iso(request.limit.expires_at))
+    return detail

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from order_engine.config import Settings
-from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.lifecycle import HELD, TERMINAL, Status
 from order_engine.domain.orders import ORDER_ID_PATTERN, HistoryPosition, parse_client_order_id
 from order_engine.domain.tokens import resolve_token
 from order_engine.errors import EngineError, ErrorCode, InvalidField
@@ -64,11 +64,11 @@ class OrderQueries:
         return HistoryPage([o.to_api() for o in page], next_cursor)
 
     def queue_stats(self) -> dict[str, Any]:
-        """{ready, inFlight, delayed, deadLettered, peakInFlight} from the queue, then the finished and unfinished
-        counts by status from the durable store. Raises DependencyUnavailable naming whichever does not answer."""
+        """{ready, inFlight, delayed, deadLettered, peakInFlight} from the queue, then the counts of each terminal
+        status, of waiting (held) orders and of all unfinished ones from the durable store. Raises DependencyUnavailable naming whichever does not answer."""
         counts: dict[str, Any] = self.intake.counts()
         by_status = self.orders.count_by_status()
-        for status in sorted(TERMINAL):
+        for status in sorted(TERMINAL | HELD):
             counts[str(status)] = by_status.get(status, 0)
         counts["unfinished"] = sum(n for status, n in by_status.items() if status not in TERMINAL)
         return counts

@@ -75,6 +75,26 @@ class Keys:
         return f"{self.prefix}executor:reconcile"
 
     @property
+    def watch_lock(self) -> str:
+        """Held for one slot by the executor that runs the waiting orders' watcher this tick."""
+        return f"{self.prefix}executor:watch"
+
+    def waiting_book(self, kind: str, key: str) -> str:
+        """ZSET order id -> trigger score: the waiting orders of one trigger book (e.g. one direction of a pair
+        by limit price); the watcher fires the range the market reached."""
+        return f"{self.prefix}waiting:{kind}:{key}"
+
+    @property
+    def waiting_expiry(self) -> str:
+        """ZSET order id -> expiry (ms): every waiting order, so the watcher ends the expired ones."""
+        return f"{self.prefix}waiting:expiry"
+
+    @property
+    def waiting_books(self) -> str:
+        """HASH order id -> the key of the book that holds it, so an expiry leaves no entry behind."""
+        return f"{self.prefix}waiting:books"
+
+    @property
     def executor_wake(self) -> str:
         """Set for a moment by the submit that wakes an executor, so a burst of submits wakes only one."""
         return f"{self.prefix}executor:wake"

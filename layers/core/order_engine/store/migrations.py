@@ -1,5 +1,6 @@
 """Applies the versioned SQL files under infra/migrations once each, in order, under an advisory lock,
-then writes the lifecycle's allowed transitions (from the domain, their one source) into the database."""
+then writes the lifecycle's allowed transitions and initial statuses (from the domain, their one source) into the
+database, where the transition trigger reads them."""
 from __future__ import annotations
 
 import argparse
@@ -9,7 +10,7 @@ from pathlib import Path
 import pg8000.native
 
 from order_engine.config import Settings
-from order_engine.domain.lifecycle import database_transitions
+from order_engine.domain.lifecycle import INITIAL, database_transitions
 from order_engine.store.postgres import connect_kwargs
 
 DEFAULT_DIR = Path(__file__).resolve().parents[4] / "infra" / "migrations"
@@ -77,6 +78,9 @@ def _sync_transitions(conn: pg8000.native.Connection) -> None:
     conn.run("DELETE FROM order_transitions")
     for a, b in pairs:
         conn.run("INSERT INTO order_transitions (from_status, to_status) VALUES (:a, :b)", a=a, b=b)
+    conn.run("DELETE FROM order_initial_statuses")
+    for status in sorted(INITIAL):
+        conn.run("INSERT INTO order_initial_statuses (status) VALUES (:s)", s=str(status))
     conn.run("COMMIT")
 
 

@@ -7,13 +7,15 @@ import json
 from typing import Any
 
 from order_engine.domain.lifecycle import Status
+from order_engine.domain.triggers import Trigger
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
 from order_engine.ports import Inserted
 from order_engine.store.postgres import Database
 
 ORDER_COLUMNS = (
     "id, status, token_in, token_out, amount_in, slippage_bps, order_type, attempts, seq, created_at, updated_at,"
-    " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at"
+    " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,"
+    " expires_at"
 )
 
 _INSERT = """
@@ -27,6 +29,23 @@ WITH inserted AS (
 ), first_event AS (
     INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
     SELECT id, 1, 'pending', 0, created_at, CAST(:detail AS jsonb) FROM inserted
+)
+SELECT created_at FROM inserted
+"""
+
+# A limit order is created waiting, with the trigger its Redis book is rebuilt from.
+_INSERT_WAITING = """
+WITH inserted AS (
+    INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
+                        idempotency_key, request_hash, limit_price, expires_at, waiting_trigger)
+    VALUES (:id, 'waiting', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
+            :idempotency_key, :request_hash, CAST(:limit_price AS numeric), CAST(:expires_at AS timestamptz),
+            CAST(:trigger AS jsonb))
+    ON CONFLICT (idempotency_key) DO NOTHING
+    RETURNING id, created_at
+), first_event AS (
+    INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
+    SELECT id, 1, 'waiting', 0, created_at, CAST(:detail AS jsonb) FROM inserted
 )
 SELECT created_at FROM inserted
 """
@@ -52,13 +71,15 @@ SELECT count(*) FROM logged
 
 def row_to_order(row: list[Any]) -> Order:
     (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
-     client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at) = row
+     client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,
+     expires_at) = row
     return Order(
         id=str(oid), status=Status(status), token_in_mint=token_in, token_out_mint=token_out, amount_in=int(amount_in),
         slippage_bps=slippage, order_type=order_type, attempts=attempts, seq=seq, created_at=created_at,
         updated_at=updated_at, client_order_id=client_order_id, dex=dex,
         executed_price=None if executed_price is None else format(executed_price, "f"),
         amount_out=amount_out, min_amount_out=min_amount_out, tx_hash=tx_hash, error=error, completed_at=completed_at,
+        limit_price=None if limit_price is None else format(limit_price.normalize(), "f"), expires_at=expires_at,
     )
 
 
@@ -73,10 +94,17 @@ class OrderRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None) -> Inserted:
-        """Write the order and its first event in one statement, or find the order its idempotency key made."""
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
+               trigger: Trigger | None = None) -> Inserted:
+        """Write the order and its first event in one statement, or find the order its idempotency key made.
+        With a `trigger` the order is created waiting for it (a limit order)."""
+        waiting = {}
+        if trigger is not None and request.limit is not None:
+            waiting = dict(limit_price=format(request.limit.limit_price, "f"),
+                           expires_at=request.limit.expires_at.isoformat(), trigger=json.dumps(trigger.to_json()))
         rows = self.db.run(
-            _INSERT,
+            _INSERT_WAITING if waiting else _INSERT,
+            **waiting,
             id=order_id,
             order_type=request.order_type,
             token_in=request.token_in.mint,
@@ -91,10 +119,12 @@ class OrderRepository:
         if rows:
             created_at = rows[0][0]
             order = Order(
-                id=order_id, status=Status.PENDING, token_in_mint=request.token_in.mint,
+                id=order_id, status=Status.WAITING if waiting else Status.PENDING, token_in_mint=request.token_in.mint,
                 token_out_mint=request.token_out.mint, amount_in=request.amount_in, slippage_bps=request.slippage_bps,
                 order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
                 client_order_id=request.client_order_id,
+                limit_price=format(request.limit.limit_price.normalize(), "f") if waiting else None,
+                expires_at=request.limit.expires_at if waiting else None,
             )
             return Inserted(order, created=True, same_request=True)
         existing = self.db.run(

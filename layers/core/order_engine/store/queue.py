@@ -312,7 +312,7 @@ class WorkQueue:
     @translates_redis_errors
     async def take_turn(self, chore: str, interval_ms: int) -> bool:
         """True for the one executor that gets to run a periodic chore (sweep, reconcile) this interval."""
-        lock = {"sweep": self.keys.sweep_lock, "reconcile": self.keys.reconcile_lock}[chore]
+        lock = {"sweep": self.keys.sweep_lock, "reconcile": self.keys.reconcile_lock, "watch": self.keys.watch_lock}[chore]
         return bool(await self.redis.set(lock, self.owner, nx=True, px=interval_ms))
 
     @translates_redis_errors
@@ -325,6 +325,7 @@ class WorkQueue:
             pipe.zcard(self.keys.delayed)
             pipe.zcard(self.keys.leases)
             pipe.llen(self.keys.processing)
+            pipe.zcard(self.keys.waiting_expiry)  # waiting orders need a live executor to watch them
             counts = await pipe.execute()
         return any(counts)
 

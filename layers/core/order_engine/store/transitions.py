@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import orjson
 import pg8000.native
 
-from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.lifecycle import QUEUED, Status
 from order_engine.domain.orders import Order
 from order_engine.domain.transition import Transition
 from order_engine.store.orders import ORDER_COLUMNS, row_to_order
@@ -34,7 +34,7 @@ WITH v AS (
     UPDATE orders o
        SET status = v.to_status, seq = o.seq + 1, attempts = v.attempts, dex = v.dex,
            executed_price = v.executed_price, amount_out = v.amount_out, min_amount_out = v.min_amount_out,
-           tx_hash = v.tx_hash, error = v.error, updated_at = v.at,
+           tx_hash = v.tx_hash, error = v.error, updated_at = v.at, waiting_trigger = NULL,
            completed_at = CASE WHEN v.completed THEN v.at ELSE o.completed_at END
       FROM v
      WHERE o.id = v.id AND o.status = v.from_status AND o.seq = v.from_seq
@@ -52,11 +52,11 @@ SELECT {ORDER_COLUMNS} FROM orders
  WHERE id IN (SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS uuid))
 """
 
-_TERMINAL = ", ".join(f"'{status}'" for status in sorted(TERMINAL))
+_QUEUED = ", ".join(f"'{status}'" for status in sorted(QUEUED))
 _SENT = f"'{Status.BUILDING}', '{Status.SUBMITTED}'"
 _UNFINISHED = f"""
 SELECT CAST(id AS text) FROM orders
- WHERE completed_at IS NULL AND status NOT IN ({_TERMINAL})
+ WHERE completed_at IS NULL AND status IN ({_QUEUED})
    AND updated_at < now() - make_interval(secs => :grace_s)
  ORDER BY created_at LIMIT :limit
 """
@@ -151,7 +151,8 @@ def load_orders(db: Database, ids: Sequence[str]) -> dict[str, Order]:
 
 
 def unfinished_order_ids(db: Database, grace_ms: int, limit: int = 10_000) -> list[str]:
-    """Unfinished orders nobody has moved for `grace_ms` (so a submit still pushing its id is not counted)."""
+    """Queued orders (unfinished, not held by a trigger's watcher) nobody has moved for `grace_ms` (so a submit
+    still pushing its id is not counted)."""
     return [row[0] for row in db.run(_UNFINISHED, grace_s=grace_ms / 1000, limit=limit)]
 
 

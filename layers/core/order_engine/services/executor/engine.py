@@ -21,9 +21,11 @@ from order_engine.config import Settings
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
-from order_engine.ports import Dex, LiveState, Notifier, OrderReader, TransitionWriter, Waker, WorkQueue
+from order_engine.ports import (Dex, LiveState, Notifier, OrderReader, TransitionWriter, WaitingBook, WaitingOrders,
+                                Waker, WorkQueue)
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
+from order_engine.services.executor.watcher import Watcher, trigger_sources
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +40,14 @@ class RunSummary:
     owner: str
     stopped_because: str = ""
     claimed: int = 0
-    outcomes: Counter = field(default_factory=Counter)  # confirmed, failed, retry, wait, lost, done, released
+    outcomes: Counter = field(default_factory=Counter)  # confirmed, failed, retry, wait, lost, done, held, released
     duplicates_dropped: int = 0
     dead_lettered: int = 0
     reconciled: int = 0
     launched: int = 0  # executors this one started because the queue needed more than were live
+    waiting_fired: int = 0  # waiting orders whose trigger fired (moved to pending and queued) by this executor
+    waiting_expired: int = 0
+    waiting_restored: int = 0  # waiting orders put back in the Redis books from PostgreSQL
     stalled_requeued: int = 0
     stalled_dead: int = 0
     peak_local_in_flight: int = 0
@@ -62,7 +67,8 @@ class Executor:
 
     def __init__(self, s: Settings, *, queue: WorkQueue, reader: OrderReader, writers: list[TransitionWriter],
                  live: LiveState, dex: Dex, notifier: Notifier, remaining_ms: Callable[[], int],
-                 launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None):
+                 launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None,
+                 book: WaitingBook | None = None, waiting: WaitingOrders | None = None):
         self.settings, self.queue, self.dex, self.notifier = s, queue, dex, notifier
         self.remaining_ms = remaining_ms
         self.launcher = launcher  # starts more executors (an asynchronous Lambda invoke); None: never
@@ -80,6 +86,10 @@ class Executor:
         self.recorder = StepRecorder(writers, live, notifier)
         self._settle = GroupCommit(self._settle_batch)
         self._lease_check = GroupCommit(self.queue.holds)
+        # Waiting orders (limit): watched once a slot by one executor; without a book, none are watched here.
+        self.watcher = None if book is None or waiting is None else Watcher(
+            book, waiting, reader, self.recorder, queue, trigger_sources(dex),
+            margin_bps=s.limit_trigger_margin_bps, fire_max=s.watch_fire_max)
         self.flow = OrderFlow(
             dex, self.recorder,
             RetryPolicy(s.max_attempts, s.backoff_base_ms, s.backoff_factor, s.backoff_cap_ms),
@@ -96,6 +106,8 @@ class Executor:
     async def run(self) -> RunSummary:
         started = time.monotonic()
         chores = [asyncio.create_task(self._keep_alive()), asyncio.create_task(self._promote_loop())]
+        if self.watcher is not None:
+            chores.append(asyncio.create_task(self._watch_loop()))
         try:
             self.summary.stopped_because = await self._claim_loop()
             if self.summary.stopped_because == "deadline":
@@ -258,6 +270,9 @@ class Executor:
                 if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
                     urgent = self._reconcile_now
                     self.summary.reconciled += await self.reconcile()
+                    if self.watcher is not None:
+                        self.summary.waiting_restored += await self.watcher.restore_if_lost(
+                            s.reconcile_grace_ms, certain=urgent)
                     self._reconcile_now = False
                     if urgent:  # once more when orders accepted just before are past the reconcile grace
                         self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
@@ -290,6 +305,19 @@ class Executor:
             if self.launcher is not None:
                 await asyncio.to_thread(self.launcher.wake, f"successor of {self.owner}", None, "order-engine.executor")
 
+    async def _watch_loop(self) -> None:
+        """Once a market tick (a slot), the one executor whose turn it is fires and expires waiting orders."""
+        slot_ms = self.settings.dex_slot_ms
+        while not self._closing.is_set():
+            try:
+                if await self.queue.take_turn("watch", slot_ms):
+                    tick = await self.watcher.tick()
+                    self.summary.waiting_fired += tick.fired
+                    self.summary.waiting_expired += tick.expired
+            except DependencyUnavailable as exc:
+                logger.warning("could not watch waiting orders: %s", exc)
+            await self._pause(slot_ms / 1000)
+
     async def _promote_loop(self) -> None:
         while not self._closing.is_set():
             try:
@@ -305,7 +333,7 @@ class Executor:
             pass
 
     async def reconcile(self) -> int:
-        """Re-enqueue unfinished orders that Redis holds nowhere (after a Redis restart or a lost push)."""
+        """Re-enqueue queued orders (lifecycle.QUEUED) that Redis holds nowhere (after a Redis restart or a lost push)."""
         unfinished = await self.reader.unfinished(self.settings.reconcile_grace_ms)
         if not unfinished:
             return 0

@@ -18,7 +18,7 @@ from order_engine.domain.swaps import (
     BlockhashExpired, BuiltSwap, DexError, Route, RouteLeg, SignatureState, SlippageExceeded, SwapResult,
     TransactionDropped,
 )
-from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain.lifecycle import HELD, TERMINAL, Status
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import Fail, RetryPolicy
 from order_engine.domain.transition import Transition
@@ -27,6 +27,7 @@ from order_engine.services.executor.recorder import StepRecorder
 
 logger = logging.getLogger(__name__)
 
+LIMIT_NOT_MET = "limit_not_met"  # retryable: the market may come back within the attempts left
 SETTLE_MARGIN_MS = 2_000  # past a blockhash's expiry before an unseen transaction is taken as never landing
 
 
@@ -37,7 +38,7 @@ class Outcome:
 
     action: str
     due_ms: int = 0
-    result: str = ""  # confirmed | failed | retry | wait | lost | done
+    result: str = ""  # confirmed | failed | retry | wait | lost | done | held
 
     @classmethod
     def ack(cls, result: str) -> "Outcome":
@@ -62,6 +63,8 @@ class OrderFlow:
     async def drive(self, order: Order) -> Outcome:
         if order.status in TERMINAL:
             return Outcome.ack("done")
+        if order.status in HELD:  # its trigger's watcher holds it and queues it once it is pending
+            return Outcome.ack("held")
         if order.status in (Status.BUILDING, Status.SUBMITTED):
             return await self._recover(order)
         return await self._attempt(order)
@@ -72,12 +75,17 @@ class OrderFlow:
             route = await self.dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
+        least = order.limit_min_amount_out
+        if least is not None and route.amount_out < least:
+            return await self._attempt_failed(
+                order, attempt, LIMIT_NOT_MET, True,
+                f"the best route returns {route.amount_out}, below the {least} the limit price asks for.")
         order = await self._step(order, Status.ROUTING, route.to_detail(),
                                  attempts=attempt, dex=route.dex, amount_out=route.amount_out)
         if order is None:
             return Outcome.ack("lost")
         try:
-            built = await self.dex.build(order.id, route, order.slippage_bps)
+            built = await self.dex.build(order.id, route, order.slippage_bps, least)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
         order = await self._step(order, Status.BUILDING, _build_detail(built, built.signature),

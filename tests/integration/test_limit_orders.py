@@ -1,0 +1,248 @@
+"""Limit orders on real PostgreSQL and Redis, the market driven by its seed and a test clock: an order waits until
+the market crosses its price and then fills at or above it; one the market never reaches expires; a Redis loss
+while 1,000 wait loses none of them."""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import time
+
+import pytest
+from decimal import ROUND_DOWN, Decimal
+
+from dex_helpers import SOL, USDC, ManualClock, lose_redis, trade_on
+from executor_support import executor_settings, statuses, timeline
+from helpers import FakeLambdaContext, http_event, response_json
+from order_engine import bootstrap
+from order_engine.bootstrap import deadline_in, run_executor_async, simulated_dex
+from order_engine.domain.triggers import price_book
+from order_engine.store.keys import Keys
+from order_engine.store.ws_notifier import LoggingNotifier
+
+SELL_SOL = {"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
+
+
+def limit_settings(settings):
+    return executor_settings(settings, dex_slot_ms=50, reconcile_interval_ms=300)
+
+
+def submit(submit_fn, body, key=None):
+    headers = {"Idempotency-Key": key} if key else None
+    resp = submit_fn.handler(http_event("POST", "/api/orders/execute", body, headers=headers), FakeLambdaContext())
+    return resp, response_json(resp)
+
+
+def price(value: float) -> str:
+    return str(Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
+
+
+class Stack:
+    """An executor (and its watcher) running in this process on a dex whose clock the test holds."""
+
+    def __init__(self, s):
+        self.s, self.clock = s, ManualClock()
+        self.executor = None
+
+    async def __aenter__(self):
+        self.dex = simulated_dex(self.s, clock=self.clock)
+        self.task = asyncio.create_task(run_executor_async(
+            self.s, deadline_in(120_000), dex=self.dex, notifier=LoggingNotifier(), owner="limit-test",
+            on_start=lambda executor: setattr(self, "executor", executor)))
+        while self.executor is None:
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(self, *exc):
+        self.executor.stop()
+        self.summary = await asyncio.wait_for(self.task, 30)
+        await self.dex.close()
+
+    async def best_sol_price(self) -> float:
+        return (await self.dex.price_levels())[price_book(SOL, USDC)]
+
+    async def lift_sol(self, usdc: int) -> None:
+        """Someone buys SOL with `usdc` whole USDC on the venue that pays most for SOL: its price goes up."""
+        route = await self.dex.route(SOL, USDC, 10**9)
+        best = max(route.quotes, key=lambda q: q.amount_out).venue
+        await trade_on(self.dex, best, USDC, SOL, usdc * 10**6)
+
+
+async def until(check, timeout_s: float = 20.0, every_s: float = 0.05):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        result = await asyncio.to_thread(check)
+        if result:
+            return result
+        await asyncio.sleep(every_s)
+    raise AssertionError(f"not within {timeout_s} s")
+
+
+def status_of(db, order_id):
+    return db.run("SELECT status FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)[0][0]
+
+
+def test_a_limit_order_waits_until_the_market_crosses_its_price_and_fills_at_or_above_it(
+        configured, submit_fn, settings, db):
+    s = limit_settings(settings)
+
+    async def scenario():
+        async with Stack(s) as stack:
+            best = await stack.best_sol_price()
+            limit = price(best * 1.01)
+            resp, body = submit(submit_fn, {**SELL_SOL, "limitPrice": limit, "ttlSeconds": 600})
+            assert resp["statusCode"] == 202, body
+            order_id = body["orderId"]
+            for _ in range(5):  # five market ticks below the limit: it keeps waiting
+                stack.clock.advance(s.dex_slot_ms)
+                await asyncio.sleep(s.dex_slot_ms * 2 / 1000)
+            assert status_of(db, order_id) == "waiting"
+            await stack.lift_sol(40_000)
+            assert await stack.best_sol_price() * (1 - s.limit_trigger_margin_bps / 10_000) >= float(limit)
+            await until(lambda: status_of(db, order_id) in ("confirmed", "failed"))
+            return order_id, limit
+
+    order_id, limit = asyncio.run(scenario())
+    row = db.run("SELECT status, amount_in, amount_out, min_amount_out, limit_price FROM orders"
+                 " WHERE id = CAST(:id AS uuid)", id=order_id)[0]
+    status, amount_in, amount_out, min_out, stored_limit = row
+    assert status == "confirmed"
+    assert stored_limit == Decimal(limit)
+    least = -(-(amount_in * Decimal(limit) * 10**6) // 10**9)
+    assert min_out == least  # the swap itself refused anything below the limit
+    assert amount_out >= least and Decimal(amount_out) / 10**6 / (Decimal(amount_in) / 10**9) >= Decimal(limit)
+    steps = [status for _, status, _, _ in timeline(db, order_id)]
+    assert steps == ["waiting", "pending", "routing", "building", "submitted", "confirmed"]
+    fired = timeline(db, order_id)[1][3]
+    assert fired["trigger"] == "price" and Decimal(fired["marketPrice"]) >= Decimal(limit)
+
+
+def test_a_limit_order_the_market_never_reaches_expires_with_an_event(configured, submit_fn, orders_fn, settings, db):
+    s = limit_settings(settings)
+
+    async def scenario():
+        async with Stack(s) as stack:
+            limit = price(await stack.best_sol_price() * 2)
+            resp, body = submit(submit_fn, {**SELL_SOL, "limitPrice": limit, "ttlSeconds": 1})
+            assert resp["statusCode"] == 202, body
+            await until(lambda: status_of(db, body["orderId"]) == "expired", timeout_s=10)
+            return body["orderId"]
+
+    order_id = asyncio.run(scenario())
+    assert [status for _, status, _, _ in timeline(db, order_id)] == ["waiting", "expired"]
+    assert db.run("SELECT count(*) FROM chain_transactions") == [[0]]
+    resp = orders_fn.handler(http_event("GET", f"/api/orders/{order_id}"), FakeLambdaContext())
+    order = response_json(resp)
+    assert order["status"] == "expired" and order["type"] == "limit" and order["limitPrice"] == limit
+    assert order["expiresAt"] and order["completedAt"]
+
+
+def test_a_limit_order_replayed_with_its_idempotency_key_is_the_same_order(configured, submit_fn, settings, db):
+    body = {**SELL_SOL, "limitPrice": "500", "ttlSeconds": 3600}
+    first, first_body = submit(submit_fn, body, key="limit-key-1")
+    again, again_body = submit(submit_fn, body, key="limit-key-1")
+    other, other_body = submit(submit_fn, {**body, "limitPrice": "501"}, key="limit-key-1")
+    assert (first["statusCode"], again["statusCode"], other["statusCode"]) == (202, 202, 409)
+    assert again_body["orderId"] == first_body["orderId"]
+    assert db.run("SELECT count(*), min(status) FROM orders") == [[1, "waiting"]]
+
+
+def test_a_redis_flush_while_1000_limit_orders_wait_loses_none(configured, submit_fn, settings, db, redis_client):
+    s = limit_settings(settings)
+    keys = Keys(s.key_prefix)
+    submit_service = bootstrap.services().submit
+
+    async def scenario():
+        async with Stack(s) as stack:
+            best = await stack.best_sol_price()
+            near, far = price(best * 1.01), price(best * 3)
+            ids = {"near": [], "far": []}
+            for i in range(1000):
+                kind = "near" if i % 10 == 0 else "far"
+                body = {**SELL_SOL, "amount": "0.01", "limitPrice": near if kind == "near" else far,
+                        "ttlSeconds": 600 if kind == "near" else 12}
+                ids[kind].append((await asyncio.to_thread(submit_service.submit, body)).order.id)
+            assert redis_client.zcard(keys.waiting_expiry) == 1000
+            lose_redis(s)  # what FLUSHALL does to this test's keys
+            assert redis_client.zcard(keys.waiting_expiry) == 0
+            await until(lambda: redis_client.zcard(keys.waiting_expiry) == 1000, timeout_s=15)
+            assert statuses(db) == {"waiting": 1000}
+            await stack.lift_sol(40_000)
+            await until(lambda: statuses(db).get("confirmed", 0) == 100, timeout_s=60)
+            await until(lambda: statuses(db).get("expired", 0) == 900, timeout_s=30)
+            return ids, stack
+
+    ids, stack = asyncio.run(scenario())
+    assert statuses(db) == {"confirmed": 100, "expired": 900}
+    assert stack.summary.waiting_restored >= 1000
+    assert redis_client.zcard(keys.waiting_expiry) == 0
+    for order_id in ids["near"][:5]:
+        assert [status for _, status, _, _ in timeline(db, order_id)][:2] == ["waiting", "pending"]
+    rows = db.run("SELECT count(*) FROM orders WHERE status = 'confirmed' AND amount_out < min_amount_out")
+    assert rows == [[0]]
+
+
+def test_market_orders_still_run_beside_waiting_limit_orders(configured, submit_fn, settings, db):
+    s = limit_settings(settings)
+
+    async def scenario():
+        async with Stack(s) as stack:
+            far = price(await stack.best_sol_price() * 3)
+            _, waiting = submit(submit_fn, {**SELL_SOL, "limitPrice": far, "ttlSeconds": 600})
+            resp, market = submit(submit_fn, {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"})
+            assert resp["statusCode"] == 202
+            await until(lambda: status_of(db, market["orderId"]) == "confirmed")
+            return waiting["orderId"]
+
+    waiting_id = asyncio.run(scenario())
+    assert status_of(db, waiting_id) == "waiting"  # the executor never routed it
+    assert [status for _, status, _, _ in timeline(db, waiting_id)] == ["waiting"]
+    assert json.loads(json.dumps(db.run("SELECT count(*) FROM chain_transactions")[0])) == [1]
+
+
+LIMIT = {**SELL_SOL, "amount": "1", "ttlSeconds": 600}
+WEEK = 7 * 86_400
+BAD_LIMIT_ORDERS = [
+    # (case, body, field, rule)
+    ("limit price zero", {**LIMIT, "limitPrice": "0"}, "limitPrice", "positive"),
+    ("limit price zero with a fraction", {**LIMIT, "limitPrice": "0.000"}, "limitPrice", "positive"),
+    ("limit price negative", {**LIMIT, "limitPrice": "-150"}, "limitPrice", "positive"),
+    ("limit price not a number", {**LIMIT, "limitPrice": "abc"}, "limitPrice", "decimal_string"),
+    ("limit price with an exponent", {**LIMIT, "limitPrice": "1e3"}, "limitPrice", "decimal_string"),
+    ("limit price as a JSON number", {**LIMIT, "limitPrice": 150}, "limitPrice", "decimal_string"),
+    ("limit price with more decimals than USDC has", {**LIMIT, "limitPrice": "150.1234567"}, "limitPrice", "decimals"),
+    ("limit price with more decimals than SOL has",
+     {**LIMIT, "tokenIn": "USDC", "tokenOut": "SOL", "amount": "100", "limitPrice": "0.0066666666"}, "limitPrice",
+     "decimals"),
+    ("limit price no fill could meet", {**LIMIT, "limitPrice": "99999999999999999999"}, "limitPrice", "maximum"),
+    ("limit price missing", LIMIT, "limitPrice", "required"),
+    ("expiry in the past", {**SELL_SOL, "limitPrice": "150", "expiresAt": "2020-01-01T00:00:00Z"}, "expiresAt", "future"),
+    ("expiry beyond the maximum", {**SELL_SOL, "limitPrice": "150", "expiresAt": "2099-01-01T00:00:00Z"}, "expiresAt",
+     "maximum"),
+    ("expiry without a time zone", {**SELL_SOL, "limitPrice": "150", "expiresAt": "2099-01-01T00:00:00"}, "expiresAt",
+     "time_zone"),
+    ("expiry not a time", {**SELL_SOL, "limitPrice": "150", "expiresAt": "tomorrow"}, "expiresAt", "iso8601"),
+    ("ttl beyond the maximum", {**LIMIT, "limitPrice": "150", "ttlSeconds": WEEK + 1}, "ttlSeconds", "range"),
+    ("ttl zero", {**LIMIT, "limitPrice": "150", "ttlSeconds": 0}, "ttlSeconds", "range"),
+    ("both expiries", {**LIMIT, "limitPrice": "150", "expiresAt": "2099-01-01T00:00:00Z"}, "ttlSeconds", "one_expiry"),
+    ("no expiry", {**SELL_SOL, "limitPrice": "150"}, "expiresAt", "required"),
+    ("slippage on a limit order", {**LIMIT, "limitPrice": "150", "slippageBps": 50}, "slippageBps", "market_only"),
+    ("limit price on a market order", {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "limitPrice": "150"},
+     "limitPrice", "limit_only"),
+    ("ttl on a market order", {"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "ttlSeconds": 60}, "ttlSeconds",
+     "limit_only"),
+]
+
+
+@pytest.mark.parametrize("case,body,field,rule", BAD_LIMIT_ORDERS, ids=[c[0] for c in BAD_LIMIT_ORDERS])
+def test_a_bad_limit_order_is_a_400_naming_the_field_and_rule_and_writes_nothing(
+        configured, submit_fn, db, redis_client, settings, case, body, field, rule):
+    resp, answer = submit(submit_fn, body)
+    assert resp["statusCode"] == 400, answer
+    error = answer["error"]
+    assert error["code"] == "invalid_request"
+    assert field in error["message"]
+    assert [(d["field"], d["rule"]) for d in error["details"]] == [(field, rule)]
+    assert db.run("SELECT count(*) FROM orders") == [[0]]
+    assert db.run("SELECT count(*) FROM order_events") == [[0]]
+    assert list(redis_client.scan_iter(match=f"{settings.key_prefix}*")) == []
