@@ -9,6 +9,7 @@ import pytest
 
 from harness import query, record
 from order_engine.config import Settings
+from order_engine.dex.adapters.listing_store import ListingStore
 from order_engine.services.submit import SubmitService
 from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
@@ -33,7 +34,8 @@ def make_backlog(servers) -> list[str]:
     migrate(s.database_url, s.database_schema)
     db = Database(s.database_url, s.database_schema)
     try:
-        submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoExecutor())
+        submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoExecutor(),
+                               ListingStore(db))
         return [submit.submit(ORDER).order.id for _ in range(BACKLOG)]
     finally:
         db.close()

@@ -41,9 +41,16 @@ class FakeWaker:
         return True
 
 
+class NoListings:
+    """A market with no listing events (the ListingBook port)."""
+
+    def for_pair(self, token, quote):
+        return None
+
+
 def service(wake: bool = False) -> tuple[SubmitService, InMemoryOrders, FakeIntake, FakeWaker]:
     orders, intake, waker = InMemoryOrders(), FakeIntake(wake), FakeWaker()
-    return SubmitService(Settings.from_env({}), orders, intake, waker), orders, intake, waker
+    return SubmitService(Settings.from_env({}), orders, intake, waker, NoListings()), orders, intake, waker
 
 
 def test_a_submit_stores_the_order_then_queues_it_with_its_first_event():

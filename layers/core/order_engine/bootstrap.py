@@ -49,12 +49,13 @@ def build(s: Settings) -> Services:
     orders = OrderRepository(database)
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
     waker = ExecutorWaker(s.executor_function_name)
+    listings = ListingStore(database)
     return Services(
         settings=s,
-        submit=SubmitService(s, orders, intake, waker),
+        submit=SubmitService(s, orders, intake, waker, listings),
         queries=OrderQueries(s, orders, intake),
         operator=OperatorService(orders, intake, waker),
-        listings=ListingService(s, ListingStore(database)),
+        listings=ListingService(s, listings),
     )
 
 

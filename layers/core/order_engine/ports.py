@@ -216,6 +216,10 @@ class Dex(Protocol):
         """Per direction of every pair (`triggers.price_book(in, out)`), the best price any venue offers now:
         whole tokenOut per whole tokenIn, before fees. One read of each pair."""
 
+    async def listing_levels(self) -> dict[str, float]:
+        """Per direction of every listed pair whose pools exist now (`triggers.price_book(quote, token)`), its
+        listing slot: what the sniper orders waiting on that pair fire on."""
+
 
 # -- subscribe ------------------------------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from order_engine.domain.prices import MAX_PRICE_CHARS, MAX_PRICE_DECIMALS, POSI
 from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
                                         ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
 from order_engine.domain.limit_orders import EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, LIMIT_PRICE_PATTERN, TTL_SECONDS
+from order_engine.domain.sniper_orders import MAX_PRICE, SNIPER_FIELDS
 from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
                                         TOKENS, Numeral, token_pattern)
 
@@ -36,7 +37,7 @@ BaseUnitAmount = Annotated[Union[StrictInt, StrictStr], WithJsonSchema({
                    "per-order maximum."})]
 Token = Annotated[StrictStr, WithJsonSchema(_TOKEN)]
 
-_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS)
+_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS, *SNIPER_FIELDS)
 
 
 def _two_shapes(schema: dict[str, Any]) -> None:
@@ -59,13 +60,18 @@ def _two_shapes(schema: dict[str, Any]) -> None:
                              "(decimals) and above zero (positive), and one expiry: expiresAt in the future (future) "
                              "and at most the maximum ahead (maximum), or ttlSeconds (range), not both (one_expiry); "
                              "slippageBps is for market orders only (market_only), and the limit fields for limit "
-                             "orders only (limit_only). "
+                             "orders only (limit_only). A sniper order (type \"sniper\") buys a listable token "
+                             "(not_listed: one whose pair has no pool yet) with a token that already trades "
+                             "(quote_token), needs maxPrice (decimals, positive) and one expiry as a limit order; "
+                             "slippageBps (market_only) and limitPrice (limit_only) are refused on it, and maxPrice "
+                             "on other types (sniper_only). "
                              + NO_EXPONENT).strip()
 
 
 class ExecuteOrderRequest(BaseModel):
-    """A market or limit swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or inputMint/outputMint/amountIn
-    (base units). Tokens by symbol (SOL, USDC, USDT) or mint address."""
+    """A market, limit or sniper swap, in either seed shape: tokenIn/tokenOut/amount (whole tokens) or
+    inputMint/outputMint/amountIn (base units). Tokens by symbol (SOL, USDC, USDT, and the listable NOVA, ORBIT,
+    PULSE) or mint address."""
 
     # the wire names are the domain's (aliases). A field may be absent but never null (no `Optional`).
     model_config = ConfigDict(extra="forbid", json_schema_extra=_two_shapes)
@@ -77,18 +83,23 @@ class ExecuteOrderRequest(BaseModel):
     output_mint: Token = Field(None, alias=OUTPUT_MINT)
     amount_in: BaseUnitAmount = Field(None, alias=AMOUNT_IN)
     slippage_bps: StrictInt = Field(None, alias=SLIPPAGE_BPS)
-    order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type: market (default) or limit")
+    order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type: market (default), limit or sniper")
     limit_price: Annotated[StrictStr, WithJsonSchema({
         "type": "string", "pattern": LIMIT_PRICE_PATTERN, "maxLength": MAX_AMOUNT_CHARS,
         "description": "Limit orders: the least price, whole tokenOut per whole tokenIn, as a decimal string "
                        "with at most tokenOut's decimals; the fill returns at least amount x limitPrice"})] = Field(None, alias=LIMIT_PRICE)
     expires_at: Annotated[StrictStr, WithJsonSchema({
         "type": "string", "format": "date-time",
-        "description": f"Limit orders: when an untriggered order ends expired (ISO-8601 with a time zone), at most "
+        "description": f"Limit and sniper orders: when an untriggered order ends expired (ISO-8601 with a time zone), at most "
                        f"{settings().limit_max_ttl_s} s ahead; or give ttlSeconds"})] = Field(None, alias=EXPIRES_AT)
     ttl_seconds: Annotated[StrictInt, WithJsonSchema({
         "type": "integer", "minimum": 1, "maximum": settings().limit_max_ttl_s,
-        "description": "Limit orders: seconds until an untriggered order ends expired; or give expiresAt"})] = Field(None, alias=TTL_SECONDS)
+        "description": "Limit and sniper orders: seconds until an untriggered order ends expired; or give expiresAt"})] = Field(None, alias=TTL_SECONDS)
+    max_price: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "pattern": POSITIVE_PRICE_PATTERN, "maxLength": MAX_PRICE_CHARS,
+        "description": f"Sniper orders: the most one tokenOut may cost, whole tokenIn per whole tokenOut, as a "
+                       f"decimal string (at most {MAX_PRICE_DECIMALS} decimals); the fill returns at least "
+                       f"amount / maxPrice"})] = Field(None, alias=MAX_PRICE)
     client_order_id: Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": CLIENT_ORDER_ID_PATTERN,
                                                           "description": "Your reference, 1 to 64 characters"})] = Field(None, alias=CLIENT_ORDER_ID)
 
@@ -131,7 +142,8 @@ class OrderView(BaseModel):
     updatedAt: str
     completedAt: Optional[str]
     limitPrice: Optional[str] = Field(description="Limit orders: the least price, tokenOut per tokenIn")
-    expiresAt: Optional[str] = Field(description="Limit orders: when it expires if its price is not reached")
+    expiresAt: Optional[str] = Field(description="Limit and sniper orders: when it expires if its trigger has not fired")
+    maxPrice: Optional[str] = Field(description="Sniper orders: the most one tokenOut may cost, in tokenIn")
 
 
 class OrderWithEvents(OrderView):
@@ -251,7 +263,7 @@ class ListingRequest(BaseModel):
                                  description="Whole quoteToken of value in each pool at listing")
     at: Annotated[StrictStr, WithJsonSchema({"type": "string", "format": "date-time", "description":
                   "When the pools are created (RFC 3339, not in the past, at most 7 days ahead); they exist from "
-                  "the first slot starting then. Give at or inSeconds (neither: now)"})] = Field(
+                  "the slot that time falls in. Give at or inSeconds (neither: now)"})] = Field(
         None, alias=listing_fields.AT)
     in_seconds: StrictInt = Field(None, alias=listing_fields.IN_SECONDS, ge=0, le=MAX_LISTING_AHEAD_S,
                                   description="When the pools are created, in seconds from now")

@@ -186,14 +186,21 @@ class SimulatedDex:
     async def price_levels(self) -> dict[str, float]:
         now_ms = self._clock()
         levels: dict[str, float] = {}
-        for spec in model.PAIRS:
+        listed = [model.listed_pair(listing) for listing in await self.listings.all()
+                  if listing.live(now_ms, self.settings.dex_slot_ms)]
+        for spec in (*model.PAIRS, *listed):
             state = await self.market.snapshot(spec, now_ms)
             # quote per base in whole tokens, as each venue's pool stands
             prices = [math.exp(state.venue_log_price(venue, spec)) * spec.base.scale / spec.quote.scale
-                      for venue in model.VENUES]
+                      for venue in spec.venues]
             levels[price_book(spec.base.mint, spec.quote.mint)] = max(prices)
             levels[price_book(spec.quote.mint, spec.base.mint)] = 1 / min(prices)
         return levels
+
+    async def listing_levels(self) -> dict[str, float]:
+        now_ms, slot_ms = self._clock(), self.settings.dex_slot_ms
+        return {price_book(listing.quote.mint, listing.token.mint): float(listing.slot)
+                for listing in await self.listings.all() if listing.live(now_ms, slot_ms)}
 
     # -- building and sending ------------------------------------------------------------------------------
 

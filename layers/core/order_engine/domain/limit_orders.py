@@ -34,7 +34,7 @@ def parse_limit_terms(body: Mapping[str, Any], token_out: Token, now: datetime, 
         if body.get(name) is not None:
             raise InvalidField(name, "market_only",
                                f"{name} applies to market orders only; a limit order is bounded by its {LIMIT_PRICE}.")
-    return LimitTerms(_limit_price(body.get(LIMIT_PRICE), token_out), _expiry(body, now, max_ttl_s))
+    return LimitTerms(_limit_price(body.get(LIMIT_PRICE), token_out), parse_expiry(body, now, max_ttl_s))
 
 
 def refuse_limit_fields(body: Mapping[str, Any]) -> None:
@@ -68,13 +68,14 @@ def _limit_price(value: Any, token_out: Token) -> Decimal:
     return price
 
 
-def _expiry(body: Mapping[str, Any], now: datetime, max_ttl_s: int) -> datetime:
+def parse_expiry(body: Mapping[str, Any], now: datetime, max_ttl_s: int, kind: str = "limit") -> datetime:
+    """A waiting order's expiry (limit or sniper): expiresAt or ttlSeconds, never both, at most max_ttl_s ahead."""
     expires_at, ttl = body.get(EXPIRES_AT), body.get(TTL_SECONDS)
     if expires_at is not None and ttl is not None:
         raise InvalidField(TTL_SECONDS, "one_expiry", f"Give either {EXPIRES_AT} or {TTL_SECONDS}, not both.")
     if expires_at is None and ttl is None:
         raise InvalidField(EXPIRES_AT, "required",
-                           f"A limit order needs an expiry: {EXPIRES_AT} (ISO-8601) or {TTL_SECONDS}.")
+                           f"A {kind} order needs an expiry: {EXPIRES_AT} (ISO-8601) or {TTL_SECONDS}.")
     latest = now + timedelta(seconds=max_ttl_s)
     if ttl is not None:
         if isinstance(ttl, bool) or not isinstance(ttl, int):

@@ -94,7 +94,7 @@ def parse_listing_request(body: Mapping[str, Any], *, now_ms: int, slot_ms: int)
         raise InvalidField(LIQUIDITY, "range", f"{LIQUIDITY} must be between {MIN_LIQUIDITY} and {MAX_LIQUIDITY} "
                                                f"{quote.symbol}.")
     at_ms = _listing_time(body, now_ms)
-    slot = -(-at_ms // slot_ms)  # the first slot that starts at or after the time asked for
+    slot = at_ms // slot_ms  # the slot the time asked for falls in
     return Listing(token, quote, VENUES if venue == BOTH_VENUES else (venue,), price, liquidity, slot)
 
 

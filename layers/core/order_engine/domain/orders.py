@@ -11,11 +11,15 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any, Mapping
 
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.limit_orders import (EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, TTL_SECONDS, LimitTerms,
                                               limit_min_amount_out, parse_limit_terms, refuse_limit_fields)
+from order_engine.domain.prices import price_text
+from order_engine.domain.sniper_orders import (MAX_PRICE, SNIPER, SNIPER_FIELDS, SniperTerms, parse_sniper_terms,
+                                               refuse_sniper_fields, sniper_min_amount_out)
 from order_engine.domain.tokens import Token, by_mint, parse_base_units, resolve_token, to_decimal_string, whole_to_base_units
 from order_engine.errors import InvalidField
 
@@ -23,10 +27,11 @@ from order_engine.errors import InvalidField
 WHOLE_SHAPE = ("tokenIn", "tokenOut", "amount")
 BASE_UNIT_SHAPE = ("inputMint", "outputMint", "amountIn")
 SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID = "slippageBps", "type", "clientOrderId"
-REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS)
+REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS,
+                  *SNIPER_FIELDS)
 MARKET, LIMIT = "market", "limit"
-ORDER_TYPES = (MARKET, LIMIT)
-WAITING_TYPES = (LIMIT,)  # the types that wait for a trigger before they trade
+ORDER_TYPES = (MARKET, LIMIT, SNIPER)
+WAITING_TYPES = (LIMIT, SNIPER)  # the types that wait for a trigger before they trade
 MAX_CLIENT_ORDER_ID = 64
 IDEMPOTENCY_KEY = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
@@ -51,6 +56,12 @@ class OrderRequest:
     client_order_id: str | None = None
     limit: LimitTerms | None = None
     expiry_as_given: str | None = None  # "ttl:<s>" or "at:<iso>": a replay of a ttlSeconds body is the same body
+    sniper: SniperTerms | None = None
+
+    @property
+    def expires_at(self) -> datetime | None:
+        terms = self.limit or self.sniper
+        return None if terms is None else terms.expires_at
 
     def fingerprint(self) -> str:
         """What makes two submits 'the same body' for idempotency: the normalised order, not its spelling."""
@@ -58,6 +69,8 @@ class OrderRequest:
                  self.client_order_id]
         if self.limit is not None:
             order += [format(self.limit.limit_price.normalize(), "f"), self.expiry_as_given]
+        if self.sniper is not None:
+            order += [price_text(self.sniper.max_price), self.expiry_as_given]
         canonical = json.dumps(order, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -84,15 +97,23 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
     else:
         amount_in = whole_to_base_units(amount_field, body[amount_field], token_in)
     order_type = _order_type(body.get(ORDER_TYPE))
-    limit = expiry_as_given = None
+    limit = sniper = expiry_as_given = None
     if order_type == LIMIT:
+        refuse_sniper_fields(body, order_type)
         limit = parse_limit_terms(body, token_out, now or datetime.now(timezone.utc), max_ttl_s)
         slippage_bps = 0  # the limit price is the bound
-        ttl = body.get(TTL_SECONDS)
-        expiry_as_given = f"ttl:{ttl}" if ttl is not None else f"at:{limit.expires_at.isoformat()}"
+    elif order_type == SNIPER:
+        sniper = parse_sniper_terms(body, token_in, token_out, (in_field, out_field),
+                                    now or datetime.now(timezone.utc), max_ttl_s)
+        slippage_bps = 0  # the max price is the bound
     else:
         refuse_limit_fields(body)
+        refuse_sniper_fields(body, order_type)
         slippage_bps = _slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps)
+    terms = limit or sniper
+    if terms is not None:
+        ttl = body.get(TTL_SECONDS)
+        expiry_as_given = f"ttl:{ttl}" if ttl is not None else f"at:{terms.expires_at.isoformat()}"
     return OrderRequest(
         token_in=token_in,
         token_out=token_out,
@@ -102,6 +123,7 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
         client_order_id=parse_client_order_id(body.get(CLIENT_ORDER_ID)),
         limit=limit,
         expiry_as_given=expiry_as_given,
+        sniper=sniper,
     )
 
 
@@ -172,6 +194,7 @@ class Order:
     completed_at: datetime | None = None
     limit_price: str | None = None  # whole tokenOut per tokenIn; a limit order's fill returns at least this rate
     expires_at: datetime | None = None  # a waiting order not triggered by then ends expired
+    max_price: str | None = None  # whole tokenIn per tokenOut; a sniper order's fill pays at most this
 
     @property
     def token_in(self) -> Token:
@@ -183,6 +206,18 @@ class Order:
         if self.limit_price is None:
             return None
         return limit_min_amount_out(self.amount_in, Decimal(self.limit_price), self.token_in, by_mint(self.token_out_mint))
+
+    @property
+    def floor_amount_out(self) -> int | None:
+        """The least output its own terms allow a fill to return: a limit order's limit price, a sniper order's
+        max price (None: a market order, bounded by its slippage from the quote instead)."""
+        if self.max_price is not None:
+            return sniper_min_amount_out(self.amount_in, Fraction(self.max_price), self.token_in, self.token_out)
+        return self.limit_min_amount_out
+
+    @property
+    def floor_reason(self) -> str:
+        return f"{MAX_PRICE} {self.max_price}" if self.max_price is not None else f"limit price {self.limit_price}"
 
     @property
     def token_out(self) -> Token:
@@ -214,6 +249,7 @@ class Order:
             "completedAt": _iso(self.completed_at),
             LIMIT_PRICE: self.limit_price,
             EXPIRES_AT: _iso(self.expires_at),
+            MAX_PRICE: self.max_price,
         }
 
 
@@ -259,4 +295,7 @@ def pending_detail(request: OrderRequest) -> dict[str, Any]:
     if request.limit is not None:
         detail.update(type=request.order_type, limitPrice=format(request.limit.limit_price, "f"),
                       expiresAt=_iso(request.limit.expires_at))
+    if request.sniper is not None:
+        detail.update(type=request.order_type, maxPrice=price_text(request.sniper.max_price),
+                      expiresAt=_iso(request.sniper.expires_at))
     return detail

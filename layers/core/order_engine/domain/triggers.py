@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 PRICE = "price"  # fires when the best price of tokenOut per tokenIn reaches the score (a limit order)
+LISTING = "listing"  # fires once the book's pair has a pool: its level is the listing's slot (a sniper order)
 
 
 @dataclass(frozen=True)

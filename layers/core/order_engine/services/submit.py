@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any, Mapping
@@ -12,7 +13,8 @@ from order_engine.domain.orders import (Order, OrderEvent, OrderRequest, parse_i
                                         pending_detail)
 from order_engine.domain.triggers import Trigger, price_trigger
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
-from order_engine.ports import Intake, OrderStore, Waker
+from order_engine.domain.sniper_orders import MAX_PRICE, listing_trigger, sniper_min_amount_out
+from order_engine.ports import Intake, ListingBook, OrderStore, Waker
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,12 @@ MAX_BASE_UNITS_OUT = 2**63 - 1  # what PostgreSQL's bigint holds
 
 def waiting_trigger(request: OrderRequest) -> Trigger | None:
     """The trigger a waiting order type waits for (None: a market order, queued at once)."""
+    if request.sniper is not None:
+        least = sniper_min_amount_out(request.amount_in, request.sniper.max_price, request.token_in, request.token_out)
+        if least > MAX_BASE_UNITS_OUT:
+            raise InvalidField(MAX_PRICE, "maximum", f"{MAX_PRICE} is so low that no fill of this amount could "
+                                                     f"return the {request.token_out.symbol} it asks for.")
+        return listing_trigger(request.token_in, request.token_out)
     if request.limit is None:
         return None
     least = limit_min_amount_out(request.amount_in, request.limit.limit_price, request.token_in, request.token_out)
@@ -38,9 +46,19 @@ def waiting_trigger(request: OrderRequest) -> Trigger | None:
     return price_trigger(request.token_in.mint, request.token_out.mint, float(request.limit.limit_price))
 
 
+def refuse_listed(request: OrderRequest, listings: ListingBook, now_ms: int, slot_ms: int, out_field: str) -> None:
+    """A sniper order is for a pair without a pool yet: one whose listing has come is a market order's job."""
+    listing = listings.for_pair(request.token_out, request.token_in)
+    if listing is not None and listing.live(now_ms, slot_ms):
+        raise InvalidField(out_field, "not_listed", f"{listing.pair} already has a pool (listed at slot "
+                                                    f"{listing.slot}); a sniper order buys before the listing. "
+                                                    "Send a market order instead.")
+
+
 class SubmitService:
-    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker):
+    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker, listings: ListingBook):
         self.settings, self.orders, self.intake, self.waker = settings, orders, intake, waker
+        self.listings = listings
 
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Submitted:
         request = parse_order_request(
@@ -51,6 +69,9 @@ class SubmitService:
         )
         idempotency_key = parse_idempotency_key(idempotency_key)
         trigger = waiting_trigger(request)
+        if request.sniper is not None:
+            out_field = "outputMint" if body.get("outputMint") is not None else "tokenOut"
+            refuse_listed(request, self.listings, int(time.time() * 1000), self.settings.dex_slot_ms, out_field)
         inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key, trigger)
         order = inserted.order
         if not inserted.created:

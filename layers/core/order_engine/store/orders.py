@@ -8,6 +8,7 @@ from typing import Any
 
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.triggers import Trigger
+from order_engine.domain.prices import price_text
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
 from order_engine.ports import Inserted
 from order_engine.store.postgres import Database
@@ -15,7 +16,7 @@ from order_engine.store.postgres import Database
 ORDER_COLUMNS = (
     "id, status, token_in, token_out, amount_in, slippage_bps, order_type, attempts, seq, created_at, updated_at,"
     " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,"
-    " expires_at"
+    " expires_at, max_price"
 )
 
 _INSERT = """
@@ -33,14 +34,14 @@ WITH inserted AS (
 SELECT created_at FROM inserted
 """
 
-# A limit order is created waiting, with the trigger its Redis book is rebuilt from.
+# A limit or sniper order is created waiting, with the trigger its Redis book is rebuilt from.
 _INSERT_WAITING = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash, limit_price, expires_at, waiting_trigger)
+                        idempotency_key, request_hash, limit_price, expires_at, waiting_trigger, max_price)
     VALUES (:id, 'waiting', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
             :idempotency_key, :request_hash, CAST(:limit_price AS numeric), CAST(:expires_at AS timestamptz),
-            CAST(:trigger AS jsonb))
+            CAST(:trigger AS jsonb), CAST(:max_price AS numeric))
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
@@ -72,7 +73,7 @@ SELECT count(*) FROM logged
 def row_to_order(row: list[Any]) -> Order:
     (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
      client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,
-     expires_at) = row
+     expires_at, max_price) = row
     return Order(
         id=str(oid), status=Status(status), token_in_mint=token_in, token_out_mint=token_out, amount_in=int(amount_in),
         slippage_bps=slippage, order_type=order_type, attempts=attempts, seq=seq, created_at=created_at,
@@ -80,6 +81,7 @@ def row_to_order(row: list[Any]) -> Order:
         executed_price=None if executed_price is None else format(executed_price, "f"),
         amount_out=amount_out, min_amount_out=min_amount_out, tx_hash=tx_hash, error=error, completed_at=completed_at,
         limit_price=None if limit_price is None else format(limit_price.normalize(), "f"), expires_at=expires_at,
+        max_price=None if max_price is None else format(max_price.normalize(), "f"),
     )
 
 
@@ -97,11 +99,13 @@ class OrderRepository:
     def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
                trigger: Trigger | None = None) -> Inserted:
         """Write the order and its first event in one statement, or find the order its idempotency key made.
-        With a `trigger` the order is created waiting for it (a limit order)."""
+        With a `trigger` the order is created waiting for it (a limit or sniper order)."""
         waiting = {}
-        if trigger is not None and request.limit is not None:
-            waiting = dict(limit_price=format(request.limit.limit_price, "f"),
-                           expires_at=request.limit.expires_at.isoformat(), trigger=json.dumps(trigger.to_json()))
+        limit_price = None if request.limit is None else format(request.limit.limit_price.normalize(), "f")
+        max_price = None if request.sniper is None else price_text(request.sniper.max_price)
+        if trigger is not None and request.expires_at is not None:
+            waiting = dict(limit_price=limit_price, max_price=max_price, expires_at=request.expires_at.isoformat(),
+                           trigger=json.dumps(trigger.to_json()))
         rows = self.db.run(
             _INSERT_WAITING if waiting else _INSERT,
             **waiting,
@@ -123,8 +127,8 @@ class OrderRepository:
                 token_out_mint=request.token_out.mint, amount_in=request.amount_in, slippage_bps=request.slippage_bps,
                 order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
                 client_order_id=request.client_order_id,
-                limit_price=format(request.limit.limit_price.normalize(), "f") if waiting else None,
-                expires_at=request.limit.expires_at if waiting else None,
+                limit_price=limit_price if waiting else None, max_price=max_price if waiting else None,
+                expires_at=request.expires_at if waiting else None,
             )
             return Inserted(order, created=True, same_request=True)
         existing = self.db.run(

@@ -63,6 +63,7 @@ class ListingCache:
         self._refresh_s = refresh_ms / 1000
         self._known: dict[str, Listing] = {}
         self._asked_at: dict[str, float] = {}
+        self._all_read_at = float("-inf")
 
     async def for_pair(self, token: Token, quote: Token) -> Listing | None:
         name = pair_name(token, quote)
@@ -76,6 +77,14 @@ class ListingCache:
         if listing is not None:
             self._known[name] = listing
         return listing
+
+    async def all(self) -> list[Listing]:
+        """Every listing, read again at most every `refresh_ms` (a new listing is seen that soon)."""
+        if time.monotonic() - self._all_read_at >= self._refresh_s:
+            for listing in await asyncio.to_thread(self._store.all):
+                self._known.setdefault(listing.pair, listing)
+            self._all_read_at = time.monotonic()
+        return list(self._known.values())
 
     def cached(self, token: Token, quote: Token) -> Listing | None:
         return self._known.get(pair_name(token, quote))

@@ -86,6 +86,7 @@ class Executor:
         self.recorder = StepRecorder(writers, live, notifier)
         self._settle = GroupCommit(self._settle_batch)
         self._lease_check = GroupCommit(self.queue.holds)
+        self._watching = False  # a watcher tick is moving fired orders from their books to the queue
         # Waiting orders (limit): watched once a slot by one executor; without a book, none are watched here.
         self.watcher = None if book is None or waiting is None else Watcher(
             book, waiting, reader, self.recorder, queue, trigger_sources(dex),
@@ -150,7 +151,10 @@ class Executor:
             try:
                 claimed = await self.queue.claim(room)
                 if not claimed.ids and claimed.in_flight < s.max_in_flight:
-                    if not self.active and time.monotonic() - idle_since >= s.idle_exit_ms / 1000:
+                    # a watcher tick between taking fired orders out of their books and queueing them holds
+                    # orders no Redis count shows: the executor doing it is not idle
+                    if (not self.active and not self._watching
+                            and time.monotonic() - idle_since >= s.idle_exit_ms / 1000):
                         if not await self.queue.has_waiting():
                             return "idle"
                     claimed = await self.queue.wait_claim(self._wait_s(idle_since))
@@ -311,7 +315,11 @@ class Executor:
         while not self._closing.is_set():
             try:
                 if await self.queue.take_turn("watch", slot_ms):
-                    tick = await self.watcher.tick()
+                    self._watching = True
+                    try:
+                        tick = await self.watcher.tick()
+                    finally:
+                        self._watching = False
                     self.summary.waiting_fired += tick.fired
                     self.summary.waiting_expired += tick.expired
             except DependencyUnavailable as exc:

@@ -27,7 +27,7 @@ from order_engine.services.executor.recorder import StepRecorder
 
 logger = logging.getLogger(__name__)
 
-LIMIT_NOT_MET = "limit_not_met"  # retryable: the market may come back within the attempts left
+LIMIT_NOT_MET = "limit_not_met"  # retryable: the market may come back within the attempts left (limit or maxPrice)
 SETTLE_MARGIN_MS = 2_000  # past a blockhash's expiry before an unseen transaction is taken as never landing
 
 
@@ -75,11 +75,11 @@ class OrderFlow:
             route = await self.dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
-        least = order.limit_min_amount_out
+        least = order.floor_amount_out
         if least is not None and route.amount_out < least:
             return await self._attempt_failed(
                 order, attempt, LIMIT_NOT_MET, True,
-                f"the best route returns {route.amount_out}, below the {least} the limit price asks for.")
+                f"the best route returns {route.amount_out}, below the {least} the {order.floor_reason} asks for.")
         order = await self._step(order, Status.ROUTING, route.to_detail(),
                                  attempts=attempt, dex=route.dex, amount_out=route.amount_out)
         if order is None:

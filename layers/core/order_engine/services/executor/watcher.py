@@ -21,7 +21,8 @@ from typing import Awaitable, Callable
 
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
-from order_engine.domain.triggers import PRICE
+from order_engine.domain.sniper_orders import SNIPER
+from order_engine.domain.triggers import LISTING, PRICE
 from order_engine.ports import Dex, OrderReader, WaitingBook, WaitingOrders, WorkQueue
 from order_engine.services.executor.recorder import StepRecorder
 
@@ -31,8 +32,9 @@ LevelSource = Callable[[], Awaitable[dict[str, float]]]
 
 
 def trigger_sources(dex: Dex) -> dict[str, LevelSource]:
-    """Where each trigger kind reads its levels: a limit order's price book from the venues' prices."""
-    return {PRICE: dex.price_levels}
+    """Where each trigger kind reads its levels: a limit order's price book from the venues' prices, a sniper
+    order's listing book from the listings whose slot has come."""
+    return {PRICE: dex.price_levels, LISTING: dex.listing_levels}
 
 
 @dataclass
@@ -72,15 +74,14 @@ class Watcher:
                 continue
             steps.append(Transition(order, Status.EXPIRED, detail={"reason": "expired before its trigger fired",
                                                                    "expiresAt": order.to_api()["expiresAt"]},
-                                    changes={"error": "expired: the market did not reach the limit price in time"}))
+                                    changes={"error": _expired_because(order.order_type)}))
         for order_id, (kind, key, level) in fired.items():
             order = orders.get(order_id)
             if order is None or order.status is not Status.WAITING:
                 result.skipped += 1
                 continue
-            steps.append(Transition(order, Status.PENDING, detail={"trigger": kind, "book": key,
-                                                                   "marketPrice": _price_text(level)},
-                                    changes={"min_amount_out": order.limit_min_amount_out}))
+            steps.append(Transition(order, Status.PENDING, detail={"trigger": kind, "book": key, **_fired_at(kind, level)},
+                                    changes={"min_amount_out": order.floor_amount_out}))
         stored = await asyncio.gather(*(self.recorder.record(step) for step in steps))
         queued = [after.id for after in stored if after is not None and after.status is Status.PENDING]
         result.expired = sum(1 for after in stored if after is not None and after.status is Status.EXPIRED)
@@ -105,3 +106,13 @@ class Watcher:
 
 def _price_text(level: float) -> str:
     return format(Decimal(repr(level)).quantize(Decimal("1e-9")).normalize(), "f")
+
+
+def _fired_at(kind: str, level: float) -> dict[str, object]:
+    return {"listingSlot": int(level)} if kind == LISTING else {"marketPrice": _price_text(level)}
+
+
+def _expired_because(order_type: str) -> str:
+    if order_type == SNIPER:
+        return "expired: its pool did not list in time"
+    return "expired: the market did not reach the limit price in time"
