@@ -151,7 +151,8 @@ class Executor:
                 claimed = await self.queue.claim(room)
                 if not claimed.ids and claimed.in_flight < s.max_in_flight:
                     if not self.active and time.monotonic() - idle_since >= s.idle_exit_ms / 1000:
-                        if not await self.queue.has_waiting():
+                        watching = self.watcher is not None and self.watcher.in_hand
+                        if not watching and not await self.queue.has_waiting():
                             return "idle"
                     claimed = await self.queue.wait_claim(self._wait_s(idle_since))
             except DependencyUnavailable as exc:
@@ -270,9 +271,11 @@ class Executor:
                 if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
                     urgent = self._reconcile_now
                     self.summary.reconciled += await self.reconcile()
-                    if self.watcher is not None:
-                        self.summary.waiting_restored += await self.watcher.restore_if_lost(
-                            s.reconcile_grace_ms, certain=urgent)
+                    # Checked in the watcher's turn, so no tick has orders out of the books and not yet stored
+                    # (which would look like a loss); a turn another executor holds leaves it to the next time.
+                    if (self.watcher is not None and not self.watcher.in_hand
+                            and await self.queue.take_turn("watch", s.dex_slot_ms)):
+                        self.summary.waiting_restored += await self.watcher.restore_if_lost(s.reconcile_grace_ms)
                     self._reconcile_now = False
                     if urgent:  # once more when orders accepted just before are past the reconcile grace
                         self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
