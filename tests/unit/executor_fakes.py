@@ -46,7 +46,7 @@ class InMemoryOrders:
             raise DependencyUnavailable("postgresql")
 
     # OrderStore
-    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None, trigger=None) -> Inserted:
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None, trigger: object = None) -> Inserted:
         self._check()
         if idempotency_key is not None and idempotency_key in self._keys:
             existing, fingerprint = self._keys[idempotency_key]

@@ -51,3 +51,17 @@ def test_a_market_order_is_not_a_limit_order_by_accident():
     with pytest.raises(InvalidField) as refused:
         parse({"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1, "expiresAt": "2026-12-01T19:00:00Z"})
     assert (refused.value.field, refused.value.rule) == ("expiresAt", "limit_only")
+
+
+def test_the_openapi_document_describes_limit_orders_in_both_request_shapes_and_the_order_object():
+    import json
+
+    from order_engine.api.routes import openapi_json
+
+    schemas = json.loads(openapi_json())["components"]["schemas"]
+    shapes = schemas["ExecuteOrderRequest"]["oneOf"]
+    for shape in shapes:
+        assert {"limitPrice", "expiresAt", "ttlSeconds"} <= set(shape["properties"]), shape["title"]
+        assert shape["properties"]["type"]["enum"] == ["market", "limit"]
+    assert shapes[0]["properties"]["limitPrice"]["pattern"] == r"^[0-9]+(?:\.[0-9]+)?$"
+    assert {"limitPrice", "expiresAt"} <= set(schemas["OrderView"]["properties"])

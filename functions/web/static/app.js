@@ -265,7 +265,7 @@ function renderLiveRow(row, v) {
   if (v.dex) row.dataset.dex = v.dex;
   const tokenIn = v.tokenIn || "", tokenOut = v.tokenOut || "";
   setCell(row, "order", v.clientOrderId ? `${shortId(v.orderId)} · ${v.clientOrderId}` : shortId(v.orderId), v.orderId);
-  setCell(row, "swap", `${v.amount ?? ""} ${tokenIn} → ${tokenOut}`);
+  setCell(row, "swap", swapText({ ...v, amount: v.amount ?? "", tokenIn, tokenOut }));
   setCell(row, "status", statusBadge(v.status, v.attempt));
   setCell(row, "route", v.route ? [el("strong", { text: chosenVenue(v.route) }),
                                    el("div", { class: "muted", text: v.route.reason || "" })] : []);
@@ -409,15 +409,22 @@ async function submitOrder(event) {
   const form = event.currentTarget;
   clearErrors(form);
   const body = { tokenIn: form.tokenIn.value, tokenOut: form.tokenOut.value, amount: form.amount.value.trim() };
-  const slippage = form.slippageBps.value.trim();
-  if (slippage !== "") body.slippageBps = /^-?\d+$/.test(slippage) ? Number(slippage) : slippage;
+  if (form.type.value === "limit") { // bounded by its limit price: no slippage field (the API refuses one)
+    body.type = "limit";
+    body.limitPrice = form.limitPrice.value.trim();
+    const ttl = form.ttlSeconds.value.trim();
+    body.ttlSeconds = /^-?\d+$/.test(ttl) ? Number(ttl) : ttl;
+  } else {
+    const slippage = form.slippageBps.value.trim();
+    if (slippage !== "") body.slippageBps = /^-?\d+$/.test(slippage) ? Number(slippage) : slippage;
+  }
   if (form.clientOrderId.value.trim()) body.clientOrderId = form.clientOrderId.value.trim();
   const button = $("#submit");
   button.disabled = true;
   try {
     const accepted = await api("api/orders/execute", { json: body });
     track({ orderId: accepted.orderId, status: "accepted", tokenIn: body.tokenIn, tokenOut: body.tokenOut,
-            amount: body.amount, clientOrderId: body.clientOrderId });
+            amount: body.amount, clientOrderId: body.clientOrderId, type: body.type, limitPrice: body.limitPrice });
     live.subscribe(accepted.orderId);
   } catch (err) {
     showErrors(form, err);
@@ -451,13 +458,21 @@ async function loadHistory(reset) {
   }
 }
 
+// A limit order says its limit and expiry beside the swap.
+function swapText(order) {
+  const swap = `${order.amount} ${order.tokenIn} → ${order.tokenOut}`;
+  if (order.type !== "limit" || !order.limitPrice) return swap;
+  const until = order.expiresAt ? ` until ${dateTimeOf(order.expiresAt)}` : "";
+  return `${swap} · limit ≥ ${order.limitPrice} ${order.tokenOut}/${order.tokenIn}${until}`;
+}
+
 function historyRow(order) {
   const row = el("tr", { "data-order-id": order.orderId, "data-status": order.status, class: "order-row",
                          tabindex: "0", "aria-label": `Order ${shortId(order.orderId)}: open its timeline` });
   const cells = [
     ["Created", dateTimeOf(order.createdAt)],
     ["Order", order.clientOrderId ? `${shortId(order.orderId)} · ${order.clientOrderId}` : shortId(order.orderId)],
-    ["Swap", `${order.amount} ${order.tokenIn} → ${order.tokenOut}`],
+    ["Swap", swapText(order)],
     ["Status", statusBadge(order.status, order.attempts)],
     ["Venue", order.dex || ""],
     ["Price", order.executedPrice ? Number(order.executedPrice).toPrecision(6) : ""],
@@ -509,7 +524,7 @@ async function openTimeline(orderId) {
   try {
     const order = await api(`api/orders/${encodeURIComponent(orderId)}`);
     summary.replaceChildren(
-      el("p", {}, el("strong", { text: `${order.amount} ${order.tokenIn} → ${order.tokenOut}` }), " ",
+      el("p", {}, el("strong", { text: swapText(order) }), " ",
          ...statusBadge(order.status, order.attempts)),
       el("p", { class: "mono", text: order.orderId }),
       el("p", { text: order.error ? `Failed: ${order.error}` :
@@ -721,6 +736,11 @@ async function start() {
   $("#slippageBps").value = String(state.config.defaultSlippageBps);
 
   $("#order-form").addEventListener("submit", submitOrder);
+  $("#orderType").addEventListener("change", (event) => { // a limit order has a price and an expiry, no slippage
+    const limit = event.target.value === "limit";
+    for (const field of document.querySelectorAll("#order-form .limit-only")) field.hidden = !limit;
+    for (const field of document.querySelectorAll("#order-form .market-only")) field.hidden = limit;
+  });
   $("#history-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.history.filters = { status: $("#history-status").value, token: $("#history-token").value };

@@ -56,7 +56,7 @@ _QUEUED = ", ".join(f"'{status}'" for status in sorted(QUEUED))
 _SENT = f"'{Status.BUILDING}', '{Status.SUBMITTED}'"
 _UNFINISHED = f"""
 SELECT CAST(id AS text) FROM orders
- WHERE completed_at IS NULL AND status IN ({_QUEUED})
+ WHERE completed_at IS NULL AND waiting_trigger IS NULL AND status IN ({_QUEUED})
    AND updated_at < now() - make_interval(secs => :grace_s)
  ORDER BY created_at LIMIT :limit
 """

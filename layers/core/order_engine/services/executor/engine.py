@@ -86,7 +86,6 @@ class Executor:
         self.recorder = StepRecorder(writers, live, notifier)
         self._settle = GroupCommit(self._settle_batch)
         self._lease_check = GroupCommit(self.queue.holds)
-        self._watching = False  # a watcher tick is moving fired orders from their books to the queue
         # Waiting orders (limit): watched once a slot by one executor; without a book, none are watched here.
         self.watcher = None if book is None or waiting is None else Watcher(
             book, waiting, reader, self.recorder, queue, trigger_sources(dex),
@@ -151,11 +150,9 @@ class Executor:
             try:
                 claimed = await self.queue.claim(room)
                 if not claimed.ids and claimed.in_flight < s.max_in_flight:
-                    # a watcher tick between taking fired orders out of their books and queueing them holds
-                    # orders no Redis count shows: the executor doing it is not idle
-                    if (not self.active and not self._watching
-                            and time.monotonic() - idle_since >= s.idle_exit_ms / 1000):
-                        if not await self.queue.has_waiting():
+                    if not self.active and time.monotonic() - idle_since >= s.idle_exit_ms / 1000:
+                        watching = self.watcher is not None and self.watcher.in_hand
+                        if not watching and not await self.queue.has_waiting():
                             return "idle"
                     claimed = await self.queue.wait_claim(self._wait_s(idle_since))
             except DependencyUnavailable as exc:
@@ -274,9 +271,11 @@ class Executor:
                 if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
                     urgent = self._reconcile_now
                     self.summary.reconciled += await self.reconcile()
-                    if self.watcher is not None:
-                        self.summary.waiting_restored += await self.watcher.restore_if_lost(
-                            s.reconcile_grace_ms, certain=urgent)
+                    # Checked in the watcher's turn, so no tick has orders out of the books and not yet stored
+                    # (which would look like a loss); a turn another executor holds leaves it to the next time.
+                    if (self.watcher is not None and not self.watcher.in_hand
+                            and await self.queue.take_turn("watch", s.dex_slot_ms)):
+                        self.summary.waiting_restored += await self.watcher.restore_if_lost(s.reconcile_grace_ms)
                     self._reconcile_now = False
                     if urgent:  # once more when orders accepted just before are past the reconcile grace
                         self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
@@ -315,11 +314,7 @@ class Executor:
         while not self._closing.is_set():
             try:
                 if await self.queue.take_turn("watch", slot_ms):
-                    self._watching = True
-                    try:
-                        tick = await self.watcher.tick()
-                    finally:
-                        self._watching = False
+                    tick = await self.watcher.tick()
                     self.summary.waiting_fired += tick.fired
                     self.summary.waiting_expired += tick.expired
             except DependencyUnavailable as exc:

@@ -53,8 +53,16 @@ class Watcher:
         self.margin = margin_bps / 10_000
         self.fire_max = fire_max
         self.clock_ms = clock_ms
+        self.in_hand = False  # orders taken out of the books and not yet stored and queued: its executor stays
 
     async def tick(self) -> TickResult:
+        self.in_hand = True
+        try:
+            return await self._tick()
+        finally:
+            self.in_hand = False
+
+    async def _tick(self) -> TickResult:
         result = TickResult()
         expired = await self.book.take_expired(self.clock_ms(), self.fire_max)
         fired: dict[str, tuple[str, str, float]] = {}  # order id -> (kind, book key, level)
@@ -95,7 +103,8 @@ class Watcher:
 
     async def restore_if_lost(self, grace_ms: int, *, certain: bool = False) -> int:
         """Rebuild the books from PostgreSQL when Redis holds fewer waiting orders than PostgreSQL has settled
-        (or at once when Redis is known to have lost its data); returns the orders put back."""
+        (submitted over `grace_ms` ago), or at once when `certain`; returns the orders put back. A count, not a
+        comparison of ids, so the periodic check costs one count on each side however many wait."""
         if not certain and await self.book.count() >= await self.waiting.settled_count(grace_ms):
             return 0
         entries = await self.waiting.entries()
