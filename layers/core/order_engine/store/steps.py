@@ -33,6 +33,7 @@ class LiveStepPublisher:
 
     def __init__(self, settings: Settings):
         self.settings = settings
+        self._signer = None  # the management API's signer, built at the first cancel and kept (its key is daily)
 
     def publish(self, order: Order, event: OrderEvent) -> None:
         # The HTTP functions are synchronous; the executor's async adapters run on a loop of this call's own.
@@ -40,18 +41,24 @@ class LiveStepPublisher:
 
     async def _publish(self, order: Order, event: OrderEvent) -> None:
         from order_engine.store.live_state import LiveState
+        from order_engine.store.management_api import ManagementApiSigner
         from order_engine.store.redis_client import async_client
         from order_engine.store.ws_notifier import ManagementApiNotifier
 
         s = self.settings
         client = async_client(s.redis_url, max_connections=2)
-        notifier = ManagementApiNotifier.from_settings(s)
         try:
             try:
                 await LiveState(client, Keys(s.key_prefix), s.terminal_ttl_s).record([(order, event)])
             except DependencyUnavailable:
                 logger.warning("could not write the live state of a step to Redis", extra={"order_id": order.id})
-            await notifier.publish(order.id, event.to_message())
+            self._signer = self._signer or ManagementApiSigner(s.ws_management_endpoint)
+            notifier = ManagementApiNotifier(s, self._signer)
+            try:
+                await notifier.publish(order.id, event.to_message())
+            finally:
+                await notifier.close()
+        except Exception as exc:  # noqa: BLE001 - delivery is best effort, as the executor's; the step is stored
+            logger.warning("could not publish a step: %s", exc, extra={"order_id": order.id})
         finally:
-            await notifier.close()
             await client.aclose()
