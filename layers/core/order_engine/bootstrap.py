@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Callable
 
 from order_engine.config import Settings, settings as load_settings
 from order_engine.dex.adapters.listing_store import ListingStore
+from order_engine.services.cancel import CancelService
 from order_engine.services.listings import ListingService
 from order_engine.services.operator import OperatorService
 from order_engine.services.orders import OrderQueries
@@ -21,6 +22,7 @@ from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
 from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
+from order_engine.store.steps import LiveStepPublisher, PgStepWriter
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
@@ -41,20 +43,23 @@ class Services:
     submit: SubmitService
     queries: OrderQueries
     operator: OperatorService
+    cancel: CancelService
     listings: ListingService
 
 
 def build(s: Settings) -> Services:
-    database = Database(s.database_url, s.database_schema)
-    orders = OrderRepository(database)
+    db = Database(s.database_url, s.database_schema)
+    orders = OrderRepository(db)
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
     waker = ExecutorWaker(s.executor_function_name)
-    listings = ListingStore(database)
+    queries = OrderQueries(s, orders, intake)
+    listings = ListingStore(db)
     return Services(
         settings=s,
         submit=SubmitService(s, orders, intake, waker, listings),
-        queries=OrderQueries(s, orders, intake),
+        queries=queries,
         operator=OperatorService(orders, intake, waker),
+        cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s)),
         listings=ListingService(s, listings),
     )
 

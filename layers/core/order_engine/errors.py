@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     NOT_RETRYABLE = "not_retryable"  # an operator retry of an order that is neither failed nor dead-lettered
     ALREADY_LISTED = "already_listed"  # a listing for a pair that has one
+    NOT_CANCELLABLE = "not_cancellable"  # a cancel of an order that has started routing or ended otherwise
     DATABASE_UNAVAILABLE = "database_unavailable"
     REDIS_UNAVAILABLE = "redis_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -42,6 +43,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.NOT_RETRYABLE: 409,
     ErrorCode.ALREADY_LISTED: 409,
+    ErrorCode.NOT_CANCELLABLE: 409,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
