@@ -62,6 +62,6 @@ def test_the_openapi_document_describes_limit_orders_in_both_request_shapes_and_
     shapes = schemas["ExecuteOrderRequest"]["oneOf"]
     for shape in shapes:
         assert {"limitPrice", "expiresAt", "ttlSeconds"} <= set(shape["properties"]), shape["title"]
-        assert shape["properties"]["type"]["enum"] == ["market", "limit"]
+        assert shape["properties"]["type"]["enum"] == ["market", "limit", "sniper"]
     assert shapes[0]["properties"]["limitPrice"]["pattern"] == r"^[0-9]+(?:\.[0-9]+)?$"
     assert {"limitPrice", "expiresAt"} <= set(schemas["OrderView"]["properties"])
