@@ -421,9 +421,10 @@ async function submitOrder(event) {
   const form = event.currentTarget;
   clearErrors(form);
   const body = { tokenIn: form.tokenIn.value, tokenOut: form.tokenOut.value, amount: form.amount.value.trim() };
-  if (form.type.value === "limit") { // bounded by its limit price: no slippage field (the API refuses one)
-    body.type = "limit";
-    body.limitPrice = form.limitPrice.value.trim();
+  if (form.type.value === "limit" || form.type.value === "sniper") { // bounded by its own price: no slippage
+    body.type = form.type.value;
+    if (body.type === "limit") body.limitPrice = form.limitPrice.value.trim();
+    else body.maxPrice = form.maxPrice.value.trim();
     const ttl = form.ttlSeconds.value.trim();
     body.ttlSeconds = /^-?\d+$/.test(ttl) ? Number(ttl) : ttl;
   } else {
@@ -436,7 +437,8 @@ async function submitOrder(event) {
   try {
     const accepted = await api("api/orders/execute", { json: body });
     track({ orderId: accepted.orderId, status: "accepted", tokenIn: body.tokenIn, tokenOut: body.tokenOut,
-            amount: body.amount, clientOrderId: body.clientOrderId, type: body.type, limitPrice: body.limitPrice });
+            amount: body.amount, clientOrderId: body.clientOrderId, type: body.type, limitPrice: body.limitPrice,
+            maxPrice: body.maxPrice });
     live.subscribe(accepted.orderId);
   } catch (err) {
     showErrors(form, err);
@@ -470,11 +472,14 @@ async function loadHistory(reset) {
   }
 }
 
-// A limit order says its limit and expiry beside the swap.
+// A limit order says its limit and expiry beside the swap, a sniper order its max price.
 function swapText(order) {
   const swap = `${order.amount} ${order.tokenIn} → ${order.tokenOut}`;
-  if (order.type !== "limit" || !order.limitPrice) return swap;
   const until = order.expiresAt ? ` until ${dateTimeOf(order.expiresAt)}` : "";
+  if (order.type === "sniper" && order.maxPrice) {
+    return `${swap} · snipe at listing, ≤ ${order.maxPrice} ${order.tokenIn}/${order.tokenOut}${until}`;
+  }
+  if (order.type !== "limit" || !order.limitPrice) return swap;
   return `${swap} · limit ≥ ${order.limitPrice} ${order.tokenOut}/${order.tokenIn}${until}`;
 }
 
@@ -776,10 +781,14 @@ async function start() {
   $("#slippageBps").value = String(state.config.defaultSlippageBps);
 
   $("#order-form").addEventListener("submit", submitOrder);
-  $("#orderType").addEventListener("change", (event) => { // a limit order has a price and an expiry, no slippage
-    const limit = event.target.value === "limit";
-    for (const field of document.querySelectorAll("#order-form .limit-only")) field.hidden = !limit;
-    for (const field of document.querySelectorAll("#order-form .market-only")) field.hidden = limit;
+  $("#orderType").addEventListener("change", (event) => { // limit and sniper: a price and an expiry, no slippage
+    const type = event.target.value;
+    const shown = (field) => (field.classList.contains("limit-only") && type === "limit")
+      || (field.classList.contains("sniper-only") && type === "sniper");
+    for (const field of document.querySelectorAll("#order-form .limit-only, #order-form .sniper-only")) {
+      field.hidden = !shown(field);
+    }
+    for (const field of document.querySelectorAll("#order-form .market-only")) field.hidden = type !== "market";
   });
   $("#history-form").addEventListener("submit", (event) => {
     event.preventDefault();
