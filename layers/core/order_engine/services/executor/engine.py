@@ -302,11 +302,16 @@ class Executor:
 
     async def _hand_over(self) -> None:
         """Out of time with work left: start a successor now rather than leave the queue to the schedule."""
+        launched = self.summary.launched
         try:
             await self._launch_missing(leaving=True)
+            # Orders waiting for a trigger are not queue work the launcher counts, but need a watcher alive.
+            successor = (self.summary.launched == launched and self.watcher is not None
+                         and await self.watcher.book.count() > 0)
         except DependencyUnavailable:  # cannot tell whether work waits: start one anyway, it exits when idle
-            if self.launcher is not None:
-                await asyncio.to_thread(self.launcher.wake, f"successor of {self.owner}", None, "order-engine.executor")
+            successor = True
+        if successor and self.launcher is not None:
+            await asyncio.to_thread(self.launcher.wake, f"successor of {self.owner}", None, "order-engine.executor")
 
     async def _watch_loop(self) -> None:
         """Once a market tick (a slot), the one executor whose turn it is fires and expires waiting orders."""
@@ -319,6 +324,8 @@ class Executor:
                     self.summary.waiting_expired += tick.expired
             except DependencyUnavailable as exc:
                 logger.warning("could not watch waiting orders: %s", exc)
+            except Exception:  # noqa: BLE001 - one bad tick must not stop the watching; the orders stay waiting
+                logger.exception("a watcher tick failed")
             await self._pause(slot_ms / 1000)
 
     async def _promote_loop(self) -> None:
