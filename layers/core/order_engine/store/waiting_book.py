@@ -116,13 +116,15 @@ class WaitingBook:
         """Put (order id, trigger, expiry ms) back, as a rebuild from PostgreSQL; idempotent."""
         k, n, batch = self.keys, 0, []
 
-        async def flush() -> None:
+        async def flush() -> None:  # a few multi-member commands per chunk, not three per order
+            books: dict[str, dict[str, float]] = {}
+            for order_id, trigger, _ in batch:
+                books.setdefault(k.waiting_book(trigger.kind, trigger.key), {})[order_id] = trigger.score
             async with self.redis.pipeline(transaction=False) as pipe:
-                for order_id, trigger, expires_ms in batch:
-                    book = k.waiting_book(trigger.kind, trigger.key)
-                    pipe.zadd(book, {order_id: trigger.score})
-                    pipe.zadd(k.waiting_expiry, {order_id: expires_ms})
-                    pipe.hset(k.waiting_books, order_id, book)
+                for book, members in books.items():
+                    pipe.zadd(book, members)
+                    pipe.hset(k.waiting_books, mapping=dict.fromkeys(members, book))
+                pipe.zadd(k.waiting_expiry, {order_id: expires_ms for order_id, _, expires_ms in batch})
                 await pipe.execute()
 
         for entry in entries:
