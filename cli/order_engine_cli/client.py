@@ -77,6 +77,9 @@ class Client:
     async def get(self, order_id: str) -> dict[str, Any]:
         return await self.request("GET", f"/api/orders/{quote(order_id, safe='')}")
 
+    async def cancel(self, order_id: str) -> dict[str, Any]:
+        return await self.request("DELETE", f"/api/orders/{quote(order_id, safe='')}")
+
     async def history(self, **params: Any) -> dict[str, Any]:
         return await self.request("GET", "/api/orders/history", params=params)
 

@@ -142,6 +142,21 @@ def get(order_id: str = typer.Argument(..., help="The order's id")) -> None:
 
 
 @app.command()
+def cancel(order_id: str = typer.Argument(..., help="The order's id")) -> None:
+    """Cancel an order that has not started routing (pending, or waiting for its trigger); exit 3 once it has."""
+
+    async def work(client: Client) -> int:
+        order = await client.cancel(order_id)
+        if opts.json:
+            _print_json(order)
+        else:
+            out.print(f"[bold]{order['orderId']}[/] is [yellow]{order['status']}[/]")
+        return 0
+
+    _run(work)
+
+
+@app.command()
 def history(
     status: Optional[str] = typer.Option(None, "--status", help="Only orders in this status"),
     token: Optional[str] = typer.Option(None, "--token", help="Only orders with this token in or out"),

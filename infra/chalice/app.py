@@ -33,7 +33,7 @@ def order_history():
     return _serve()
 
 
-@app.route("/api/orders/{orderId}", methods=["GET"])
+@app.route("/api/orders/{orderId}", methods=["GET", "DELETE"])
 def get_order(orderId):  # noqa: N803 - chalice passes the path parameter by its name
     return _serve()
 

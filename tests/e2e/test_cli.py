@@ -78,3 +78,33 @@ def test_queue_and_get_of_an_unknown_order(local_stack):
     assert {"ready", "inFlight", "delayed", "deadLettered", "confirmed", "failed"} <= set(counts)
     missing = cli(local_stack, "get", "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f")
     assert missing.returncode == 3 and "404 order_not_found" in missing.stderr
+
+
+def test_cancel_ends_a_waiting_order_and_refuses_a_confirmed_one_in_one_line(local_stack, e2e_database_url):
+    import uuid
+
+    from order_engine.domain.tokens import resolve_token
+    from order_engine.store.postgres import Database
+
+    waiting = str(uuid.uuid4())  # a limit order waiting for its price, as the limit intake stores it
+    db = Database(e2e_database_url)
+    try:
+        db.run("INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, request_hash)"
+               " VALUES (CAST(:id AS uuid), 'waiting', 'limit', :a, :b, 1000000000, 50, :id)", id=waiting,
+               a=resolve_token("tokenIn", "SOL").mint, b=resolve_token("tokenOut", "USDC").mint)
+        db.run("INSERT INTO order_events (order_id, seq, status) VALUES (CAST(:id AS uuid), 1, 'waiting')", id=waiting)
+    finally:
+        db.close()
+
+    run = cli(local_stack, "cancel", waiting)
+    assert run.returncode == 0, run.stderr
+    assert f"{waiting} is cancelled" in run.stdout
+    again = cli(local_stack, "--json", "cancel", waiting)  # idempotent
+    assert again.returncode == 0 and json.loads(again.stdout)["status"] == "cancelled"
+
+    confirmed = cli(local_stack, "--json", "submit", "SOL", "USDC", "0.2", "--watch")
+    order_id = json.loads(confirmed.stdout.splitlines()[0])["orderId"]
+    refused = cli(local_stack, "cancel", order_id)
+    assert refused.returncode == 3 and refused.stdout == ""
+    [line] = refused.stderr.strip().splitlines()
+    assert "409 not_cancellable" in line and "it is confirmed" in line and "[field: orderId]" in line

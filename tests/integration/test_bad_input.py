@@ -123,8 +123,8 @@ BAD_EVENTS = [
     ("non-UTF-8 body bytes", event_with(raw_body=base64.b64encode(b'{"tokenIn": "\xff"}').decode(), isBase64Encoded=True),
      400, "invalid_json", "UTF-8"),
     ("GET on the submit path", event_with("GET"), 405, "method_not_allowed", "POST"),
-    ("DELETE on an order", event_with("DELETE", "/api/orders/3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"), 405,
-     "method_not_allowed", "GET"),
+    ("PUT on an order", event_with("PUT", "/api/orders/3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"), 405,
+     "method_not_allowed", "DELETE"),
     ("PUT on health", event_with("PUT", "/api/health", raw_body=""), 405, "method_not_allowed", "GET"),
 ]
 
@@ -136,7 +136,7 @@ def test_bad_headers_bodies_and_methods_are_refused_before_parsing(configured, s
     assert_error_shape(resp, status, code, mentions)
     if status == 405:
         allowed = resp["headers"]["Allow"]
-        assert allowed == ("POST" if event["rawPath"] == "/api/orders/execute" else "GET")
+        assert allowed == {"/api/orders/execute": "POST", "/api/health": "GET"}.get(event["rawPath"], "DELETE, GET")
     assert_nothing_written(db, redis_client, settings)
 
 
@@ -206,6 +206,19 @@ def test_bad_reads_are_4xx_with_error_shape(configured, orders_fn, db, case, pat
     event = http_event("GET", path, query=query, path_parameters=params, route_key=route)
     resp = orders_fn.handler(event, FakeLambdaContext())
     assert_error_shape(resp, status, code, mentions)
+
+
+BAD_CANCELS = [c for c in BAD_READS if c[2] is not None]  # the order id cases: DELETE reads the id as GET does
+
+
+@pytest.mark.parametrize("case,path,params,query,status,code,mentions", BAD_CANCELS, ids=[c[0] for c in BAD_CANCELS])
+def test_bad_cancels_are_4xx_with_error_shape_and_write_nothing(configured, submit_fn, orders_fn, db, redis_client,
+                                                                 settings, case, path, params, query, status, code,
+                                                                 mentions):
+    event = http_event("DELETE", path, path_parameters=params, route_key="DELETE /api/orders/{orderId}")
+    resp = orders_fn.handler(event, FakeLambdaContext())
+    assert_error_shape(resp, status, code, mentions)
+    assert_nothing_written(db, redis_client, settings)
 
 
 def test_unknown_route_is_404_in_error_shape(configured, orders_fn):

@@ -10,7 +10,7 @@ def test_the_route_table_knows_every_path_and_its_methods():
     table = api_routes()
     assert table.allowed("/api/orders/execute") == ("POST",)
     assert table.allowed("/api/orders/history") == ("GET",)  # a static path before /api/orders/{orderId}
-    assert table.allowed("/api/orders/3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f") == ("GET",)
+    assert table.allowed("/api/orders/3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f") == ("DELETE", "GET")
     assert table.allowed("/api/orders/a/b") is None and table.allowed("/api/openapiXjson") is None
 
 

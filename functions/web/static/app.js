@@ -3,6 +3,7 @@
 "use strict";
 
 let TERMINAL = new Set(); // from GET api/config (the lifecycle's one source), before any order is shown
+let CANCELLABLE = new Set(); // the statuses DELETE api/orders/{id} cancels from (not yet routing)
 const COUNT_REFRESH_MS = 2000;
 const PING_MS = 240000; // API Gateway closes a WebSocket idle for 10 minutes
 const VENUE_COLOURS = { raydium: "#7c3aed", meteora: "#ea580c", split: "#0891b2" };
@@ -208,17 +209,21 @@ function flush() {
   state.stats.longestFlushMs = Math.max(state.stats.longestFlushMs, performance.now() - began);
 }
 
-const LIVE_CELLS = ["order", "swap", "status", "route", "quotes", "steps", "signature", "price", "out", "notes"];
+const LIVE_CELLS = ["order", "swap", "status", "route", "quotes", "steps", "signature", "price", "out", "notes",
+                    "actions"];
 const LIVE_LABELS = ["Order", "Swap", "Status", "Route", "Quotes after fees", "Steps", "Signature", "Price",
-                     "Out / minimum", "Retries and failures"];
+                     "Out / minimum", "Retries and failures", ""];
 
 function buildLiveRow(orderId) {
   const row = el("tr", { "data-order-id": orderId, tabindex: "0", class: "order-row",
                          "aria-label": `Order ${shortId(orderId)}: open its timeline` });
   LIVE_CELLS.forEach((name, i) => row.append(el("td", { "data-cell": name, "data-label": LIVE_LABELS[i] })));
-  row.addEventListener("click", () => openTimeline(orderId));
+  row.addEventListener("click", (event) => { if (!event.target.closest("button")) openTimeline(orderId); });
   row.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" || event.key === " ") { event.preventDefault(); openTimeline(orderId); }
+    if (event.target === row && (event.key === "Enter" || event.key === " ")) {
+      event.preventDefault();
+      openTimeline(orderId);
+    }
   });
   return row;
 }
@@ -280,6 +285,13 @@ function renderLiveRow(row, v) {
   if (v.requeued) notes.unshift(`re-queued by an operator after: ${v.requeued}`);
   if (v.error) notes.push(`failed: ${v.error}`);
   setCell(row, "notes", notes.join("; "));
+  // "accepted": submit answered, the pending event not here yet; rebuilt only when it changes, to keep focus
+  const cancellable = String(CANCELLABLE.has(v.status) || v.status === "accepted");
+  const actions = row.querySelector('[data-cell="actions"]');
+  if (actions.dataset.cancellable !== cancellable) {
+    actions.dataset.cancellable = cancellable;
+    actions.replaceChildren(...(cancellable === "true" ? [cancelButton(v.orderId)] : []));
+  }
 }
 
 // ---- the WebSocket: one connection, resubscribed after every reconnect ------------------------------------------
@@ -485,6 +497,12 @@ function historyRow(order) {
   }
   const actions = el("td", { "data-label": "" });
   if (order.status === "failed") actions.append(retryButton(order.orderId));
+  if (CANCELLABLE.has(order.status)) {
+    actions.append(cancelButton(order.orderId, (cancelled) => {
+      row.dataset.status = cancelled.status;
+      row.querySelector('[data-label="Status"]').replaceChildren(...statusBadge(cancelled.status, cancelled.attempts));
+    }));
+  }
   row.append(actions);
   row.addEventListener("click", (event) => { if (!event.target.closest("button")) openTimeline(order.orderId); });
   row.addEventListener("keydown", (event) => {
@@ -605,6 +623,27 @@ async function retryOrder(orderId, button) {
   }
 }
 
+// Cancel an order that has not started routing. The cancelled event reaches a live row over the WebSocket like
+// every other step; a 409 (it started routing meanwhile) is shown, with the status the API names, under the table.
+function cancelButton(orderId, onCancelled = () => {}) {
+  const button = el("button", { type: "button", class: "cancel", "data-cancel": orderId,
+                                "aria-label": `Cancel order ${shortId(orderId)}`, text: "Cancel" });
+  button.addEventListener("click", async () => {
+    const errorBox = button.closest("section").querySelector(".cancel-error");
+    errorBox.textContent = "";
+    button.disabled = true;
+    try {
+      const order = await api(`api/orders/${encodeURIComponent(orderId)}`, { method: "DELETE" });
+      button.textContent = "Cancelled";
+      onCancelled(order);
+    } catch (err) {
+      errorBox.textContent = `Order ${shortId(orderId)}: ${err.message}`;
+      button.remove();
+    }
+  });
+  return button;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 async function search(event) {
@@ -722,6 +761,7 @@ async function start() {
     return;
   }
   TERMINAL = new Set(state.config.lifecycle.terminal);
+  CANCELLABLE = new Set(state.config.lifecycle.cancellable);
   $("#history-status").append(...state.config.lifecycle.statuses.map((s) => el("option", { value: s, text: s })));
   for (const token of state.config.tokens) {
     state.tokensBySymbol.set(token.symbol, token);

@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
 from order_engine.config import Settings, settings as load_settings
+from order_engine.services.cancel import CancelService
 from order_engine.services.operator import OperatorService
 from order_engine.services.orders import OrderQueries
 from order_engine.services.submit import SubmitService
@@ -19,6 +20,7 @@ from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
 from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
+from order_engine.store.steps import LiveStepPublisher, PgStepWriter
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
@@ -39,17 +41,21 @@ class Services:
     submit: SubmitService
     queries: OrderQueries
     operator: OperatorService
+    cancel: CancelService
 
 
 def build(s: Settings) -> Services:
-    orders = OrderRepository(Database(s.database_url, s.database_schema))
+    db = Database(s.database_url, s.database_schema)
+    orders = OrderRepository(db)
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
     waker = ExecutorWaker(s.executor_function_name)
+    queries = OrderQueries(s, orders, intake)
     return Services(
         settings=s,
         submit=SubmitService(s, orders, intake, waker),
-        queries=OrderQueries(s, orders, intake),
+        queries=queries,
         operator=OperatorService(orders, intake, waker),
+        cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s)),
     )
 
 

@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_ACTION = "unknown_action"  # a WebSocket message whose action no route serves
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     NOT_RETRYABLE = "not_retryable"  # an operator retry of an order that is neither failed nor dead-lettered
+    NOT_CANCELLABLE = "not_cancellable"  # a cancel of an order that has started routing or ended otherwise
     DATABASE_UNAVAILABLE = "database_unavailable"
     REDIS_UNAVAILABLE = "redis_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -40,6 +41,7 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_ACTION: 400,
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.NOT_RETRYABLE: 409,
+    ErrorCode.NOT_CANCELLABLE: 409,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,

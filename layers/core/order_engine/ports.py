@@ -77,6 +77,18 @@ class OrderStore(Protocol):
     def ping(self) -> None: ...
 
 
+class StepWriter(Protocol):
+    """One step taken outside the executor (a cancel), written as the executor writes its own."""
+
+    def write(self, transition: Transition) -> bool:
+        """Store the step if the order is still as it was read (status and seq); False when it moved meanwhile."""
+
+
+class StepPublisher(Protocol):
+    def publish(self, order: Order, event: OrderEvent) -> None:
+        """After the durable store has the step: the live state, the event log and the subscribers, best effort."""
+
+
 class Intake(Protocol):
     """The submit side of the work queue (Redis)."""
 

@@ -13,8 +13,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Path as P
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse,
-                                     HealthResponse, HistoryResponse, OrderWithEvents, PageConfig, QueueStats,
-                                     RetryResponse)
+                                     HealthResponse, HistoryResponse, OrderView, OrderWithEvents, PageConfig,
+                                     QueueStats, RetryResponse)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
 from order_engine.config import settings
@@ -35,7 +35,7 @@ _ERROR_MEANINGS = {
          "holding a NUL character or text that is not UTF-8 is bad input on every route)",
     404: "No such order",
     409: "A conflict with what exists: the Idempotency-Key was used with a different order, or the order is not in a "
-         "state that can be retried",
+         "state that can be retried or cancelled (the details give its status)",
     413: f"The body is over {settings().max_body_bytes} bytes",
     415: "The body is not JSON",
     500: "A bug on our side",
@@ -104,6 +104,21 @@ def get_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N80
         "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
     logger.append_keys(order_id=orderId)
     return services().queries.get(orderId)
+
+
+@orders_router.delete(
+    "/api/orders/<orderId>",
+    summary="Cancel an order that has not started routing (pending, or waiting for its trigger)",
+    description="Ends the order `cancelled`, with an event its WebSocket subscribers receive. Cancelling a cancelled "
+                "order answers it again; an order that has started routing or ended otherwise is 409 "
+                "`not_cancellable`, whose details give its status.",
+    responses={200: {"description": "The order, cancelled", "content": {_JSON: {"model": OrderView}}},
+               **_errors(400, 404, 409, 503)},
+)
+def cancel_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N803 - the parameter's public name
+        "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
+    logger.append_keys(order_id=orderId)
+    return services().cancel.cancel(orderId)
 
 
 @orders_router.get("/api/health", summary="PostgreSQL and Redis reachability",

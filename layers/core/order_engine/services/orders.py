@@ -8,7 +8,7 @@ from typing import Any
 
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import HELD, TERMINAL, Status
-from order_engine.domain.orders import ORDER_ID_PATTERN, HistoryPosition, parse_client_order_id
+from order_engine.domain.orders import ORDER_ID_PATTERN, HistoryPosition, Order, parse_client_order_id
 from order_engine.domain.tokens import resolve_token
 from order_engine.errors import EngineError, ErrorCode, InvalidField
 from order_engine.ports import Intake, OrderStore
@@ -39,11 +39,16 @@ class OrderQueries:
         self.settings, self.orders, self.intake = settings, orders, intake
 
     def get(self, order_id: str) -> dict[str, Any]:
+        order = self.order(order_id)
+        return {**order.to_api(), "events": [e.to_api() for e in self.orders.events(order.id)]}
+
+    def order(self, order_id: str) -> Order:
+        """The order a caller names (GET, cancel): 400 for a malformed id, 404 for one there is no such order."""
         order_id = parse_order_id(order_id)
         order = self.orders.get(order_id)
         if order is None:
             raise EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
-        return {**order.to_api(), "events": [e.to_api() for e in self.orders.events(order_id)]}
+        return order
 
     def history(self, limit: int | None, cursor: str | None, status: str | None, token: str | None,
                 client_order_id: str | None = None) -> HistoryPage:
