@@ -44,9 +44,10 @@ SOL, USDC = lookup("SOL"), lookup("USDC")
 _INSERT_WAITING = """
 INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, request_hash,
                     limit_price, expires_at, waiting_trigger)
-SELECT gen_random_uuid(), 'waiting', 'limit', :sol, :usdc, 100000000, 0, 'bench', 400 + g % 1000 * 0.01,
-       now() + interval '6 days', jsonb_build_object('kind', 'price', 'key', :book, 'score', 400 + g % 1000 * 0.01)
-  FROM generate_series(1, :n) AS g
+SELECT gen_random_uuid(), 'waiting', 'limit', CAST(:sol AS text), CAST(:usdc AS text), 100000000, 0, 'bench',
+       400 + g % 1000 * 0.01, now() + interval '6 days',
+       jsonb_build_object('kind', 'price', 'key', CAST(:book AS text), 'score', 400 + g % 1000 * 0.01)
+  FROM generate_series(1, CAST(:n AS integer)) AS g
 """
 
 
@@ -64,8 +65,8 @@ def seed_waiting(s: Settings, n: int) -> None:
     db = Database(s.database_url, s.database_schema)
     try:
         book = price_trigger(SOL.mint, USDC.mint, 1.0).key
-        for start in range(0, n, 50_000):
-            db.run(_INSERT_WAITING, sol=SOL.mint, usdc=USDC.mint, book=book, n=min(50_000, n - start))
+        for start in range(0, n, 5_000):  # each statement well inside the connection's 5 s timeout
+            db.run(_INSERT_WAITING, sol=SOL.mint, usdc=USDC.mint, book=book, n=min(5_000, n - start))
         db.run("ANALYZE orders")
     finally:
         db.close()

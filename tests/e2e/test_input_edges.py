@@ -58,7 +58,7 @@ def test_a_path_with_encoded_control_characters_gets_the_error_shape(local_stack
 
 @pytest.mark.parametrize("method,path,allowed", [
     ("GET", "/api/orders/execute", "POST"), ("PUT", "/api/orders/execute", "POST"),
-    ("DELETE", f"/api/orders/{ORDER_ID}", "GET"), ("POST", "/api/orders/history", "GET"),
+    ("PUT", f"/api/orders/{ORDER_ID}", "DELETE, GET"), ("POST", "/api/orders/history", "GET"),
     ("PATCH", "/api/health", "GET"), ("POST", "/api/queue", "GET"), ("DELETE", "/api/openapi.json", "GET"),
     ("PUT", "/api/docs", "GET"), ("OPTIONS", "/api/orders/execute", "POST"),
 ])

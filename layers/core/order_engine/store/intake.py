@@ -6,7 +6,7 @@ from typing import Any
 
 from order_engine.domain.triggers import Trigger
 from order_engine.store.keys import Keys
-from order_engine.store.waiting_book import hold_script, hold_waiting
+from order_engine.store.waiting_book import hold_script, hold_waiting, release_script, release_waiting
 from order_engine.store.queue import dead_letters, now_ms, queue_counts, revive_script
 from order_engine.store.redis_client import redis_errors, sync_client
 
@@ -31,6 +31,7 @@ class OrderIntake:
         self._enqueue = self.redis.register_script(_ENQUEUE)
         self._revive = revive_script(self.redis)
         self._hold = hold_script(self.redis)
+        self._release = release_script(self.redis)
 
     def enqueue(self, order_id: str, first_frame: dict[str, Any]) -> bool:
         """LPUSH the id, start its live event log; True when some executor must be woken (none is alive and no
@@ -44,6 +45,10 @@ class OrderIntake:
         """Put a waiting order in its trigger's book and the expiry set (not on the queue), start its live event
         log; True when an executor must be woken to watch. Raises DependencyUnavailable('redis')."""
         return hold_waiting(self._hold, self.keys, order_id, trigger, expires_ms, frames, WAKE_DEBOUNCE_MS, now_ms())
+
+    def release(self, order_id: str) -> bool:
+        """Take a waiting order out of its trigger's book (after it was cancelled): True when it was there."""
+        return release_waiting(self._release, self.keys, order_id)
 
     def counts(self) -> dict[str, int]:
         with redis_errors():

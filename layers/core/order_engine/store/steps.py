@@ -40,6 +40,7 @@ class LiveStepPublisher:
         asyncio.run(self._publish(order, event))
 
     async def _publish(self, order: Order, event: OrderEvent) -> None:
+        # imported at the first cancel: an HTTP function's cold start never loads aiohttp (see bootstrap)
         from order_engine.store.live_state import LiveState
         from order_engine.store.management_api import ManagementApiSigner
         from order_engine.store.redis_client import async_client

@@ -50,6 +50,14 @@ end
 return ids
 """
 
+# KEYS: expiry, books   ARGV: id. Takes one order out of its book (a cancel), so no stale entry stays behind.
+_RELEASE = """
+local book = redis.call('HGET', KEYS[2], ARGV[1])
+if book then redis.call('ZREM', book, ARGV[1]) end
+redis.call('HDEL', KEYS[2], ARGV[1])
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""
+
 RESTORE_CHUNK = 1_000
 
 
@@ -67,6 +75,17 @@ def hold_waiting(script: Callable[..., Any], keys: Keys, order_id: str, trigger:
         return bool(script(keys=(keys.order_events(order_id), book, keys.waiting_expiry, keys.waiting_books,
                                  keys.executor_beats, keys.executor_wake),
                            args=(order_id, repr(trigger.score), expires_ms, wake_debounce_ms, now_ms, *encoded)))
+
+
+def release_script(client: redis.Redis) -> Callable[..., Any]:
+    return client.register_script(_RELEASE)
+
+
+def release_waiting(script: Callable[..., Any], keys: Keys, order_id: str) -> bool:
+    """Take a waiting order out of its book and the expiry set (True when it was there). Raises
+    DependencyUnavailable('redis')."""
+    with redis_errors():
+        return bool(script(keys=(keys.waiting_expiry, keys.waiting_books), args=(order_id,)))
 
 
 class WaitingBook:
@@ -97,13 +116,15 @@ class WaitingBook:
         """Put (order id, trigger, expiry ms) back, as a rebuild from PostgreSQL; idempotent."""
         k, n, batch = self.keys, 0, []
 
-        async def flush() -> None:
+        async def flush() -> None:  # a few multi-member commands per chunk, not three per order
+            books: dict[str, dict[str, float]] = {}
+            for order_id, trigger, _ in batch:
+                books.setdefault(k.waiting_book(trigger.kind, trigger.key), {})[order_id] = trigger.score
             async with self.redis.pipeline(transaction=False) as pipe:
-                for order_id, trigger, expires_ms in batch:
-                    book = k.waiting_book(trigger.kind, trigger.key)
-                    pipe.zadd(book, {order_id: trigger.score})
-                    pipe.zadd(k.waiting_expiry, {order_id: expires_ms})
-                    pipe.hset(k.waiting_books, order_id, book)
+                for book, members in books.items():
+                    pipe.zadd(book, members)
+                    pipe.hset(k.waiting_books, mapping=dict.fromkeys(members, book))
+                pipe.zadd(k.waiting_expiry, {order_id: expires_ms for order_id, _, expires_ms in batch})
                 await pipe.execute()
 
         for entry in entries:

@@ -81,6 +81,7 @@ class Executor:
         self._leased: set[str] = set()  # the active orders not yet being settled: the leases to renew
         self._slot_free = asyncio.Event()
         self._stopping = False
+        self._restoring: asyncio.Task[None] | None = None  # a rebuild of the waiting books, when one runs
         self._closing = asyncio.Event()  # ends the chores (redis-py may swallow a cancel, so they do not rely on it)
         self.reader = reader
         self.recorder = StepRecorder(writers, live, notifier)
@@ -115,6 +116,8 @@ class Executor:
             await self._finish_in_hand()
         finally:
             self._closing.set()
+            if self._restoring is not None:
+                chores.append(self._restoring)
             await asyncio.wait(chores, timeout=10)
             for task in chores:
                 task.cancel()
@@ -271,11 +274,7 @@ class Executor:
                 if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
                     urgent = self._reconcile_now
                     self.summary.reconciled += await self.reconcile()
-                    # Checked in the watcher's turn, so no tick has orders out of the books and not yet stored
-                    # (which would look like a loss); a turn another executor holds leaves it to the next time.
-                    if (self.watcher is not None and not self.watcher.in_hand
-                            and await self.queue.take_turn("watch", s.dex_slot_ms)):
-                        self.summary.waiting_restored += await self.watcher.restore_if_lost(s.reconcile_grace_ms)
+                    await self._check_waiting_books()
                     self._reconcile_now = False
                     if urgent:  # once more when orders accepted just before are past the reconcile grace
                         self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
@@ -302,11 +301,35 @@ class Executor:
 
     async def _hand_over(self) -> None:
         """Out of time with work left: start a successor now rather than leave the queue to the schedule."""
+        launched = self.summary.launched
         try:
             await self._launch_missing(leaving=True)
+            # Orders waiting for a trigger are not queue work the launcher counts, but need a watcher alive.
+            successor = (self.summary.launched == launched and self.watcher is not None
+                         and await self.watcher.book.count() > 0)
         except DependencyUnavailable:  # cannot tell whether work waits: start one anyway, it exits when idle
-            if self.launcher is not None:
-                await asyncio.to_thread(self.launcher.wake, f"successor of {self.owner}", None, "order-engine.executor")
+            successor = True
+        if successor and self.launcher is not None:
+            await asyncio.to_thread(self.launcher.wake, f"successor of {self.owner}", None, "order-engine.executor")
+
+    async def _check_waiting_books(self) -> None:
+        """Rebuild the waiting books if Redis lost some, in a task of its own: rebuilding 100,000 takes seconds,
+        which must not hold up the heartbeat and lease renewal. Checked in the watcher's turn, so no tick has
+        orders out of the books and not yet stored (which would look like a loss); a turn another executor holds
+        leaves it to the next reconcile."""
+        if self.watcher is None or self.watcher.in_hand or (self._restoring and not self._restoring.done()):
+            return
+        if not await self.queue.take_turn("watch", self.settings.dex_slot_ms):
+            return
+
+        async def restore() -> None:
+            try:
+                self.summary.waiting_restored += await self.watcher.restore_if_lost(self.settings.reconcile_grace_ms)
+            except DependencyUnavailable as exc:
+                logger.warning("could not check the waiting books: %s", exc)
+                self._reconcile_now = True
+
+        self._restoring = asyncio.create_task(restore())
 
     async def _watch_loop(self) -> None:
         """Once a market tick (a slot), the one executor whose turn it is fires and expires waiting orders."""
@@ -319,6 +342,8 @@ class Executor:
                     self.summary.waiting_expired += tick.expired
             except DependencyUnavailable as exc:
                 logger.warning("could not watch waiting orders: %s", exc)
+            except Exception:  # noqa: BLE001 - one bad tick must not stop the watching; the orders stay waiting
+                logger.exception("a watcher tick failed")
             await self._pause(slot_ms / 1000)
 
     async def _promote_loop(self) -> None:
