@@ -14,8 +14,8 @@ import schemathesis
 RULES_THE_SCHEMA_CANNOT_STATE = {
     "distinct_tokens", "decimals", "maximum", "issued_cursor",
     "not_past",  # a listing's `at`
-    # what a limit or sniper order requires or refuses depends on its `type` (the body's description lists them):
-    # conditionals in the schema broke the fuzzer's coverage phase (a CPython SystemError in its code generation)
+    # what a limit or sniper order requires or refuses depends on its `type`: the body's description states these
+    # in words, not as schema conditionals
     "required", "one_expiry", "future", "positive", "market_only", "limit_only", "sniper_only", "quote_token",
     "not_listed",  # a sniper's pair has listed: the market's state, not the request's
 }
