@@ -1,5 +1,5 @@
 """A sniper order through the page in Chromium: the form shows its max price and expiry (no slippage), shows a bad
-maxPrice under its field, and a good one is accepted, its max price beside the swap."""
+maxPrice under its field, and a good one is accepted and shown waiting, its max price beside the swap."""
 from __future__ import annotations
 
 import json
@@ -29,6 +29,7 @@ def test_a_sniper_order_is_submitted_from_the_form_with_its_max_price(page, web_
     expect(page.locator("#live-rows tr")).to_have_count(rows + 1)
     row = page.locator("#live-rows tr").first
     expect(row).to_contain_text("≤ 1.5 USDC/PULSE")
+    expect(row).to_contain_text("waiting")  # its first event, over the WebSocket
     order_id = row.get_attribute("data-order-id")
     with urllib.request.urlopen(f"{web_stack.http_url}/api/orders/{order_id}", timeout=10) as response:
         order = json.loads(response.read())

@@ -118,7 +118,7 @@ def test_a_sniper_order_waits_for_its_listing_and_fills_in_the_listing_slot_with
     steps = timeline(db, order_id)
     assert [status for _, status, _, _ in steps] == ["waiting", "pending", "routing", "building", "submitted",
                                                       "confirmed"]
-    assert steps[0][3]["maxPrice"] == "0.3" and steps[0][3]["type"] == "sniper"
+    assert steps[0][3]["maxPrice"] == "0.3" and steps[0][3]["orderType"] == "sniper"
     assert steps[1][3]["trigger"] == "listing" and steps[1][3]["listingSlot"] == listing["slot"]
     [[landed_at_ms]] = db.run("SELECT landed_at_ms FROM chain_transactions WHERE order_id = :id", id=order_id)
     assert landed_at_ms // SLOT_MS == listing["slot"]  # the first slot the pool exists in, not a later one

@@ -293,9 +293,10 @@ def pending_detail(request: OrderRequest) -> dict[str, Any]:
         "slippageBps": request.slippage_bps,
     }
     if request.limit is not None:
-        detail.update(type=request.order_type, limitPrice=format(request.limit.limit_price, "f"),
+        # `orderType`, not `type`: an event frame's `type` is "status" (to_message), which a detail must not replace
+        detail.update(orderType=request.order_type, limitPrice=format(request.limit.limit_price, "f"),
                       expiresAt=_iso(request.limit.expires_at))
     if request.sniper is not None:
-        detail.update(type=request.order_type, maxPrice=price_text(request.sniper.max_price),
+        detail.update(orderType=request.order_type, maxPrice=price_text(request.sniper.max_price),
                       expiresAt=_iso(request.sniper.expires_at))
     return detail
