@@ -46,9 +46,9 @@ class VenueSpy:
         self.quoted[amount_in] += 1
         return await self.dex.route(input_mint, output_mint, amount_in)
 
-    async def build(self, order_id, route, slippage_bps):
+    async def build(self, order_id, route, slippage_bps, min_amount_out=None):
         self.built[order_id] += 1
-        return await self.dex.build(order_id, route, slippage_bps)
+        return await self.dex.build(order_id, route, slippage_bps, min_amount_out)
 
     def __getattr__(self, name):
         return getattr(self.dex, name)
