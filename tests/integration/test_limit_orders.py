@@ -263,13 +263,15 @@ def test_a_bad_limit_order_is_a_400_naming_the_field_and_rule_and_writes_nothing
     assert list(redis_client.scan_iter(match=f"{settings.key_prefix}*")) == []
 
 
-def test_a_released_waiting_order_leaves_no_entry_in_its_book(configured, settings, redis_client):
-    """What a cancel of a waiting order calls, so a stale entry cannot hide a lost one from the rebuild's count."""
-    submitted = bootstrap.services().submit.submit({**SELL_SOL, "limitPrice": "500", "ttlSeconds": 600})
-    keys, intake = Keys(settings.key_prefix), bootstrap.services().submit.intake
+def test_a_cancelled_waiting_order_leaves_its_book(configured, submit_fn, orders_fn, settings, redis_client):
+    """So a stale entry cannot hide a lost one from the rebuild's count, and the watcher never sees it again."""
+    _, body = submit(submit_fn, {**SELL_SOL, "limitPrice": "500", "ttlSeconds": 600})
+    keys = Keys(settings.key_prefix)
     book = keys.waiting_book("price", price_book(SOL, USDC))
-    assert redis_client.zscore(book, submitted.order.id) == 500.0
-    assert intake.release(submitted.order.id) is True
+    assert redis_client.zscore(book, body["orderId"]) == 500.0
+    event = http_event("DELETE", f"/api/orders/{body['orderId']}", route_key="DELETE /api/orders/{orderId}",
+                       path_parameters={"orderId": body["orderId"]})
+    resp = orders_fn.handler(event, FakeLambdaContext())
+    assert resp["statusCode"] == 200 and response_json(resp)["status"] == "cancelled"
     assert redis_client.zcard(book) == 0 and redis_client.zcard(keys.waiting_expiry) == 0
     assert redis_client.hlen(keys.waiting_books) == 0
-    assert intake.release(submitted.order.id) is False

@@ -59,7 +59,7 @@ def build(s: Settings) -> Services:
         submit=SubmitService(s, orders, intake, waker, listings),
         queries=queries,
         operator=OperatorService(orders, intake, waker),
-        cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s)),
+        cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s), books=intake),
         listings=ListingService(s, listings),
     )
 

@@ -107,6 +107,11 @@ class Intake(Protocol):
     def ping(self) -> None: ...
 
 
+class WaitingRelease(Protocol):
+    def release(self, order_id: str) -> bool:
+        """Take a waiting order out of its trigger's book (it was cancelled); True when it was there."""
+
+
 class OperatorQueue(Protocol):
     """What an operator sees and does on the work queue (Redis)."""
 

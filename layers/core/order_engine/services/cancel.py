@@ -8,22 +8,27 @@ order that has started routing, or ended otherwise, is a 409 naming its status.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from order_engine.domain.lifecycle import CANCELLABLE, TERMINAL, Status
 from order_engine.domain.orders import Order
 from order_engine.domain.transition import Transition
-from order_engine.errors import EngineError, ErrorCode
-from order_engine.ports import StepPublisher, StepWriter
+from order_engine.errors import DependencyUnavailable, EngineError, ErrorCode
+from order_engine.ports import StepPublisher, StepWriter, WaitingRelease
 from order_engine.services.orders import OrderQueries
+
+logger = logging.getLogger(__name__)
 
 # Each lost race means the order moved on (waiting -> pending, or it started routing): a few reads settle it.
 MAX_TRIES = 3
 
 
 class CancelService:
-    def __init__(self, queries: OrderQueries, writer: StepWriter, publisher: StepPublisher):
+    def __init__(self, queries: OrderQueries, writer: StepWriter, publisher: StepPublisher,
+                 books: WaitingRelease | None = None):
         self.queries, self.writer, self.publisher = queries, writer, publisher
+        self.books = books  # where waiting orders wait for their trigger (None: no waiting orders here)
 
     def cancel(self, order_id: str) -> dict[str, Any]:
         """The order, cancelled. Raises 400/404 as GET /api/orders/{id} does (the same read), 409 not_cancellable."""
@@ -36,10 +41,21 @@ class CancelService:
             step = Transition(order, Status.CANCELLED, detail={"cancelledFrom": str(order.status)})
             if self.writer.write(step):
                 after = step.after()
+                if order.status is Status.WAITING and self.books is not None:
+                    self._release(order.id)
                 self.publisher.publish(after, step.event(after))
                 return after.to_api()
             order = self.queries.order(order.id)
         raise not_cancellable(order)
+
+
+    def _release(self, order_id: str) -> None:
+        """Out of its trigger's book, so no stale entry hides a lost one from the rebuild's count. Best effort:
+        one left behind fires later as a no-op (the order is no longer waiting)."""
+        try:
+            self.books.release(order_id)
+        except DependencyUnavailable:
+            logger.warning("could not take a cancelled order out of its trigger's book", extra={"order_id": order_id})
 
 
 def not_cancellable(order: Order) -> EngineError:

@@ -116,9 +116,10 @@ class Executor:
             await self._finish_in_hand()
         finally:
             self._closing.set()
-            if self._restoring is not None:
-                chores.append(self._restoring)
             await asyncio.wait(chores, timeout=10)
+            if self._restoring is not None:  # started by the keep-alive chore, which has ended by now
+                chores.append(self._restoring)
+                await asyncio.wait([self._restoring], timeout=10)
             for task in chores:
                 task.cancel()
             await self.recorder.close()
@@ -317,7 +318,8 @@ class Executor:
         which must not hold up the heartbeat and lease renewal. Checked in the watcher's turn, so no tick has
         orders out of the books and not yet stored (which would look like a loss); a turn another executor holds
         leaves it to the next reconcile."""
-        if self.watcher is None or self.watcher.in_hand or (self._restoring and not self._restoring.done()):
+        if (self.watcher is None or self._closing.is_set() or self.watcher.in_hand
+                or (self._restoring is not None and not self._restoring.done())):
             return
         if not await self.queue.take_turn("watch", self.settings.dex_slot_ms):
             return
