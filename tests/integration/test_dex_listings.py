@@ -154,3 +154,24 @@ def test_bad_listings_are_refused_naming_the_field_and_nothing_is_written(config
     if rule is not None:
         assert details[0]["rule"] == rule
     assert get_listings(orders_fn) == {"listings": []}
+
+
+def test_a_listed_pair_joins_the_price_books_and_the_listing_book_from_its_slot(settings):
+    from order_engine.domain.triggers import price_book
+
+    clock = ManualClock()
+    listing = schedule(settings, clock, inSeconds=5)
+    usdc = lookup("USDC").mint
+
+    async def scenario():
+        async with simulated(settings, clock=clock, dex_listing_refresh_ms=0) as dex:
+            assert price_book(NOVA.mint, usdc) not in await dex.price_levels()
+            assert await dex.listing_levels() == {}
+            clock.now_ms = listing["slot"] * SLOT_MS
+            levels = await dex.price_levels()
+            # limit orders on the new pair see its price (whole USDC per NOVA, and NOVA per USDC)
+            assert levels[price_book(NOVA.mint, usdc)] == pytest.approx(0.25, rel=1e-3)
+            assert levels[price_book(usdc, NOVA.mint)] == pytest.approx(4, rel=1e-3)
+            assert await dex.listing_levels() == {price_book(usdc, NOVA.mint): float(listing["slot"])}
+
+    asyncio.run(scenario())
