@@ -257,6 +257,7 @@ def pending_detail(request: OrderRequest) -> dict[str, Any]:
         "slippageBps": request.slippage_bps,
     }
     if request.limit is not None:
-        detail.update(type=request.order_type, limitPrice=format(request.limit.limit_price, "f"),
+        # "orderType", not "type": a WebSocket frame's "type" is "status"
+        detail.update(orderType=request.order_type, limitPrice=format(request.limit.limit_price, "f"),
                       expiresAt=_iso(request.limit.expires_at))
     return detail
