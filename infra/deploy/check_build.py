@@ -41,9 +41,10 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "GET /api/config": ({}, 200),
     "GET /api/operator/dead-letters": ({}, 200),
     "POST /api/operator/orders/{orderId}/retry": ({}, 409),  # the submitted order is pending: not retryable
+    "DELETE /api/orders/{orderId}": ({}, 200),  # pending (or already cancelled): cancelled
 }
 # a path's other methods reach its function through an ANY route, and are answered 405 with Allow
-CATCH_ALL_METHOD = "DELETE"
+CATCH_ALL_METHOD = "PATCH"  # no route serves it
 REQUESTS.update({f"ANY {key.split(' ', 1)[1]}": ({}, 405) for key in list(REQUESTS)
                  if key.split(" ", 1)[1].startswith("/api/")})
 
