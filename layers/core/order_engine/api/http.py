@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
+import orjson
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -73,8 +75,19 @@ def _wanted(error: dict[str, Any]) -> str:
     return str(error.get("msg", "valid")).removeprefix("Input should be ")
 
 
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, Decimal):  # as Powertools' own encoder writes one
+        return str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def serialize(document: Any) -> str:
+    """Response bodies: orjson writes the same compact JSON as Powertools' default, at a fraction of its CPU."""
+    return orjson.dumps(document, default=_orjson_default).decode()
+
+
 def create_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json.loads)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json.loads, serializer=serialize)
     for router in routers:
         app.include_router(router)
 

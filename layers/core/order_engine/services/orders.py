@@ -40,10 +40,11 @@ class OrderQueries:
 
     def get(self, order_id: str) -> dict[str, Any]:
         order_id = parse_order_id(order_id)
-        order = self.orders.get(order_id)
-        if order is None:
+        found = self.orders.get_with_events(order_id)
+        if found is None:
             raise EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
-        return {**order.to_api(), "events": [e.to_api() for e in self.orders.events(order_id)]}
+        order, events = found
+        return {**order.to_api(), "events": [e.to_api() for e in events]}
 
     def history(self, limit: int | None, cursor: str | None, status: str | None, token: str | None,
                 client_order_id: str | None = None) -> HistoryPage:
