@@ -195,6 +195,8 @@ class Registry(Protocol):
 
 class Poster(Protocol):
     def post(self, connection_id: str, frame: dict[str, Any]) -> PostResult: ...
+    def post_many(self, connection_id: str, frames: Sequence[dict[str, Any]]) -> list[PostResult]:
+        """Post in order; the results of the frames sent, which stop after a GONE."""
 
 
 class EventLog(Protocol):
