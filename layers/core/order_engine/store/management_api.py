@@ -6,7 +6,8 @@ The WebSocket handlers post the few frames an invocation sends (acks, pong, erro
 the same request at several times the CPU per post (README, Benchmarks). The management API takes one frame per
 request, so a replay's frames (`post_many`) go as HTTP/1.1 pipelined requests over one kept-alive connection:
 written in one pass, their answers read in order, each request signed (SigV4 covers the body's hash, so no
-signature serves two frames); from the first frame that was not answered 2xx or 410, the rest go one by one.
+signature serves two frames); from the first frame that was not answered 2xx or 410, the rest go one by one
+(frames behind a 5xx may already have arrived, so the retried one arrives after them: clients order by seq).
 The executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
 """
 from __future__ import annotations
