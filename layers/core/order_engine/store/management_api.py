@@ -8,6 +8,7 @@ request, so a replay's frames (`post_many`) go as HTTP/1.1 pipelined requests ov
 written in one pass, their answers read in order, each request signed (SigV4 covers the body's hash, so no
 signature serves two frames); from the first frame that was not answered 2xx or 410, the rest go one by one
 (frames behind a 5xx may already have arrived, so the retried one arrives after them: clients order by seq).
+A connection lost in the middle of a batch, or a batch that times out, turns pipelining off for the environment.
 The executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
 """
 from __future__ import annotations
@@ -109,6 +110,7 @@ class ConnectionPoster:
         self._signer = signer
         self._pool: urllib3.PoolManager | None = None
         self._pipe: _Pipe | None = None
+        self._pipelining = True
 
     def post(self, connection_id: str, frame: dict[str, Any]) -> PostResult:
         if self._pool is None:
@@ -136,7 +138,7 @@ class ConnectionPoster:
         """Post `frames` in order; the results of those sent, which stop after a GONE."""
         if self._signer is None:
             self._signer = ManagementApiSigner(self.endpoint_url)
-        results = self._pipelined(connection_id, frames) if len(frames) > 1 else []
+        results = self._pipelined(connection_id, frames) if len(frames) > 1 and self._pipelining else []
         for frame in frames[len(results):]:
             if results and results[-1] is PostResult.GONE:
                 break
@@ -162,9 +164,12 @@ class ConnectionPoster:
                 self._read_answers(pipe, len(requests), results)
             except (OSError, http.client.HTTPException) as exc:
                 logger.debug("pipelined posts failed", extra={"connection_id": connection_id, "error": str(exc)})
-                if not results:
+                if not results and not fresh:  # the kept-alive connection had been closed by the server
                     self._close_pipe()
                     continue
+                # a server that drops or ignores pipelined requests: one frame per request from now on
+                logger.warning("pipelined posts turned off", extra={"error": str(exc)})
+                self._pipelining = False
             break
         if len(results) < len(requests):  # answers still on the way would be read as the next batch's
             self._close_pipe()
