@@ -127,8 +127,8 @@ def _bad_text(event: dict[str, Any]) -> Response | None:
     fields += [("path", "path", event.get("rawPath") or "", False)]
     for kind, name, value, is_header in fields:
         for text in (name, value):
-            if not isinstance(text, str):
-                continue
+            if not isinstance(text, str) or (text.isascii() and text.isprintable()):
+                continue  # printable ASCII (most of any request) passes every rule below
             label = name if strict_json.is_utf8(name) else name.encode("utf-8", "replace").decode()
             if not strict_json.is_utf8(text) or (is_header and "\ufffd" in text):
                 # a gateway hands bytes that were not UTF-8 as lone surrogates or U+FFFD (the local one does)
