@@ -3,12 +3,16 @@
     python -m local.bench submit -n 5000 -c 64                 # submit throughput and latency
     python -m local.bench e2e -n 5000 -c 64                    # end to end: every order watched over WebSocket
     python -m local.bench e2e -n 10000 --in-flight 1000        # ... with at most 1,000 orders unfinished at once
+    python -m local.bench get -n 5000 -c 8                     # GET /api/orders/{id} in a loop, CPU per call
     python -m local.bench ipc -n 5000                          # the local runtime's IPC overhead
     python -m local.bench post-cost                            # CPU per management-API post (boto3 vs pooled)
     python -m local.bench fanout --clients 1000                # one event to N subscribers
 
 `submit` sends N orders (alternating the two seed request shapes) from C concurrent clients and reports accepted
 orders/s, latency p50/p95/p99 and errors by status.
+
+`get` submits `--orders` orders, then reads them with GET /api/orders/{orderId} N times from C clients, and reports
+calls/s and latency; its CPU figures are per call.
 
 `e2e` submits the same way and watches every order over the WebSocket API until the client holds its whole
 timeline (seq 1 up to `confirmed` or `failed`, without gaps): by default over a few long-lived connections that
@@ -35,6 +39,7 @@ import sys
 
 from local.bench import ws_delivery
 from local.bench.cpu import CpuMeter
+from local.bench.get import get_report, run_gets, submitted_orders
 from local.bench.e2e import e2e_report, run_e2e, run_unwatched
 from local.bench.ipc import measure_ipc
 from local.bench.report import Report
@@ -67,6 +72,9 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--connections", type=int, default=16, help="shared connections (--watch subscribe)")
     e.add_argument("--timeout", type=float, default=120.0, help="seconds an order may take, from its submit")
     e.add_argument("--warmup", type=int, default=200, help="orders run (and not counted) first")
+    g = sub.add_parser("get", parents=[common], help="GET /api/orders/{orderId} in a loop: CPU per call")
+    g.add_argument("--orders", type=int, default=50, help="orders submitted first, then read in turn")
+    g.add_argument("--warmup", type=int, default=500, help="reads made (and not counted) first")
     sub.add_parser("ipc", parents=[common], help="the local runtime's IPC overhead")
     pc = sub.add_parser("post-cost", help="CPU per management-API post: boto3 vs the pooled signed client")
     pc.add_argument("--posts", type=int, default=3000)
@@ -93,6 +101,17 @@ def main(argv: list[str] | None = None) -> None:
     async def run() -> Report:
         if args.mode == "ipc":
             return await measure_ipc(args.count, min(args.concurrency, 4))
+        if args.mode == "get":
+            order_ids = await submitted_orders(args.url, args.orders)
+            await asyncio.sleep(1.0)  # the executor's work on them is over before the counted reads
+            if args.warmup:
+                await run_gets(args.url, order_ids, args.warmup, args.concurrency)
+            async with meter() as cpu:
+                results, elapsed = await run_gets(args.url, order_ids, args.count, args.concurrency)
+            report = get_report(results, elapsed, args.url, args.concurrency)
+            if cpu is not None:
+                report.add(f"CPU per call ({len(results):,} calls; utime+stime)", cpu.figures(len(results)))
+            return report
         if args.mode == "e2e" and args.watch == "none":
             if args.warmup:  # every pool's workers started, so the counted run measures warm ones (as Lambda)
                 await run_unwatched(args.url, args.warmup, min(args.concurrency, args.warmup), args.timeout)

@@ -125,7 +125,7 @@ def post_cost(posts: int) -> dict[str, Any]:
     gateway = _start_gateway(port)
     ids_in, ids_out = mp.Pipe(duplex=False)
     results_in, results_out = mp.Pipe(duplex=False)
-    total = 3 * posts
+    total = 5 * posts
     clients = mp.Process(target=_run_clients, args=(f"ws://127.0.0.1:{port}/local", 1, total, ids_out, results_out),
                          daemon=True)
     clients.start()
@@ -160,6 +160,23 @@ def post_cost(posts: int) -> dict[str, Any]:
 
     figures["aiohttp_pooled_sigv4"] = asyncio.run(pooled(True))
     figures["aiohttp_pooled_unsigned"] = asyncio.run(pooled(False))
+
+    from order_engine.store.management_api import ConnectionPoster
+
+    # what a WebSocket handler does: one frame per post, or a replay's frames pipelined (batches of 6, an order's
+    # events), with the gateway's own CPU per post beside the poster's
+    poster = ConnectionPoster(endpoint)
+    frame = json.loads(body)
+    poster.post(connection_id, frame)
+    poster.post_many(connection_id, [frame] * 2)
+    for name, send in (("one_by_one", lambda n: [poster.post(connection_id, frame) for _ in range(n)]),
+                       ("pipelined_by_6", lambda n: [poster.post_many(connection_id, [frame] * 6)
+                                                     for _ in range(n // 6)])):
+        gateway_cpu, cpu, wall = _process_cpu(gateway.pid), time.process_time(), time.perf_counter()
+        sent = (posts - 3) // 6 * 6
+        send(sent)
+        figures[f"connection_poster_{name}"] = _cost(sent, cpu, wall) | {
+            "gateway_cpu_ms_per_post": round((_process_cpu(gateway.pid) - gateway_cpu) * 1000 / sent, 4)}
     signer = ManagementApiSigner(endpoint)
     cpu = time.process_time()
     for _ in range(posts):
@@ -170,6 +187,11 @@ def post_cost(posts: int) -> dict[str, Any]:
     clients.join(10)
     gateway.kill()
     return figures
+
+
+def _process_cpu(pid: int) -> float:
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _cost(n: int, cpu_start: float, wall_start: float) -> dict[str, float]:

@@ -269,3 +269,27 @@ def test_an_idle_connection_is_closed_with_1001_and_forgotten(configured, monkey
         bootstrap.subscriptions.cache_clear()
     assert message.type is aiohttp.WSMsgType.CLOSE and message.data == 1001
     assert not redis_client.exists(keys.ws_connection(connection_id))
+
+
+def test_pipelined_posts_arrive_in_order_over_one_connection_and_stop_at_a_gone_connection(ws_stack):
+    from order_engine.ports import PostResult
+    from order_engine.store.management_api import ConnectionPoster
+
+    poster = ConnectionPoster(ws_stack.management_endpoint)
+    frames = [{"type": "status", "seq": seq} for seq in range(1, 41)]
+
+    async def scenario():
+        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+            await ws.send_json({"action": "ping"})
+            await receive(ws)
+            (connection_id,) = list(ws_stack.gateway.connections)
+            first = await asyncio.to_thread(poster.post_many, connection_id, frames[:20])
+            second = await asyncio.to_thread(poster.post_many, connection_id, frames[20:])  # the kept-alive pipe
+            return connection_id, first + second, await receive(ws, 40)
+
+    connection_id, results, received = run(scenario())
+    assert results == [PostResult.DELIVERED] * 40
+    assert [frame["seq"] for frame in received] == list(range(1, 41))
+    assert ws_stack.gateway.stats["posts"] >= 40
+    # the connection is closed now: the first answer is 410 and nothing more is sent
+    assert poster.post_many(connection_id, frames[:5]) == [PostResult.GONE]

@@ -71,6 +71,14 @@ class FakePoster:
             self.sent.setdefault(connection_id, []).append(frame)
         return result
 
+    def post_many(self, connection_id, frames):
+        results = []
+        for frame in frames:
+            results.append(self.post(connection_id, frame))
+            if results[-1] is PostResult.GONE:
+                break
+        return results
+
 
 class FakeLog:
     def __init__(self, frames: dict[str, list[dict[str, Any]]] | None = None):

@@ -70,6 +70,7 @@ class OrderStore(Protocol):
                trigger: Trigger | None = None) -> Inserted:
         """Write the order and its first event; with a `trigger` it is created waiting for it."""
     def get(self, order_id: str) -> Order | None: ...
+    def get_with_events(self, order_id: str) -> tuple[Order, list[OrderEvent]] | None: ...
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
     def history(self, limit: int, after: HistoryPosition | None, status: Status | None,
                 mint: str | None, client_order_id: str | None = None) -> list[Order]: ...
@@ -253,6 +254,8 @@ class Registry(Protocol):
 
 class Poster(Protocol):
     def post(self, connection_id: str, frame: dict[str, Any]) -> PostResult: ...
+    def post_many(self, connection_id: str, frames: Sequence[dict[str, Any]]) -> list[PostResult]:
+        """Post in order; the results of the frames sent, which stop after a GONE."""
 
 
 class EventLog(Protocol):

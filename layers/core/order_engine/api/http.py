@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import json
 import re
+from decimal import Decimal
 from typing import Any
 
+import orjson
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -73,8 +75,19 @@ def _wanted(error: dict[str, Any]) -> str:
     return str(error.get("msg", "valid")).removeprefix("Input should be ")
 
 
+def _orjson_default(value: Any) -> Any:
+    if isinstance(value, Decimal):  # as Powertools' own encoder writes one
+        return str(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def serialize(document: Any) -> str:
+    """Response bodies: orjson writes the same compact JSON as Powertools' default, at a fraction of its CPU."""
+    return orjson.dumps(document, default=_orjson_default).decode()
+
+
 def create_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json.loads)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json.loads, serializer=serialize)
     for router in routers:
         app.include_router(router)
 
@@ -114,8 +127,8 @@ def _bad_text(event: dict[str, Any]) -> Response | None:
     fields += [("path", "path", event.get("rawPath") or "", False)]
     for kind, name, value, is_header in fields:
         for text in (name, value):
-            if not isinstance(text, str):
-                continue
+            if not isinstance(text, str) or (text.isascii() and text.isprintable()):
+                continue  # printable ASCII (most of any request) passes every rule below
             label = name if strict_json.is_utf8(name) else name.encode("utf-8", "replace").decode()
             if not strict_json.is_utf8(text) or (is_header and "\ufffd" in text):
                 # a gateway hands bytes that were not UTF-8 as lone surrogates or U+FFFD (the local one does)

@@ -39,11 +39,15 @@ class OrderQueries:
         self.settings, self.orders, self.intake = settings, orders, intake
 
     def get(self, order_id: str) -> dict[str, Any]:
-        order = self.order(order_id)
-        return {**order.to_api(), "events": [e.to_api() for e in self.orders.events(order.id)]}
+        order_id = parse_order_id(order_id)
+        found = self.orders.get_with_events(order_id)
+        if found is None:
+            raise EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
+        order, events = found
+        return {**order.to_api(), "events": [e.to_api() for e in events]}
 
     def order(self, order_id: str) -> Order:
-        """The order a caller names (GET, cancel): 400 for a malformed id, 404 for one there is no such order."""
+        """The order a caller names (cancel): 400 for a malformed id, 404 for one there is no such order."""
         order_id = parse_order_id(order_id)
         order = self.orders.get(order_id)
         if order is None:

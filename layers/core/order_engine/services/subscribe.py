@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Sequence
 
 from order_engine.config import Settings
 from order_engine.domain.orders import OrderEvent
@@ -126,12 +126,11 @@ class SubscriptionService:
     def _seen(self, conn: Connection) -> None:
         self.registry.seen(conn.id, conn.connected_at_ms, self._now_ms())
 
-    def _send(self, connection_id: str, frames: Iterable[dict[str, Any]]) -> bool:
+    def _send(self, connection_id: str, frames: Sequence[dict[str, Any]]) -> bool:
         """False (and the connection forgotten) when it turned out to be gone."""
-        for frame in frames:
-            if self.poster.post(connection_id, frame) is PostResult.GONE:
-                self.registry.remove(connection_id)
-                return False
+        if PostResult.GONE in self.poster.post_many(connection_id, frames):
+            self.registry.remove(connection_id)
+            return False
         return True
 
     # replay

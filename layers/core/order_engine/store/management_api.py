@@ -3,7 +3,12 @@ SigV4-signed for `execute-api` with botocore's signer).
 
 The WebSocket handlers post the few frames an invocation sends (acks, pong, errors, a replay) with
 `ConnectionPoster`, a pooled urllib3 connection (urllib3 ships with botocore). boto3's `post_to_connection` sends
-the same request at several times the CPU per post (README, Benchmarks), and a replay posts one frame per event.
+the same request at several times the CPU per post (README, Benchmarks). The management API takes one frame per
+request, so a replay's frames (`post_many`) go as HTTP/1.1 pipelined requests over one kept-alive connection:
+written in one pass, their answers read in order, each request signed (SigV4 covers the body's hash, so no
+signature serves two frames); from the first frame that was not answered 2xx or 410, the rest go one by one
+(frames behind a 5xx may already have arrived, so the retried one arrives after them: clients order by seq).
+A connection lost in the middle of a batch, or a batch that times out, turns pipelining off for the environment.
 The executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
 """
 from __future__ import annotations
@@ -11,10 +16,14 @@ from __future__ import annotations
 import datetime
 import hashlib
 import hmac
+import http.client
+import io
 import json
 import logging
 import re
-from typing import Any
+import socket
+import ssl
+from typing import Any, Sequence
 from urllib.parse import quote, urlsplit
 
 import botocore.session
@@ -61,6 +70,11 @@ class ManagementApiSigner:
         self._token_line = f"x-amz-security-token:{token}\n" if token else ""
         self._key_day, self._key = "", b""
 
+    @property
+    def host(self) -> str:
+        """The Host header the signature covers."""
+        return self._host
+
     def url(self, connection_id: str) -> str:
         return f"{self.endpoint}/@connections/{quote(connection_id, safe='')}"
 
@@ -95,6 +109,8 @@ class ConnectionPoster:
         self.endpoint_url = endpoint_url
         self._signer = signer
         self._pool: urllib3.PoolManager | None = None
+        self._pipe: _Pipe | None = None
+        self._pipelining = True
 
     def post(self, connection_id: str, frame: dict[str, Any]) -> PostResult:
         if self._pool is None:
@@ -117,3 +133,105 @@ class ConnectionPoster:
         logger.warning("post to connection failed",
                        extra={"connection_id": connection_id, "status": status, "error": error})
         return PostResult.FAILED
+
+    def post_many(self, connection_id: str, frames: Sequence[dict[str, Any]]) -> list[PostResult]:
+        """Post `frames` in order; the results of those sent, which stop after a GONE."""
+        if self._signer is None:
+            self._signer = ManagementApiSigner(self.endpoint_url)
+        results = self._pipelined(connection_id, frames) if len(frames) > 1 and self._pipelining else []
+        for frame in frames[len(results):]:
+            if results and results[-1] is PostResult.GONE:
+                break
+            results.append(self.post(connection_id, frame))
+        return results
+
+    def _pipelined(self, connection_id: str, frames: Sequence[dict[str, Any]]) -> list[PostResult]:
+        """The answered prefix of a pipelined batch: DELIVERED or GONE for each frame answered so, in order."""
+        url = self._signer.url(connection_id)
+        path = urlsplit(url).path
+        requests = []
+        for frame in frames:
+            body = encode_frame(frame)
+            headers = self._signer.headers("POST", url, body)
+            head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
+            requests.append(f"POST {path} HTTP/1.1\r\nHost: {self._signer.host}\r\nContent-Type: application/json\r\n"
+                            f"Content-Length: {len(body)}\r\n{head}\r\n".encode() + body)
+        results: list[PostResult] = []
+        for fresh in (False, True):  # a kept-alive connection the server closed meanwhile: one more, new one
+            try:
+                pipe = self._pipe if self._pipe is not None and not fresh else self._open_pipe()
+                pipe.sock.sendall(b"".join(requests))
+                self._read_answers(pipe, len(requests), results)
+            except (OSError, http.client.HTTPException) as exc:
+                logger.debug("pipelined posts failed", extra={"connection_id": connection_id, "error": str(exc)})
+                if not results and not fresh:  # the kept-alive connection had been closed by the server
+                    self._close_pipe()
+                    continue
+                # a server that drops or ignores pipelined requests: one frame per request from now on
+                logger.warning("pipelined posts turned off", extra={"error": str(exc)})
+                self._pipelining = False
+            break
+        if len(results) < len(requests):  # answers still on the way would be read as the next batch's
+            self._close_pipe()
+        return results
+
+    def _read_answers(self, pipe: "_Pipe", count: int, results: list[PostResult]) -> None:
+        for _ in range(count):
+            response = http.client.HTTPResponse(pipe)  # type: ignore[arg-type] - it only asks for makefile()
+            response.begin()
+            response.read()
+            if response.status < 300:
+                results.append(PostResult.DELIVERED)
+            elif response.status == 410:
+                results.append(PostResult.GONE)
+                return
+            else:
+                return
+            if response.will_close:
+                return
+
+    def _open_pipe(self) -> "_Pipe":
+        self._close_pipe()
+        self._pipe = _Pipe.connect(self.endpoint_url)
+        return self._pipe
+
+    def _close_pipe(self) -> None:
+        if self._pipe is not None:
+            self._pipe.close()
+            self._pipe = None
+
+
+class _Pipe:
+    """One kept-alive connection to the management API: its socket and the one buffered reader every response of a
+    pipelined batch is read from (`http.client.HTTPResponse` asks its "socket" for `makefile`)."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.reader = _KeptReader(socket.SocketIO(sock, "rb"))
+
+    @classmethod
+    def connect(cls, endpoint_url: str, timeout: float = 2.0) -> "_Pipe":
+        parts = urlsplit(endpoint_url)
+        secure = parts.scheme == "https"
+        sock = socket.create_connection((parts.hostname, parts.port or (443 if secure else 80)), timeout)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if secure:
+            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
+        return cls(sock)
+
+    def makefile(self, mode: str) -> Any:  # noqa: ARG002 - the shared reader, whatever the mode asked
+        return self.reader
+
+    def close(self) -> None:
+        try:
+            io.BufferedReader.close(self.reader)
+            self.sock.close()
+        except OSError:
+            pass
+
+
+class _KeptReader(io.BufferedReader):
+    """A response closes its reader once read; the next response of the batch is read from the same one."""
+
+    def close(self) -> None:
+        pass
