@@ -43,3 +43,15 @@ def test_database_refuses_unknown_status_and_non_pending_insert(db):
             "INSERT INTO orders (id, status, token_in, token_out, amount_in, slippage_bps, request_hash)"
             " VALUES ('00000000-0000-0000-0000-000000000002', 'confirmed', 'a', 'b', 1, 50, 'h')"
         )
+
+
+def test_a_multi_step_update_is_checked_hop_by_hop_and_its_path_never_stored(db):
+    order_id = _insert_pending(db)
+    with pytest.raises(pg8000.native.DatabaseError, match="illegal order transition pending -> building"):
+        db.run("UPDATE orders SET status = 'building' WHERE id = :id", id=order_id)
+    with pytest.raises(pg8000.native.DatabaseError, match="illegal order transition routing -> confirmed"):
+        db.run("UPDATE orders SET status = 'confirmed', via = '{routing}' WHERE id = :id", id=order_id)
+
+    db.run("UPDATE orders SET status = 'building', via = '{routing}' WHERE id = :id", id=order_id)
+
+    assert db.run("SELECT status, via FROM orders WHERE id = :id", id=order_id) == [["building", None]]

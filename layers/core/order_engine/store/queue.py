@@ -46,7 +46,7 @@ return {inflight, dropped, claimed}
 
 # After BLMOVE landed `id` at the head of processing: lease it, or drop a duplicate, or hand it back when the
 # global cap is reached.  KEYS: ready, processing, leases, owners, delayed, peak  ARGV: id, owner, expiry, max
-# Returns 1 leased, 0 dropped as a duplicate, -1 handed back (no room).
+# Returns {1 leased | 0 dropped as a duplicate | -1 handed back (no room), the orders in flight}.
 _LEASE = """
 local id = ARGV[1]
 local landed = redis.call('LREM', KEYS[2], 1, id)
@@ -54,19 +54,19 @@ local owner = redis.call('HGET', KEYS[4], id)
 if landed == 0 and owner == '""" + ORPHAN_OWNER + """' then
   redis.call('ZADD', KEYS[3], ARGV[3], id)
   redis.call('HSET', KEYS[4], id, ARGV[2])
-  return 1
+  return {1, redis.call('ZCARD', KEYS[3])}
 end
-if redis.call('ZSCORE', KEYS[3], id) or redis.call('ZSCORE', KEYS[5], id) then return 0 end
-if landed == 0 then return 0 end
+if redis.call('ZSCORE', KEYS[3], id) or redis.call('ZSCORE', KEYS[5], id) then return {0, 0} end
+if landed == 0 then return {0, 0} end
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then
   redis.call('RPUSH', KEYS[1], id)
-  return -1
+  return {-1, 0}
 end
 redis.call('ZADD', KEYS[3], ARGV[3], id)
 redis.call('HSET', KEYS[4], id, ARGV[2])
 local inflight = redis.call('ZCARD', KEYS[3])
 if inflight > tonumber(redis.call('GET', KEYS[6]) or '0') then redis.call('SET', KEYS[6], inflight) end
-return 1
+return {1, inflight}
 """
 
 # KEYS: leases, owners  ARGV: owner, expiry, ids...  Returns the ids whose lease this owner no longer holds.
@@ -240,10 +240,10 @@ class WorkQueue:
         order_id = await self.redis.blmove(self.keys.ready, self.keys.processing, timeout_s, "RIGHT", "LEFT")
         if order_id is None:
             return Claimed([], 0, 0)
-        outcome = await self._lease(
+        outcome, in_flight = await self._lease(
             keys=self._claim_keys, args=[order_id, self.owner, now_ms() + self.lease_ms, self.max_in_flight])
         if int(outcome) == 1:
-            return Claimed([order_id], await self.redis.zcard(self.keys.leases), 0)
+            return Claimed([order_id], int(in_flight), 0)
         return Claimed([], 0, 1 if int(outcome) == 0 else 0)
 
     @translates_redis_errors
