@@ -16,7 +16,7 @@ from typing import Iterable
 import redis
 import redis.asyncio
 
-from order_engine.ports import Claimed, Recovered, Snapshot
+from order_engine.ports import Claimed, Promoted, Recovered, Snapshot
 from order_engine.store.keys import Keys
 from order_engine.store.redis_client import translates_redis_errors
 
@@ -111,14 +111,15 @@ end
 return done
 """
 
-# KEYS: delayed, ready  ARGV: now, limit
+# KEYS: delayed, ready  ARGV: now, limit   Returns {promoted, the next due time as a string, or false}.
 _PROMOTE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('RPUSH', KEYS[2], id)
 end
-return #due
+local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {#due, next[2] or false}
 """
 
 # Expired leases back to ready, or to the dead letters after too many stalls; ids stranded in processing (a crash
@@ -280,9 +281,10 @@ class WorkQueue:
                                 args=[self.owner, entry, order_id or "", reason, _iso_now(), self.dead_letter_max])
 
     @translates_redis_errors
-    async def promote_due(self, limit: int = 1000) -> int:
-        """Move retries whose backoff is over to the front of the ready list."""
-        return int(await self._promote(keys=[self.keys.delayed, self.keys.ready], args=[now_ms(), limit]))
+    async def promote_due(self, limit: int = 1000) -> Promoted:
+        """Move retries whose backoff is over to the front of the ready list; says when the next one is due."""
+        promoted, next_due = await self._promote(keys=[self.keys.delayed, self.keys.ready], args=[now_ms(), limit])
+        return Promoted(int(promoted), None if next_due is None else int(float(next_due)))
 
     @translates_redis_errors
     async def recover_expired(self) -> Recovered:
