@@ -54,3 +54,15 @@ def test_a_limit_or_sniper_order_can_be_stored_waiting_and_an_unknown_type_canno
     assert db.run("SELECT order_type, status FROM orders ORDER BY id") == [["limit", "waiting"], ["sniper", "waiting"]]
     with pytest.raises(pg8000.native.DatabaseError, match="check"):
         db.run(insert, id="00000000-0000-0000-0000-00000000000c", t="stop")
+
+
+def test_a_multi_step_update_is_checked_hop_by_hop_and_its_path_never_stored(db):
+    order_id = _insert_pending(db)
+    with pytest.raises(pg8000.native.DatabaseError, match="illegal order transition pending -> building"):
+        db.run("UPDATE orders SET status = 'building' WHERE id = :id", id=order_id)
+    with pytest.raises(pg8000.native.DatabaseError, match="illegal order transition routing -> confirmed"):
+        db.run("UPDATE orders SET status = 'confirmed', via = '{routing}' WHERE id = :id", id=order_id)
+
+    db.run("UPDATE orders SET status = 'building', via = '{routing}' WHERE id = :id", id=order_id)
+
+    assert db.run("SELECT status, via FROM orders WHERE id = :id", id=order_id) == [["building", None]]

@@ -79,7 +79,7 @@ def test_a_retry_waits_in_the_delayed_set_until_due_then_goes_first(settings, re
 
     early, promoted, later = with_queues(settings, body)
     assert early.ids == ["o2"] and early.duplicates_dropped == 1
-    assert promoted == 1 and later.ids == ["o1"]
+    assert promoted.promoted == 1 and promoted.next_due_ms is None and later.ids == ["o1"]
 
 
 def test_expired_leases_come_back_and_too_many_stalls_dead_letter_the_order(settings, redis_client):

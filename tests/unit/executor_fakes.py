@@ -15,7 +15,7 @@ from order_engine.domain.swaps import BuiltSwap, Quote, Route, RouteLeg, Signatu
 from order_engine.domain.tokens import lookup
 from order_engine.domain.transition import Transition
 from order_engine.errors import DependencyUnavailable
-from order_engine.ports import Claimed, Inserted, Recovered, Snapshot
+from order_engine.ports import Claimed, Inserted, Promoted, Recovered, Snapshot
 
 SOL, USDC = lookup("SOL"), lookup("USDC")
 
@@ -266,13 +266,13 @@ class InMemoryQueue:
             del self.leases[order_id or entry]
         self.dead.append({"entry": entry, "orderId": order_id, "reason": reason})
 
-    async def promote_due(self, limit: int = 1000) -> int:
+    async def promote_due(self, limit: int = 1000) -> Promoted:
         due = [i for i, at in self.delayed.items() if at <= now_ms()][:limit]
         for order_id in due:
             del self.delayed[order_id]
         if due:
             self.push(*due)
-        return len(due)
+        return Promoted(len(due), min(self.delayed.values(), default=None))
 
     async def recover_expired(self) -> Recovered:
         expired = [i for i, (_, until) in self.leases.items() if until <= now_ms()]

@@ -6,7 +6,7 @@ import dataclasses
 import uuid
 
 from executor_fakes import (FakeLiveState, InMemoryOrders, InMemoryQueue, RecordingNotifier, ScriptedDex, deadline,
-                            new_order)
+                            new_order, now_ms)
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.swaps import RpcError
@@ -61,6 +61,16 @@ def test_a_transient_failure_waits_out_its_backoff_in_the_delayed_set_and_then_c
     assert orders.orders[order_id].attempts == 2
     assert [action for i, action, _ in queue.settled] == ["delay", "ack"]
     assert summary.outcomes == {"retry": 1, "confirmed": 1}
+
+
+def test_a_retry_another_executor_delayed_is_promoted_and_confirmed_by_this_one():
+    order_id = ids(1)[0]
+    orders, queue = InMemoryOrders(new_order(order_id)), InMemoryQueue()
+    queue.delayed[order_id] = now_ms() + 100  # its backoff, set by an executor that has gone since
+
+    summary = run(orders, queue)
+
+    assert orders.orders[order_id].status is Status.CONFIRMED and summary.outcomes == {"confirmed": 1}
 
 
 def test_an_order_pushed_many_times_is_swapped_once():

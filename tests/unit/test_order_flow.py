@@ -206,7 +206,8 @@ def test_losing_the_race_to_another_executor_lets_the_order_go():
     outcome, h = drive(before=lambda h: setattr(h.orders, "refuse_writes", True))
 
     assert outcome == Outcome.ack("lost")
-    assert h.dex.calls == ["route"] and h.notifier.frames == []
+    # routing rides with building, so the first write comes after the (local) build: nothing is sent or published
+    assert h.dex.calls == ["route", "build"] and h.dex.sent == [] and h.notifier.frames == []
 
 
 def test_an_executor_that_lost_its_lease_does_not_send_the_swap():
@@ -223,3 +224,73 @@ def _failing(step: str, error: BaseException) -> ScriptedDex:
     dex = ScriptedDex()
     dex.fail(step, error)
     return dex
+
+
+class _CountingOrders(InMemoryOrders):
+    """Counts the durable writes (one per batch handed to the writer) and what each carried."""
+
+    def __init__(self, order: Order) -> None:
+        super().__init__(order)
+        self.writes: list[list[str]] = []
+
+    async def write(self, batch):
+        self.writes.append([str(t.to) for t in batch])
+        return await super().write(batch)
+
+
+class _SlowConfirmDex(ScriptedDex):
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+        self.published_before_confirmed: list[str] = []
+        self.notifier: RecordingNotifier | None = None
+
+    async def confirm(self, signature: str) -> SwapResult:
+        await asyncio.sleep(self.delay_s)
+        assert self.notifier is not None
+        self.published_before_confirmed = [f["status"] for f in self.notifier.frames]
+        return await super().confirm(signature)
+
+
+def _drive_counting(dex: ScriptedDex) -> tuple[Outcome, Harness, _CountingOrders]:
+    async def go():
+        async with harness(dex=dex) as h:
+            h.orders = counting = _CountingOrders(h.order)
+            h.recorder = StepRecorder([counting], h.live, h.notifier)
+            h.flow.recorder = h.recorder
+            if isinstance(dex, _SlowConfirmDex):
+                dex.notifier = h.notifier
+            try:
+                return await h.drive(), h, counting
+            finally:
+                await h.recorder.close()
+    return asyncio.run(go())
+
+
+def test_routing_rides_with_building_and_submitted_with_a_quick_confirmation():
+    outcome, h, orders = _drive_counting(ScriptedDex())
+
+    assert outcome == Outcome.ack("confirmed")
+    assert orders.writes == [["routing", "building"], ["submitted", "confirmed"]]
+    assert h.statuses() == ["routing", "building", "submitted", "confirmed"]
+    assert [f["seq"] for f in h.notifier.frames] == [2, 3, 4, 5]
+
+
+def test_submitted_is_stored_and_published_alone_when_the_confirmation_is_slow():
+    dex = _SlowConfirmDex(delay_s=0.6)
+    outcome, h, orders = _drive_counting(dex)
+
+    assert outcome == Outcome.ack("confirmed")
+    assert orders.writes == [["routing", "building"], ["submitted"], ["confirmed"]]
+    assert dex.published_before_confirmed == ["routing", "building", "submitted"]
+
+
+def test_a_failed_build_stores_the_routing_step_with_the_retry():
+    dex = ScriptedDex()
+    dex.fail("build", RpcError("blockhash fetch failed"))
+    outcome, h, orders = _drive_counting(dex)
+
+    assert outcome.result == "retry"
+    assert orders.writes == [["routing", "routing"]]
+    assert h.statuses() == ["routing", "routing"]
+    assert h.stored.attempts == 2

@@ -16,7 +16,7 @@ from typing import Iterable
 import redis
 import redis.asyncio
 
-from order_engine.ports import Claimed, Recovered, Snapshot
+from order_engine.ports import Claimed, Promoted, Recovered, Snapshot
 from order_engine.store.keys import Keys
 from order_engine.store.redis_client import translates_redis_errors
 
@@ -46,7 +46,7 @@ return {inflight, dropped, claimed}
 
 # After BLMOVE landed `id` at the head of processing: lease it, or drop a duplicate, or hand it back when the
 # global cap is reached.  KEYS: ready, processing, leases, owners, delayed, peak  ARGV: id, owner, expiry, max
-# Returns 1 leased, 0 dropped as a duplicate, -1 handed back (no room).
+# Returns {1 leased | 0 dropped as a duplicate | -1 handed back (no room), the orders in flight}.
 _LEASE = """
 local id = ARGV[1]
 local landed = redis.call('LREM', KEYS[2], 1, id)
@@ -54,19 +54,19 @@ local owner = redis.call('HGET', KEYS[4], id)
 if landed == 0 and owner == '""" + ORPHAN_OWNER + """' then
   redis.call('ZADD', KEYS[3], ARGV[3], id)
   redis.call('HSET', KEYS[4], id, ARGV[2])
-  return 1
+  return {1, redis.call('ZCARD', KEYS[3])}
 end
-if redis.call('ZSCORE', KEYS[3], id) or redis.call('ZSCORE', KEYS[5], id) then return 0 end
-if landed == 0 then return 0 end
+if redis.call('ZSCORE', KEYS[3], id) or redis.call('ZSCORE', KEYS[5], id) then return {0, 0} end
+if landed == 0 then return {0, 0} end
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then
   redis.call('RPUSH', KEYS[1], id)
-  return -1
+  return {-1, 0}
 end
 redis.call('ZADD', KEYS[3], ARGV[3], id)
 redis.call('HSET', KEYS[4], id, ARGV[2])
 local inflight = redis.call('ZCARD', KEYS[3])
 if inflight > tonumber(redis.call('GET', KEYS[6]) or '0') then redis.call('SET', KEYS[6], inflight) end
-return 1
+return {1, inflight}
 """
 
 # KEYS: leases, owners  ARGV: owner, expiry, ids...  Returns the ids whose lease this owner no longer holds.
@@ -111,14 +111,15 @@ end
 return done
 """
 
-# KEYS: delayed, ready  ARGV: now, limit
+# KEYS: delayed, ready  ARGV: now, limit   Returns {promoted, the next due time as a string, or false}.
 _PROMOTE = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, id in ipairs(due) do
   redis.call('ZREM', KEYS[1], id)
   redis.call('RPUSH', KEYS[2], id)
 end
-return #due
+local next = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {#due, next[2] or false}
 """
 
 # Expired leases back to ready, or to the dead letters after too many stalls; ids stranded in processing (a crash
@@ -240,10 +241,10 @@ class WorkQueue:
         order_id = await self.redis.blmove(self.keys.ready, self.keys.processing, timeout_s, "RIGHT", "LEFT")
         if order_id is None:
             return Claimed([], 0, 0)
-        outcome = await self._lease(
+        outcome, in_flight = await self._lease(
             keys=self._claim_keys, args=[order_id, self.owner, now_ms() + self.lease_ms, self.max_in_flight])
         if int(outcome) == 1:
-            return Claimed([order_id], await self.redis.zcard(self.keys.leases), 0)
+            return Claimed([order_id], int(in_flight), 0)
         return Claimed([], 0, 1 if int(outcome) == 0 else 0)
 
     @translates_redis_errors
@@ -280,9 +281,10 @@ class WorkQueue:
                                 args=[self.owner, entry, order_id or "", reason, _iso_now(), self.dead_letter_max])
 
     @translates_redis_errors
-    async def promote_due(self, limit: int = 1000) -> int:
-        """Move retries whose backoff is over to the front of the ready list."""
-        return int(await self._promote(keys=[self.keys.delayed, self.keys.ready], args=[now_ms(), limit]))
+    async def promote_due(self, limit: int = 1000) -> Promoted:
+        """Move retries whose backoff is over to the front of the ready list; says when the next one is due."""
+        promoted, next_due = await self._promote(keys=[self.keys.delayed, self.keys.ready], args=[now_ms(), limit])
+        return Promoted(int(promoted), None if next_due is None else int(float(next_due)))
 
     @translates_redis_errors
     async def recover_expired(self) -> Recovered:

@@ -2,8 +2,12 @@
 
 pg8000 is synchronous, so each `PgWorker` owns one connection and one thread; the asyncio executor hands it
 whole batches. A batch of transitions is ONE statement: a conditional UPDATE of every order in it (`status`
-and `seq` as the executor last saw them) whose RETURNING feeds the INSERT of their events. A transition is
-durable, or known to have lost its race, when `write` returns; nothing is acknowledged before.
+and `seq` as the executor last saw them) whose RETURNING feeds the INSERT of their events. Consecutive
+transitions of one order in a batch (a step that rode with the next one, e.g. routing with building) are one
+row: the UPDATE moves the order to the last status through the others (`via`, which the database's transition
+guard checks hop by hop and never stores) and the INSERT writes one event per step, so the chain is stored
+whole or not at all. A transition is durable, or known to have lost its race, when `write` returns; nothing is
+acknowledged before.
 """
 from __future__ import annotations
 
@@ -27,24 +31,27 @@ logger = logging.getLogger(__name__)
 _WRITE = """
 WITH v AS (
     SELECT * FROM jsonb_to_recordset(CAST(:batch AS jsonb)) AS v(
-        id uuid, from_status text, from_seq integer, to_status text, attempts integer, dex text,
+        id uuid, from_status text, from_seq integer, to_status text, via text[], attempts integer, dex text,
         executed_price numeric, amount_out bigint, min_amount_out bigint, tx_hash text, error text,
-        at timestamptz, completed boolean, detail jsonb)
+        at timestamptz, completed boolean, events jsonb)
 ), moved AS (
     UPDATE orders o
-       SET status = v.to_status, seq = o.seq + 1, attempts = v.attempts, dex = v.dex,
-           executed_price = v.executed_price, amount_out = v.amount_out, min_amount_out = v.min_amount_out,
-           tx_hash = v.tx_hash, error = v.error, updated_at = v.at, waiting_trigger = NULL,
+       SET status = v.to_status, via = v.via, seq = o.seq + jsonb_array_length(v.events), attempts = v.attempts,
+           dex = v.dex, executed_price = v.executed_price, amount_out = v.amount_out,
+           min_amount_out = v.min_amount_out, tx_hash = v.tx_hash, error = v.error, updated_at = v.at,
+           waiting_trigger = NULL,
            completed_at = CASE WHEN v.completed THEN v.at ELSE o.completed_at END
       FROM v
      WHERE o.id = v.id AND o.status = v.from_status AND o.seq = v.from_seq
- RETURNING o.id, o.seq, v.to_status, v.attempts, v.at, v.detail
+ RETURNING o.id, v.events
 ), logged AS (
     INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
-    SELECT id, seq, to_status, attempts, at, detail FROM moved
+    SELECT m.id, e.seq, e.status, e.attempt, e.at, e.detail
+      FROM moved m, jsonb_to_recordset(m.events) AS e(seq integer, status text, attempt integer, at timestamptz,
+                                                      detail jsonb)
     RETURNING order_id
 )
-SELECT CAST(order_id AS text) FROM logged
+SELECT DISTINCT CAST(order_id AS text) FROM logged
 """
 
 _LOAD = f"""
@@ -62,13 +69,31 @@ SELECT CAST(id AS text) FROM orders
 """
 
 
-def _row(t: Transition) -> dict[str, Any]:
-    after = t.after()
+def chains(batch: Sequence[Transition]) -> list[list[Transition]]:
+    """Consecutive transitions of one order, each starting where the one before ends, as one chain."""
+    grouped: list[list[Transition]] = []
+    for t in batch:
+        last = grouped[-1][-1] if grouped else None
+        continues = last is not None and t.order.id == last.order.id and (t.order.status, t.order.seq) == (
+            last.to, last.order.seq + 1)
+        if continues:
+            grouped[-1].append(t)
+        else:
+            grouped.append([t])
+    return grouped
+
+
+def _row(chain: Sequence[Transition]) -> dict[str, Any]:
+    first, last = chain[0], chain[-1]
+    after = last.after()
     return {
-        "id": after.id, "from_status": str(t.order.status), "from_seq": t.order.seq, "to_status": str(t.to),
+        "id": after.id, "from_status": str(first.order.status), "from_seq": first.order.seq,
+        "to_status": str(last.to), "via": [str(t.to) for t in chain[:-1]] or None,
         "attempts": after.attempts, "dex": after.dex, "executed_price": after.executed_price,
         "amount_out": after.amount_out, "min_amount_out": after.min_amount_out, "tx_hash": after.tx_hash,
-        "error": after.error, "at": t.at.isoformat(), "completed": t.terminal, "detail": t.detail,
+        "error": after.error, "at": last.at.isoformat(), "completed": last.terminal,
+        "events": [{"seq": t.order.seq + 1, "status": str(t.to), "attempt": t.after().attempts,
+                    "at": t.at.isoformat(), "detail": t.detail} for t in chain],
     }
 
 
@@ -120,26 +145,34 @@ class PgOrderReader:
 
 
 def write_transitions(db: Database, batch: Sequence[Transition]) -> list[bool]:
-    """Store every transition whose order is still as it was seen; True for those stored."""
+    """Store every transition whose order is still as it was seen; True for those stored. Consecutive
+    transitions of one order are stored together or not at all (see `chains`)."""
     if not batch:
         return []
+    grouped = chains(batch)
     try:
-        rows = orjson.dumps([_row(t) for t in batch], default=str).decode()
-        stored = {row[0] for row in db.run(_WRITE, batch=rows)}
+        stored = _write_chains(db, grouped)
     except pg8000.native.DatabaseError:
-        if len(batch) == 1:
+        if len(grouped) == 1:
             raise
         # One bad row (a rule the database enforces) must not sink the others: isolate it.
-        logger.warning("a transition batch was refused; writing its %d transitions one by one", len(batch))
-        return [_write_one_or_false(db, t) for t in batch]
-    return [t.order.id in stored for t in batch]
+        logger.warning("a transition batch was refused; writing its %d chains one by one", len(grouped))
+        stored = [_write_one_or_false(db, chain) for chain in grouped]
+    return [ok for chain, ok in zip(grouped, stored) for _ in chain]
 
 
-def _write_one_or_false(db: Database, t: Transition) -> bool:
+def _write_chains(db: Database, grouped: list[list[Transition]]) -> list[bool]:
+    rows = orjson.dumps([_row(chain) for chain in grouped], default=str).decode()
+    stored = {row[0] for row in db.run(_WRITE, batch=rows)}
+    return [chain[0].order.id in stored for chain in grouped]
+
+
+def _write_one_or_false(db: Database, chain: list[Transition]) -> bool:
     try:
-        return write_transitions(db, [t])[0]
+        return _write_chains(db, [chain])[0]
     except pg8000.native.DatabaseError:
-        logger.exception("transition refused by the database", extra={"order_id": t.order.id, "to": str(t.to)})
+        logger.exception("transition refused by the database",
+                         extra={"order_id": chain[0].order.id, "to": [str(t.to) for t in chain]})
         return False
 
 

@@ -70,11 +70,14 @@ class ManagementApiNotifier:
     async def _subscribers_of(self, order_ids: list[str]) -> list[set[str]]:
         # Every step of every order is published, mostly to nobody: the lookups of the events published at the
         # same moment share one round trip (each still issued after its event was stored).
+        # An order's steps stored in one write are published together: one lookup for all of them.
         assert self._registry is not None
+        unique = list(dict.fromkeys(order_ids))
         async with self._registry.redis.pipeline(transaction=False) as pipe:
-            for order_id in order_ids:
+            for order_id in unique:
                 pipe.smembers(self._registry.keys.ws_subscribers(order_id))
-            return await pipe.execute()
+            found = dict(zip(unique, await pipe.execute()))
+        return [found[order_id] for order_id in order_ids]
 
     async def publish(self, order_id: str, message: dict[str, Any]) -> None:
         session, registry = self._bind()

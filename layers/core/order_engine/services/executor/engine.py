@@ -29,7 +29,9 @@ from order_engine.services.executor.watcher import Watcher, trigger_sources
 
 logger = logging.getLogger(__name__)
 
-PROMOTE_EVERY_S = 0.05  # retries wait out their backoff in a ZSET; promote the due ones this often
+# Retries wait out their backoff in a ZSET. The promote loop sleeps until the next one is due, and is woken when this
+# executor delays an order; a delay another executor set (which promotes its own on time) is seen within this.
+PROMOTE_IDLE_S = 0.25
 GLOBAL_CAP_WAIT_S = 0.02  # pause before claiming again when every global slot is taken
 
 
@@ -80,6 +82,7 @@ class Executor:
         self.active: dict[str, asyncio.Task[None]] = {}
         self._leased: set[str] = set()  # the active orders not yet being settled: the leases to renew
         self._slot_free = asyncio.Event()
+        self._delayed_here = asyncio.Event()  # this executor put an order in the delayed set: promote's next due moved
         self._stopping = False
         self._restoring: asyncio.Task[None] | None = None  # a rebuild of the waiting books, when one runs
         self._closing = asyncio.Event()  # ends the chores (redis-py may swallow a cancel, so they do not rely on it)
@@ -227,6 +230,8 @@ class Executor:
             self._leased.discard(order.id)
             try:
                 await self._settle.submit((order.id, outcome.action, outcome.due_ms))
+                if outcome.action == "delay":
+                    self._delayed_here.set()
             except DependencyUnavailable:
                 logger.warning("could not settle an order in the queue; its lease will expire and it comes back")
         finally:
@@ -350,11 +355,24 @@ class Executor:
 
     async def _promote_loop(self) -> None:
         while not self._closing.is_set():
+            self._delayed_here.clear()
+            wait_s = PROMOTE_IDLE_S
             try:
-                await self.queue.promote_due()
+                promoted = await self.queue.promote_due()
+                if promoted.next_due_ms is not None:
+                    wait_s = min(wait_s, max(0.0, (promoted.next_due_ms - time.time() * 1000) / 1000))
             except DependencyUnavailable as exc:
                 logger.warning("could not promote due retries: %s", exc)
-            await self._pause(PROMOTE_EVERY_S)
+            await self._pause_until_delayed(wait_s)
+
+    async def _pause_until_delayed(self, seconds: float) -> None:
+        woken = asyncio.ensure_future(self._delayed_here.wait())
+        closing = asyncio.ensure_future(self._closing.wait())
+        try:
+            await asyncio.wait([woken, closing], timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            woken.cancel()
+            closing.cancel()
 
     async def _pause(self, seconds: float) -> None:
         try:

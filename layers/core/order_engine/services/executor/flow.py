@@ -4,9 +4,16 @@ pending/routing: route (fresh quotes) -> routing, build -> building, send -> sub
 A transaction's signature is recorded before anything waits on it, and an order found with one (a recovery)
 asks the chain about it first: a swap that may still land is waited for, never sent again.
 Each step is a conditional write; losing it means another executor has the order, and this one lets go.
+
+Durable before the next step starts: the signed transaction (building, before it is sent), a retry's new
+attempt and the terminal step. The others ride in the next write (`pending`: one statement, both or neither):
+routing with building (nothing outside has happened yet; a crash re-routes), and submitted with the terminal
+step when the chain answers within `RIDE_WINDOW_S`, else submitted is written alone first so subscribers are
+not kept waiting for it (a crash before it is stored is the recovery of a building order with a signature).
 """
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
@@ -29,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 LIMIT_NOT_MET = "limit_not_met"  # retryable: the market may come back within the attempts left (limit or maxPrice)
 SETTLE_MARGIN_MS = 2_000  # past a blockhash's expiry before an unseen transaction is taken as never landing
+RIDE_WINDOW_S = 0.2  # the longest `submitted` waits for the confirmation to share its write
 
 
 @dataclass(frozen=True)
@@ -80,15 +88,14 @@ class OrderFlow:
             return await self._attempt_failed(
                 order, attempt, LIMIT_NOT_MET, True,
                 f"the best route returns {route.amount_out}, below the {least} the {order.floor_reason} asks for.")
-        order = await self._step(order, Status.ROUTING, route.to_detail(),
-                                 attempts=attempt, dex=route.dex, amount_out=route.amount_out)
-        if order is None:
-            return Outcome.ack("lost")
+        routing = Transition(order, Status.ROUTING, detail=route.to_detail(),
+                             changes={"attempts": attempt, "dex": route.dex, "amount_out": route.amount_out})
+        order, pending = routing.after(), (routing,)
         try:
             built = await self.dex.build(order.id, route, order.slippage_bps, least)
         except DexError as exc:
-            return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
-        order = await self._step(order, Status.BUILDING, _build_detail(built, built.signature),
+            return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message, pending)
+        order = await self._step(order, Status.BUILDING, _build_detail(built, built.signature), pending,
                                  min_amount_out=built.min_amount_out, tx_hash=built.signature)
         if order is None:
             return Outcome.ack("lost")
@@ -98,31 +105,42 @@ class OrderFlow:
             signature = await self.dex.submit(built)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
-        order = await self._step(order, Status.SUBMITTED,
-                                 {"txHash": signature, "blockhashExpiresAt": built.blockhash_expires_at_ms},
-                                 tx_hash=signature)
-        if order is None:
-            return Outcome.ack("lost")
-        return await self._confirm(order)
+        submitted = Transition(order, Status.SUBMITTED,
+                               detail={"txHash": signature, "blockhashExpiresAt": built.blockhash_expires_at_ms},
+                               changes={"tx_hash": signature})
+        return await self._confirm(submitted.after(), (submitted,))
 
-    async def _confirm(self, order: Order) -> Outcome:
+    async def _confirm(self, order: Order, pending: tuple[Transition, ...] = ()) -> Outcome:
+        confirming = asyncio.ensure_future(self.dex.confirm(order.tx_hash))
         try:
-            result = await self.dex.confirm(order.tx_hash)
-        except (SlippageExceeded, BlockhashExpired, TransactionDropped) as exc:  # landed and failed, or never can
-            return await self._attempt_failed(order, order.attempts, exc.reason, exc.retryable, exc.message)
-        except DexError:
-            # We cannot tell whether it landed: ask the chain again after a pause, never send it again.
-            return await self._recheck_later(order)
-        return await self._settled(order, result)
+            if pending:
+                await asyncio.wait([confirming], timeout=RIDE_WINDOW_S)
+                if not confirming.done():
+                    if await self.recorder.record_chain(list(pending)) is None:
+                        return Outcome.ack("lost")
+                    pending = ()
+            try:
+                result = await confirming
+            except (SlippageExceeded, BlockhashExpired, TransactionDropped) as exc:  # landed and failed, or never can
+                return await self._attempt_failed(order, order.attempts, exc.reason, exc.retryable, exc.message,
+                                                  pending)
+            except DexError:
+                # We cannot tell whether it landed: ask the chain again after a pause, never send it again.
+                return await self._recheck_later(order, pending)
+        finally:
+            confirming.cancel()  # a no-op once done; stops the wait when this drive is cancelled or lost
+        return await self._settled(order, result, pending)
 
-    async def _settled(self, order: Order, result: SwapResult) -> Outcome:
+    async def _settled(self, order: Order, result: SwapResult, pending: tuple[Transition, ...] = ()) -> Outcome:
         if result.state is SignatureState.CONFIRMED:
-            return await self._confirmed(order, result)
+            return await self._confirmed(order, result, pending)
         if result.state is SignatureState.FAILED:
-            return await self._attempt_failed(order, order.attempts, SlippageExceeded.reason, True, result.error)
+            return await self._attempt_failed(order, order.attempts, SlippageExceeded.reason, True, result.error,
+                                              pending)
         if result.state is SignatureState.EXPIRED:
-            return await self._attempt_failed(order, order.attempts, BlockhashExpired.reason, True, result.error)
-        return await self._recheck_later(order)
+            return await self._attempt_failed(order, order.attempts, BlockhashExpired.reason, True, result.error,
+                                              pending)
+        return await self._recheck_later(order, pending)
 
     async def _recover(self, order: Order) -> Outcome:
         """An order found mid-attempt (its executor stopped): ask the chain before doing anything else."""
@@ -163,34 +181,38 @@ class OrderFlow:
             return await self._confirm(order)
         return await self._settled(order, status)
 
-    async def _recheck_later(self, order: Order) -> Outcome:
+    async def _recheck_later(self, order: Order, pending: tuple[Transition, ...] = ()) -> Outcome:
+        if pending and await self.recorder.record_chain(list(pending)) is None:
+            return Outcome.ack("lost")
         delay = self.policy.delay_ms(1, self._rng)
         return Outcome("delay", int(time.time() * 1000) + delay, "wait")
 
-    async def _confirmed(self, order: Order, result: SwapResult) -> Outcome:
+    async def _confirmed(self, order: Order, result: SwapResult, pending: tuple[Transition, ...] = ()) -> Outcome:
         changes = {"amount_out": result.amount_out, "executed_price": result.executed_price, "error": None}
         t = Transition(order, Status.CONFIRMED, changes=changes)
         after = t.after()
         detail = {"dex": after.dex, "txHash": after.tx_hash, "executedPrice": after.executed_price,
                   "amountOut": None if after.amount_out is None else str(after.amount_out), "order": after.to_api()}
-        stored = await self.recorder.record(dataclasses.replace(t, detail=detail))
+        stored = await self.recorder.record_chain([*pending, dataclasses.replace(t, detail=detail)])
         return Outcome.ack("confirmed" if stored else "lost")
 
     async def _attempt_failed(self, order: Order, attempt: int, code: str, retryable: bool,
-                              message: str | None) -> Outcome:
+                              message: str | None, pending: tuple[Transition, ...] = ()) -> Outcome:
         decision = self.policy.decide(max(attempt, 1), code, retryable, message, self._rng)
         if isinstance(decision, Fail):
-            stored = await self._step(order, Status.FAILED, decision.detail(), error=decision.error,
-                                     attempts=decision.attempts)
+            stored = await self._step(order, Status.FAILED, decision.detail(), pending, error=decision.error,
+                                      attempts=decision.attempts)
             return Outcome.ack("failed" if stored else "lost")
-        stored = await self._step(order, Status.ROUTING, decision.detail(),
+        stored = await self._step(order, Status.ROUTING, decision.detail(), pending,
                                   attempts=decision.next_attempt, error=decision.error, tx_hash=None)
         if stored is None:
             return Outcome.ack("lost")
         return Outcome("delay", int(time.time() * 1000) + decision.delay_ms, "retry")
 
-    async def _step(self, order: Order, to: Status, detail: dict[str, Any], **changes: Any) -> Order | None:
-        return await self.recorder.record(Transition(order, to, detail=detail, changes=changes))
+    async def _step(self, order: Order, to: Status, detail: dict[str, Any], pending: tuple[Transition, ...] = (),
+                    **changes: Any) -> Order | None:
+        """Write the step to `to`, after the steps still `pending` (in the same write)."""
+        return await self.recorder.record_chain([*pending, Transition(order, to, detail=detail, changes=changes)])
 
 
 def _signed_transaction(order: Order, sent: dict[str, Any]) -> BuiltSwap | None:

@@ -1,5 +1,8 @@
 """Records order steps: group-committed to the durable store (PostgreSQL), then the live state and event log
-(Redis), then the notifier. A step counts (and the caller moves on) only once the durable store has it."""
+(Redis), then the notifier. A step counts (and the caller moves on) only once the durable store has it.
+
+A caller may hand over several consecutive steps of one order at once (`record_chain`): they reach the durable
+store in one write (all or none) and are published in order once it has them."""
 from __future__ import annotations
 
 import asyncio
@@ -25,8 +28,9 @@ class StepRecorder:
         self.writers, self._live, self._notifier = writers, live, notifier
         # Each writer (a connection of its own) group-commits the orders that hash to it, so PostgreSQL works on
         # several batches at once while one order's steps still go through one connection, in order.
-        self._commits: list[GroupCommit[Transition, Order | None]] = [
+        self._commits: list[GroupCommit[list[Transition], Order | None]] = [
             GroupCommit(functools.partial(self._flush, writer), max_batch) for writer in writers]
+        self._steps = 0
         self._fanout: asyncio.Queue[list[tuple[Order, OrderEvent]] | None] = asyncio.Queue()
         self._fanout_task = asyncio.create_task(self._deliver())
 
@@ -36,14 +40,21 @@ class StepRecorder:
 
     @property
     def steps(self) -> int:
-        return sum(commit.items for commit in self._commits)
+        return self._steps
 
     async def record(self, transition: Transition) -> Order | None:
-        commit = self._commits[zlib.crc32(transition.order.id.encode()) % len(self._commits)]
-        return await commit.submit(transition)
+        return await self.record_chain([transition])
 
-    async def _flush(self, writer: TransitionWriter, batch: list[Transition]) -> list[Order | None]:
+    async def record_chain(self, chain: list[Transition]) -> Order | None:
+        """Consecutive steps of one order (each starting where the one before ends), stored together: the order
+        after the last, or None when another executor moved it first."""
+        commit = self._commits[zlib.crc32(chain[0].order.id.encode()) % len(self._commits)]
+        return await commit.submit(chain)
+
+    async def _flush(self, writer: TransitionWriter, chains: list[list[Transition]]) -> list[Order | None]:
+        batch = [t for chain in chains for t in chain]
         stored = await writer.write(batch)
+        self._steps += len(batch)
         steps = [(after, t.event(after)) for t, ok in zip(batch, stored) if ok for after in (t.after(),)]
         if steps:
             try:
@@ -52,8 +63,8 @@ class StepRecorder:
                 # PostgreSQL has the steps; readers fall back to it and the reconciler restores the queue.
                 logger.warning("could not write the live state of %d steps to Redis", len(steps))
             self._fanout.put_nowait(steps)
-        afters = iter(order for order, _ in steps)
-        return [next(afters) if ok else None for ok in stored]
+        ends = iter(stored)
+        return [chain[-1].after() if all([next(ends) for _ in chain]) else None for chain in chains]
 
     async def _deliver(self) -> None:
         # Batches go out in order (an order's events stay in seq order); within one, a bounded number at once.
