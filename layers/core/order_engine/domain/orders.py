@@ -25,6 +25,8 @@ ORDER_TYPES = ("market",)
 MAX_CLIENT_ORDER_ID = 64
 IDEMPOTENCY_KEY = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
+CORRELATION_ID = "x-correlation-id"
+MAX_CORRELATION_ID = 128
 # Free text without control characters (C0, DEL, C1); a lone surrogate (not UTF-8) is refused too, at the wire.
 CLIENT_ORDER_ID_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f]{{1,{MAX_CLIENT_ORDER_ID}}}$"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -34,6 +36,8 @@ IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
 ORDER_ID_PATTERN = r"^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"
 _CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_PATTERN)
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+CORRELATION_ID_PATTERN = rf"^[!-~]{{1,{MAX_CORRELATION_ID}}}$"  # it is written into every log line: no spaces
+_CORRELATION_ID = re.compile(CORRELATION_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,16 @@ def parse_client_order_id(value: Any) -> str | None:
     return value
 
 
+def parse_correlation_id(value: str | None) -> str | None:
+    """A client's x-correlation-id header: 1 to 128 visible ASCII characters, or None when absent."""
+    if value is None:
+        return None
+    if not _CORRELATION_ID.fullmatch(value):
+        raise InvalidField(CORRELATION_ID, "visible_ascii",
+                           f"{CORRELATION_ID} must be 1 to {MAX_CORRELATION_ID} visible ASCII characters (no spaces).")
+    return value
+
+
 def parse_idempotency_key(value: str | None) -> str | None:
     """An Idempotency-Key header: 1 to 255 visible ASCII characters, or None when absent."""
     if value is None:
@@ -149,6 +163,7 @@ class Order:
     tx_hash: str | None = None
     error: str | None = None
     completed_at: datetime | None = None
+    correlation_id: str | None = None  # from the submit request: on every log line about the order
 
     @property
     def token_in(self) -> Token:

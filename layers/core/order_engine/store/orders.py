@@ -13,15 +13,15 @@ from order_engine.store.postgres import Database
 
 ORDER_COLUMNS = (
     "id, status, token_in, token_out, amount_in, slippage_bps, order_type, attempts, seq, created_at, updated_at,"
-    " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at"
+    " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, correlation_id"
 )
 
 _INSERT = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash)
+                        idempotency_key, request_hash, correlation_id)
     VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
-            :idempotency_key, :request_hash)
+            :idempotency_key, :request_hash, :correlation_id)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
@@ -52,13 +52,15 @@ SELECT count(*) FROM logged
 
 def row_to_order(row: list[Any]) -> Order:
     (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
-     client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at) = row
+     client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at,
+     correlation_id) = row
     return Order(
         id=str(oid), status=Status(status), token_in_mint=token_in, token_out_mint=token_out, amount_in=int(amount_in),
         slippage_bps=slippage, order_type=order_type, attempts=attempts, seq=seq, created_at=created_at,
         updated_at=updated_at, client_order_id=client_order_id, dex=dex,
         executed_price=None if executed_price is None else format(executed_price, "f"),
         amount_out=amount_out, min_amount_out=min_amount_out, tx_hash=tx_hash, error=error, completed_at=completed_at,
+        correlation_id=correlation_id,
     )
 
 
@@ -73,7 +75,8 @@ class OrderRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None) -> Inserted:
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
+               correlation_id: str | None = None) -> Inserted:
         """Write the order and its first event in one statement, or find the order its idempotency key made."""
         rows = self.db.run(
             _INSERT,
@@ -86,6 +89,7 @@ class OrderRepository:
             client_order_id=request.client_order_id,
             idempotency_key=idempotency_key,
             request_hash=request.fingerprint(),
+            correlation_id=correlation_id,
             detail=json.dumps(pending_detail(request)),
         )
         if rows:
@@ -94,7 +98,7 @@ class OrderRepository:
                 id=order_id, status=Status.PENDING, token_in_mint=request.token_in.mint,
                 token_out_mint=request.token_out.mint, amount_in=request.amount_in, slippage_bps=request.slippage_bps,
                 order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
-                client_order_id=request.client_order_id,
+                client_order_id=request.client_order_id, correlation_id=correlation_id,
             )
             return Inserted(order, created=True, same_request=True)
         existing = self.db.run(
