@@ -21,7 +21,9 @@ from order_engine.config import Settings
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
-from order_engine.ports import Dex, LiveState, Notifier, OrderReader, TransitionWriter, Waker, WorkQueue
+from order_engine.log_context import about
+from order_engine.ports import (NO_METRICS, Dex, LiveState, Metrics, Notifier, OrderReader, TransitionWriter, Waker,
+                                WorkQueue)
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
 
@@ -62,8 +64,9 @@ class Executor:
 
     def __init__(self, s: Settings, *, queue: WorkQueue, reader: OrderReader, writers: list[TransitionWriter],
                  live: LiveState, dex: Dex, notifier: Notifier, remaining_ms: Callable[[], int],
-                 launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None):
-        self.settings, self.queue, self.dex, self.notifier = s, queue, dex, notifier
+                 launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None,
+                 metrics: Metrics = NO_METRICS):
+        self.settings, self.queue, self.dex, self.notifier, self.metrics = s, queue, dex, notifier, metrics
         self.remaining_ms = remaining_ms
         self.launcher = launcher  # starts more executors (an asynchronous Lambda invoke); None: never
         self._slot = slot  # the start slot this executor was launched into, filled at its first beat
@@ -77,7 +80,7 @@ class Executor:
         self._stopping = False
         self._closing = asyncio.Event()  # ends the chores (redis-py may swallow a cancel, so they do not rely on it)
         self.reader = reader
-        self.recorder = StepRecorder(writers, live, notifier)
+        self.recorder = StepRecorder(writers, live, notifier, metrics=metrics)
         self._settle = GroupCommit(self._settle_batch)
         self._lease_check = GroupCommit(self.queue.holds)
         self.flow = OrderFlow(
@@ -96,6 +99,8 @@ class Executor:
     async def run(self) -> RunSummary:
         started = time.monotonic()
         chores = [asyncio.create_task(self._keep_alive()), asyncio.create_task(self._promote_loop())]
+        if self.metrics.enabled:
+            chores.append(asyncio.create_task(self._metrics_loop()))
         try:
             self.summary.stopped_because = await self._claim_loop()
             if self.summary.stopped_because == "deadline":
@@ -109,6 +114,7 @@ class Executor:
             await self.recorder.close()
             await self._settle.close()
             await self._lease_check.close()
+            await self._flush_metrics()
             try:
                 await self.queue.leave()
             except DependencyUnavailable:
@@ -188,12 +194,14 @@ class Executor:
 
     async def _dead_letter(self, entry: str, reason: str, order_id: str | None) -> None:
         self.summary.dead_lettered += 1
+        self.metrics.count("DeadLetters")
         logger.warning("dead letter", extra={"entry": entry[:200], "reason": reason})
         await self.queue.dead_letter(entry, reason, order_id)
 
     # -- one order ------------------------------------------------------------------------------------------
 
     async def _work(self, order: Order) -> None:
+        about(order.id, order.correlation_id)  # this order's task: every line logged in it names the order
         try:
             try:
                 outcome = await self.flow.drive(order)
@@ -253,6 +261,7 @@ class Executor:
                     recovered = await self.queue.recover_expired()
                     self.summary.stalled_requeued += recovered.requeued
                     self.summary.stalled_dead += recovered.dead_lettered
+                    self.metrics.count("DeadLetters", recovered.dead_lettered)
                     await self._launch_missing()
                 again = bool(self._reconcile_again_at) and time.monotonic() >= self._reconcile_again_at
                 if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
@@ -297,6 +306,26 @@ class Executor:
             except DependencyUnavailable as exc:
                 logger.warning("could not promote due retries: %s", exc)
             await self._pause(PROMOTE_EVERY_S)
+
+    async def _metrics_loop(self) -> None:
+        while not self._closing.is_set():
+            await self._pause(self.settings.metrics_flush_ms / 1000)
+            if not self._closing.is_set():
+                await self._flush_metrics()
+
+    async def _flush_metrics(self) -> None:
+        """Write what was aggregated since the last flush, with the queue's gauges read now."""
+        if not self.metrics.enabled:
+            return
+        self.metrics.gauge("LocalInFlight", len(self.active))
+        try:
+            depth = await self.queue.depth()
+        except DependencyUnavailable:
+            depth = {}
+        for name, value in depth.items():
+            self.metrics.gauge({"ready": "QueueReady", "delayed": "QueueDelayed", "inFlight": "InFlight",
+                                "deadLettered": "QueueDeadLettered"}.get(name, name), value)
+        self.metrics.flush()
 
     async def _pause(self, seconds: float) -> None:
         try:
