@@ -140,3 +140,15 @@ def test_metrics_off_writes_no_emf(quick, submit_fn, monkeypatch, capsys):
     load_function("executor").handler({"source": "aws.events"}, ExecutorContext())
 
     assert emf(json_lines(capsys.readouterr().out)) == {}
+
+
+def test_the_submit_and_read_traces_are_annotated_with_the_order_id(quick, submit_fn, orders_fn, monkeypatch):
+    from order_engine.api import telemetry
+
+    annotations: list[tuple[str, Any]] = []
+    monkeypatch.setattr(telemetry.tracer, "put_annotation", lambda key, value: annotations.append((key, value)))
+    order_id = submit(submit_fn)
+    orders_fn.handler(http_event("GET", f"/api/orders/{order_id}", route_key="GET /api/orders/{orderId}",
+                                 path_parameters={"orderId": order_id}), FakeLambdaContext())
+
+    assert annotations == [("order_id", order_id), ("order_id", order_id)]
