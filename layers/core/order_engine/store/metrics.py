@@ -8,6 +8,7 @@ EphemeralMetrics, not Metrics: Metrics shares its metric set across every instan
 """
 from __future__ import annotations
 
+import sys
 from collections import defaultdict
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -55,6 +56,9 @@ class EmfMetrics:
             for name, total in totals:
                 line.add_metric(name=name, unit=MetricUnit.Count, value=total)
             line.flush_metrics()
+        # Powertools prints; a stdout that is a pipe or file holds lines back until its buffer fills, and a frozen
+        # or reclaimed environment would never write them
+        sys.stdout.flush()
 
     def _line(self) -> EphemeralMetrics:
         return EphemeralMetrics(namespace=self.namespace, service=self.service)
