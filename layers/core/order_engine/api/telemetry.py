@@ -43,6 +43,7 @@ tracer = Tracer(service=SERVICE)
 
 def log_library_through_powertools() -> None:
     """The library's stdlib loggers (`order_engine.*`) write through the same JSON formatter and handler."""
+    logging.getLogger("order_engine")  # Powertools configures only the loggers that exist: make sure this one does
     copy_config_to_registered_loggers(source_logger=logger, include={"order_engine"})
 
 
