@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse,
                                      HealthResponse, HistoryResponse, OrderWithEvents, PageConfig, QueueStats,
                                      RetryResponse)
+from order_engine.api import telemetry
 from order_engine.api.telemetry import logger, tracer
 from order_engine.bootstrap import services
 from order_engine.config import settings
@@ -65,7 +66,8 @@ def execute_order(
 ):
     svc = services()
     event = submit_router.current_event
-    correlation = correlation_id if correlation_id is not None else event.request_context.request_id
+    # the client's header is checked by the submit service (a 400 naming it); the gateway's id only when valid
+    correlation = correlation_id if correlation_id is not None else telemetry.correlation_id(event.raw_event)
     # the domain reads the body as parsed (amounts as written, see strict_json); the model has checked its shape
     result = svc.submit.submit(event.json_body, idempotency_key, correlation)
     logger.append_keys(order_id=result.order.id)

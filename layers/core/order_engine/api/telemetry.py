@@ -25,16 +25,17 @@ class CurrentStdout(logging.StreamHandler):
     "--- Logging error --- ValueError: I/O operation on closed file"."""
 
     def __init__(self) -> None:
+        self._chosen: Any = None  # a stream given with setStream(); None: sys.stdout at each record
         super().__init__(sys.stdout)
         self.addFilter(OrderFields())  # the executor's and the fan-out's lines name the order they are about
 
     @property  # type: ignore[override]
     def stream(self) -> Any:
-        return sys.stdout
+        return sys.stdout if self._chosen is None else self._chosen
 
     @stream.setter
-    def stream(self, _value: Any) -> None:
-        return None
+    def stream(self, value: Any) -> None:
+        self._chosen = None if value is sys.stdout else value
 
 
 logger = Logger(service=SERVICE, logger_handler=CurrentStdout())
@@ -48,12 +49,13 @@ def log_library_through_powertools() -> None:
 
 
 def correlation_id(event: dict[str, Any]) -> str | None:
-    """The client's x-correlation-id when it sent a valid one, else API Gateway's request id."""
+    """The client's x-correlation-id when it sent a valid one, else API Gateway's request id (when it has one that
+    could be a correlation id: a test client's may be empty)."""
     headers = event.get("headers") or {}
-    sent = headers.get(CORRELATION_ID)
-    if sent is not None:
-        try:
-            return parse_correlation_id(sent)
-        except EngineError:
-            pass  # the submit route refuses it with a 400 naming the header; the log lines still correlate
-    return (event.get("requestContext") or {}).get("requestId")
+    for candidate in (headers.get(CORRELATION_ID), (event.get("requestContext") or {}).get("requestId")):
+        if candidate is not None:
+            try:
+                return parse_correlation_id(candidate)
+            except EngineError:
+                pass  # a bad header: the submit route refuses it with a 400 naming it; the log lines still correlate
+    return None

@@ -9,7 +9,6 @@ import binascii
 import json
 from typing import Any, Callable
 
-
 from order_engine import bootstrap
 from order_engine.api import strict_json
 from order_engine.api.telemetry import log_library_through_powertools, logger, tracer

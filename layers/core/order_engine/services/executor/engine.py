@@ -31,6 +31,8 @@ logger = logging.getLogger(__name__)
 
 PROMOTE_EVERY_S = 0.05  # retries wait out their backoff in a ZSET; promote the due ones this often
 GLOBAL_CAP_WAIT_S = 0.02  # pause before claiming again when every global slot is taken
+QUEUE_GAUGES = {"ready": "QueueReady", "delayed": "QueueDelayed", "inFlight": "InFlight",
+                "deadLettered": "QueueDeadLettered"}  # WorkQueue.depth() -> metric names
 
 
 @dataclass
@@ -323,8 +325,7 @@ class Executor:
         except DependencyUnavailable:
             depth = {}
         for name, value in depth.items():
-            self.metrics.gauge({"ready": "QueueReady", "delayed": "QueueDelayed", "inFlight": "InFlight",
-                                "deadLettered": "QueueDeadLettered"}.get(name, name), value)
+            self.metrics.gauge(QUEUE_GAUGES.get(name, name), value)
         self.metrics.flush()
 
     async def _pause(self, seconds: float) -> None:
