@@ -46,14 +46,15 @@ class InMemoryOrders:
             raise DependencyUnavailable("postgresql")
 
     # OrderStore
-    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None, trigger: object = None) -> Inserted:
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None, trigger: object = None,
+               correlation_id: str | None = None) -> Inserted:
         self._check()
         if idempotency_key is not None and idempotency_key in self._keys:
             existing, fingerprint = self._keys[idempotency_key]
             return Inserted(self.orders[existing], False, fingerprint == request.fingerprint())
         order = new_order(order_id, token_in_mint=request.token_in.mint, token_out_mint=request.token_out.mint,
                           amount_in=request.amount_in, slippage_bps=request.slippage_bps,
-                          client_order_id=request.client_order_id)
+                          client_order_id=request.client_order_id, correlation_id=correlation_id)
         self.orders[order_id] = order
         self.timeline[order_id] = [OrderEvent(order_id, 1, Status.PENDING, 0, order.created_at, pending_detail(request))]
         if idempotency_key is not None:

@@ -12,7 +12,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "layers" / "core" / "order_engine"
-SHARED = {"order_engine.config", "order_engine.errors"}
+SHARED = {"order_engine.config", "order_engine.errors", "order_engine.log_context"}
 ADAPTERS = ("order_engine.store", "order_engine.dex")
 # redis-py commands a use case would call on a client it was handed (generic names such as get/set left out)
 REDIS_COMMANDS = {"blmove", "lpush", "rpush", "lrange", "llen", "zadd", "zcard", "zrange", "hget", "hset", "hmget",

@@ -6,6 +6,7 @@ is flushed at once, and under load batches grow by themselves to match what the 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from typing import Awaitable, Callable, Generic, Sequence, TypeVar
 
 Item = TypeVar("Item")
@@ -26,7 +27,9 @@ class GroupCommit(Generic[Item, Result]):
 
     async def submit(self, item: Item) -> Result:
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._run())
+            # a context of its own: the flush works for many callers, so it must not inherit the first one's
+            # (such as the order its log lines would otherwise name, see log_context)
+            self._task = asyncio.create_task(self._run(), context=contextvars.Context())
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
         self._wakeup.set()

@@ -26,12 +26,29 @@ from order_engine.store.steps import LiveStepPublisher, PgStepWriter
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
-    from order_engine.ports import Dex, Notifier, Waker
+    from order_engine.ports import Dex, Metrics, Notifier, Waker
     from order_engine.services.executor.engine import Executor, RunSummary
     from order_engine.services.subscribe import SubscriptionService
 
 # The WebSocket and executor wiring import their adapters when called: a function's cold start loads only what
 # that function uses (the HTTP functions never load aiohttp, uvloop or the simulated market).
+
+
+# -- metrics --------------------------------------------------------------------------------------------------
+
+
+def build_metrics(s: Settings) -> "Metrics":
+    """CloudWatch EMF lines on stdout (the function's log), or nothing with metrics_enabled=0."""
+    from order_engine.ports import NO_METRICS
+    from order_engine.store.metrics import EmfMetrics
+
+    return EmfMetrics(s.metrics_namespace, "order-engine") if s.metrics_enabled else NO_METRICS
+
+
+@lru_cache(maxsize=1)
+def metrics() -> "Metrics":
+    """The process's metrics, flushed by the entry points (api/entry.py, once per invocation)."""
+    return build_metrics(load_settings())
 
 
 # -- the HTTP functions ---------------------------------------------------------------------------------------
@@ -47,7 +64,7 @@ class Services:
     listings: ListingService
 
 
-def build(s: Settings) -> Services:
+def build(s: Settings, sink: "Metrics | None" = None) -> Services:
     db = Database(s.database_url, s.database_schema)
     orders = OrderRepository(db)
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
@@ -56,7 +73,7 @@ def build(s: Settings) -> Services:
     listings = ListingStore(db)
     return Services(
         settings=s,
-        submit=SubmitService(s, orders, intake, waker, listings),
+        submit=SubmitService(s, orders, intake, waker, listings, metrics() if sink is None else sink),
         queries=queries,
         operator=OperatorService(orders, intake, waker),
         cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s), books=intake),
@@ -132,11 +149,13 @@ def run_executor(s: Settings, remaining_ms: Callable[[], int], slot: str | None 
 async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, dex: "Dex | None" = None,
                              notifier: "Notifier | None" = None, owner: str | None = None,
                              on_start: "Callable[[Executor], None] | None" = None,
-                             launcher: "Waker | None" = None, slot: str | None = None) -> "RunSummary":
+                             launcher: "Waker | None" = None, slot: str | None = None,
+                             sink: "Metrics | None" = None) -> "RunSummary":
     """Wire an executor (inside the running loop: its clients are bound to it), drain the queue until shortly
     before `remaining_ms()` runs out or the queue stays idle, close what was built here, return the summary.
     `dex` and `notifier`, when given, belong to the caller, who closes them; without a `launcher` it never starts
-    other executors (in-process runs)."""
+    other executors (in-process runs). `sink`: the metrics (default: from the settings), flushed every
+    `metrics_flush_ms` and at the end of the run."""
     from order_engine.services.executor.engine import Executor
     from order_engine.store.live_state import LiveState
     from order_engine.store.queue import WorkQueue
@@ -148,6 +167,7 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
 
     client = async_client(s.redis_url)
     keys = Keys(s.key_prefix)
+    sink = build_metrics(s) if sink is None else sink
     queue = WorkQueue(client, keys, owner or f"executor-{uuid.uuid4().hex[:12]}", lease_ms=s.lease_ms,
                       max_in_flight=s.max_in_flight, max_stalls=s.max_stalls, dead_letter_max=s.dead_letter_max)
     # Each writer has a connection of its own, so PostgreSQL works on several batches at once.
@@ -157,12 +177,12 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     waiting = PgWaitingOrders(PgWorker(s.database_url, s.database_schema, "pg-waiting"))
     own_dex, own_notifier = dex is None, notifier is None
     dex = dex or simulated_dex(s)
-    notifier = notifier or ManagementApiNotifier.from_settings(s)
+    notifier = notifier or ManagementApiNotifier(s, metrics=sink)
     try:
         executor = Executor(s, queue=queue, reader=reader, writers=writers,
                             live=LiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
                             remaining_ms=remaining_ms, launcher=launcher, slot=slot,
-                            book=WaitingBook(client, keys), waiting=waiting)
+                            book=WaitingBook(client, keys), waiting=waiting, metrics=sink)
         if on_start is not None:
             on_start(executor)
         return await executor.run()

@@ -5,7 +5,7 @@ Functions call `settings()`; tests build a `Settings` directly or with `Settings
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Mapping
 
@@ -17,6 +17,15 @@ class Settings:
     database_schema: str = "public"  # tests isolate themselves with a schema of their own
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "oe:"  # every Redis key starts with it; tests use their own
+    # secrets: when named, read at start-up through Powertools Parameters instead of the variables above
+    secret_arn: str = ""  # a Secrets Manager secret whose JSON holds DATABASE_URL, REDIS_URL and CURSOR_SECRET
+    database_url_parameter: str = ""  # SSM Parameter Store names (SecureString decrypted); each wins over the secret
+    redis_url_parameter: str = ""
+    cursor_secret_parameter: str = ""
+    # observability
+    metrics_enabled: int = 1  # 0: no EMF lines at all
+    metrics_namespace: str = "OrderEngine"
+    metrics_flush_ms: int = 10_000  # the executor writes its aggregated metrics this often (and at the end of a run)
     # the public API
     max_body_bytes: int = 16 * 1024
     default_slippage_bps: int = 50
@@ -100,6 +109,38 @@ class Settings:
         return cls(**values)
 
 
+# the settings a deployment may keep out of its functions' environment
+SECRET_FIELDS = ("database_url", "redis_url", "cursor_secret")
+
+
+class SecretsUnavailable(RuntimeError):
+    """A named parameter or secret could not be read: the function cannot start without it."""
+
+
+def with_secrets(s: Settings) -> Settings:
+    """`s` with the database URL, Redis URL and cursor secret read from Secrets Manager (`secret_arn`, a JSON
+    object keyed like the variables) and SSM Parameter Store (`*_parameter`, decrypted), when the settings name
+    them; a parameter wins over the secret, either over the environment."""
+    named = {f: getattr(s, f"{f}_parameter") for f in SECRET_FIELDS if getattr(s, f"{f}_parameter")}
+    if not s.secret_arn and not named:
+        return s
+    # imported only when configured: boto3 then costs a cold start nothing it did not cost before
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider, SSMProvider
+
+    values: dict[str, str] = {}
+    try:
+        if s.secret_arn:
+            secret = SecretsProvider().get(s.secret_arn, transform="json", max_age=0)
+            values |= {f: str(secret[f.upper()]) for f in SECRET_FIELDS if secret.get(f.upper())}
+        if named:
+            ssm = SSMProvider()
+            values |= {f: ssm.get(name, decrypt=True, max_age=0) for f, name in named.items()}
+    except Exception as exc:  # noqa: BLE001 - any failure (access, network, a secret that is not JSON) stops start-up
+        where = ", ".join(filter(None, [s.secret_arn, *named.values()]))
+        raise SecretsUnavailable(f"could not read the settings from {where}: {type(exc).__name__}: {exc}") from exc
+    return replace(s, **values)
+
+
 @lru_cache(maxsize=1)
 def settings() -> Settings:
-    return Settings.from_env()
+    return with_secrets(Settings.from_env())

@@ -68,6 +68,48 @@ class PostResult(Enum):
     FAILED = "failed"  # anything else, after the retries
 
 
+# -- observability --------------------------------------------------------------------------------------------
+
+
+class Metrics(Protocol):
+    """Counts, timings and gauges, aggregated in memory and emitted together by `flush` (CloudWatch EMF): once per
+    invocation in the request functions, every `metrics_flush_ms` and at the end of a run in the executor."""
+
+    def count(self, name: str, value: float = 1, reason: str | None = None) -> None:
+        """Add to a count; `reason` (a failure's class) becomes a dimension of its own."""
+
+    def timing(self, name: str, ms: float) -> None: ...
+    def gauge(self, name: str, value: float) -> None:
+        """The latest value wins at the next flush (queue depth, orders in flight)."""
+
+    def flush(self) -> None: ...
+
+    @property
+    def enabled(self) -> bool:
+        """False for the no-op: callers skip work done only to measure (a queue-depth read)."""
+
+
+class NoMetrics:
+    """Where metrics are off or not wired (unit tests' fakes, metrics_enabled=0)."""
+
+    enabled = False
+
+    def count(self, name: str, value: float = 1, reason: str | None = None) -> None:
+        return None
+
+    def timing(self, name: str, ms: float) -> None:
+        return None
+
+    def gauge(self, name: str, value: float) -> None:
+        return None
+
+    def flush(self) -> None:
+        return None
+
+
+NO_METRICS = NoMetrics()
+
+
 # -- submit and read ------------------------------------------------------------------------------------------
 
 
@@ -75,7 +117,7 @@ class OrderStore(Protocol):
     """The durable orders and their timelines (PostgreSQL)."""
 
     def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
-               trigger: Trigger | None = None) -> Inserted:
+               trigger: Trigger | None = None, correlation_id: str | None = None) -> Inserted:
         """Write the order and its first event; with a `trigger` it is created waiting for it."""
     def get(self, order_id: str) -> Order | None: ...
     def get_with_events(self, order_id: str) -> tuple[Order, list[OrderEvent]] | None: ...
@@ -169,6 +211,9 @@ class WorkQueue(Protocol):
     async def missing_executors(self, per_executor: int, max_instances: int, min_with_work: int,
                                 start_grace_ms: int) -> list[str]:
         """Start slots reserved for the executors the queue needs beyond the live ones."""
+
+    async def depth(self) -> dict[str, int]:
+        """ready, delayed, inFlight and deadLettered, read at once (the metrics' queue gauges)."""
 
     async def state_lost(self) -> bool:
         """Whether Redis lost its data since an executor last looked (FLUSHALL, a restart without it)."""

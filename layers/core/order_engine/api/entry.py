@@ -13,10 +13,11 @@ from typing import Any, Callable, Iterable
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
-from order_engine.api.http import to_proxy, error_response, guard, logger
+from order_engine import bootstrap
+from order_engine.api.http import to_proxy, error_response, guard
+from order_engine.api.telemetry import correlation_id, log_library_through_powertools, logger, tracer
 from order_engine.api.routes import API_ROUTERS
 from order_engine.errors import ErrorCode
 
@@ -60,11 +61,12 @@ def _method_not_allowed(event: dict[str, Any]) -> Response | None:
 
 def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
     """The Lambda handler for a resolver: guards, then routes; a bug becomes a 500 in our error shape."""
-    # the library's stdlib loggers write through Powertools' JSON formatter, with the keys appended per request
-    copy_config_to_registered_loggers(source_logger=logger, include={"order_engine"})
+    log_library_through_powertools()
 
     @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        logger.set_correlation_id(correlation_id(event))
         refused = guard(event) or _method_not_allowed(event)
         if refused is not None:
             return to_proxy(refused)
@@ -73,5 +75,7 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
         except Exception:  # noqa: BLE001 - the one place an unexpected error becomes a response
             logger.exception("unhandled error")
             return to_proxy(error_response(ErrorCode.INTERNAL_ERROR, "Something went wrong on our side; retry, and report it if it persists."))
+        finally:
+            bootstrap.metrics().flush()  # a frozen or reclaimed environment would never write what it kept
 
     return handler

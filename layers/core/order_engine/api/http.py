@@ -11,17 +11,16 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
-from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api import strict_json
+from order_engine.api.telemetry import logger
 from order_engine.config import settings
 from order_engine.errors import EngineError, ErrorCode, HTTP_STATUS
 from order_engine.domain.orders import REQUEST_FIELDS
 
-logger = Logger(service="order-engine")
 JSON_TYPES = ("application/json",)
 _JSON_CONTENT = "application/json"
 METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})

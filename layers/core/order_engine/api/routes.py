@@ -15,11 +15,13 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse,
                                      HealthResponse, HistoryResponse, ListingRequest, Listings, ListingView,
                                      OrderView, OrderWithEvents, PageConfig, QueueStats, RetryResponse)
-from order_engine.api.http import logger
+from order_engine.api import telemetry
+from order_engine.api.telemetry import logger, tracer
 from order_engine.bootstrap import services
 from order_engine.config import settings
 from order_engine.domain.lifecycle import CANCELLABLE, TERMINAL, Status
-from order_engine.domain.orders import CLIENT_ORDER_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ORDER_ID_PATTERN
+from order_engine.domain.orders import (CLIENT_ORDER_ID_PATTERN, CORRELATION_ID, CORRELATION_ID_PATTERN,
+                                        IDEMPOTENCY_KEY_PATTERN, ORDER_ID_PATTERN)
 from order_engine.domain.tokens import TOKENS, token_pattern
 from order_engine.services.operator import MAX_DEAD_LETTERS
 
@@ -58,11 +60,18 @@ def execute_order(
     body: ExecuteOrderRequest,
     idempotency_key: Annotated[str, Header(alias="idempotency-key", json_schema_extra={
         "pattern": IDEMPOTENCY_KEY_PATTERN, "description": "Repeats of the same order with this key return it"})] = None,
+    correlation_id: Annotated[str, Header(alias=CORRELATION_ID, json_schema_extra={
+        "pattern": CORRELATION_ID_PATTERN, "description": "Stored with the order and written on every log line about "
+        "it, the executor's included (default: the gateway's request id)"})] = None,
 ):
     svc = services()
+    event = submit_router.current_event
+    # the client's header is checked by the submit service (a 400 naming it); the gateway's id only when valid
+    correlation = correlation_id if correlation_id is not None else telemetry.correlation_id(event.raw_event)
     # the domain reads the body as parsed (amounts as written, see strict_json); the model has checked its shape
-    result = svc.submit.submit(submit_router.current_event.json_body, idempotency_key)
+    result = svc.submit.submit(event.json_body, idempotency_key, correlation)
     logger.append_keys(order_id=result.order.id)
+    tracer.put_annotation(key="order_id", value=result.order.id)
     payload = ExecuteOrderResponse(
         orderId=result.order.id, status="accepted", queued=result.queued,
         wsUrl=f"{svc.settings.ws_public_url}?orderId={result.order.id}",
@@ -103,6 +112,7 @@ def order_history(
 def get_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N803 - the parameter's public name
         "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
     logger.append_keys(order_id=orderId)
+    tracer.put_annotation(key="order_id", value=orderId)
     return services().queries.get(orderId)
 
 

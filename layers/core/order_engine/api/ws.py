@@ -9,16 +9,28 @@ import binascii
 import json
 from typing import Any, Callable
 
-from aws_lambda_powertools import Logger
-
 from order_engine import bootstrap
 from order_engine.api import strict_json
+from order_engine.api.telemetry import log_library_through_powertools, logger, tracer
 from order_engine.config import settings
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.services.subscribe import Connection, unknown_action
 
-logger = Logger(service="order-engine")
 OK = {"statusCode": 200}
+log_library_through_powertools()
+
+
+def _entry(handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any], Any], Any]:
+    """A WebSocket function's Lambda entry: JSON logs with the request's keys, traced (a no-op unless enabled)."""
+    return logger.inject_lambda_context(clear_state=True)(tracer.capture_lambda_handler(capture_response=False)(handler))
+
+
+def _about(order_id: Any) -> Any:
+    """Annotate the trace and the log lines with the order a message names (as sent: validated downstream)."""
+    if isinstance(order_id, str):
+        tracer.put_annotation(key="order_id", value=order_id[:64])
+        logger.append_keys(order_id=order_id[:64])
+    return order_id
 
 
 def _connection(event: dict[str, Any]) -> Connection:
@@ -59,9 +71,9 @@ def _on_message(event: dict[str, Any], action: Callable[[Connection, dict[str, A
     return OK
 
 
-@logger.inject_lambda_context(clear_state=True)
+@_entry
 def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    order_id = (event.get("queryStringParameters") or {}).get("orderId")
+    order_id = _about((event.get("queryStringParameters") or {}).get("orderId"))
     try:
         bootstrap.subscriptions().connect(_connection(event), order_id)
     except EngineError as exc:
@@ -69,28 +81,28 @@ def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return OK
 
 
-@logger.inject_lambda_context(clear_state=True)
+@_entry
 def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
     bootstrap.subscriptions().disconnect(event["requestContext"]["connectionId"])
     return OK
 
 
-@logger.inject_lambda_context(clear_state=True)
+@_entry
 def subscribe(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _on_message(event, lambda conn, message: bootstrap.subscriptions().subscribe(conn, message.get("orderId")))
+    return _on_message(event, lambda conn, message: bootstrap.subscriptions().subscribe(conn, _about(message.get("orderId"))))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@_entry
 def unsubscribe(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _on_message(event, lambda conn, message: bootstrap.subscriptions().unsubscribe(conn, message.get("orderId")))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@_entry
 def ping(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _on_message(event, lambda conn, _message: bootstrap.subscriptions().ping(conn))
 
 
-@logger.inject_lambda_context(clear_state=True)
+@_entry
 def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
     def refuse(_conn: Connection, message: dict[str, Any]) -> None:
         raise unknown_action(message.get("action"))
@@ -98,6 +110,6 @@ def default(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _on_message(event, refuse)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@_entry
 def replay(event: dict[str, Any], context: Any) -> None:
-    bootstrap.subscriptions().replay(event["connectionId"], event["orderId"])
+    bootstrap.subscriptions().replay(event["connectionId"], _about(event["orderId"]))

@@ -35,6 +35,8 @@ WAITING_TYPES = (LIMIT, SNIPER)  # the types that wait for a trigger before they
 MAX_CLIENT_ORDER_ID = 64
 IDEMPOTENCY_KEY = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 255
+CORRELATION_ID = "x-correlation-id"
+MAX_CORRELATION_ID = 128
 # Free text without control characters (C0, DEL, C1); a lone surrogate (not UTF-8) is refused too, at the wire.
 CLIENT_ORDER_ID_PATTERN = rf"^[^\x00-\x1f\x7f-\x9f]{{1,{MAX_CLIENT_ORDER_ID}}}$"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -44,6 +46,8 @@ IDEMPOTENCY_KEY_PATTERN = rf"^[!-~]{{1,{MAX_IDEMPOTENCY_KEY}}}$"
 ORDER_ID_PATTERN = r"^[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}$"
 _CLIENT_ORDER_ID = re.compile(CLIENT_ORDER_ID_PATTERN)
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+CORRELATION_ID_PATTERN = rf"^[!-~]{{1,{MAX_CORRELATION_ID}}}$"  # it is written into every log line: no spaces
+_CORRELATION_ID = re.compile(CORRELATION_ID_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -159,6 +163,16 @@ def parse_client_order_id(value: Any) -> str | None:
     return value
 
 
+def parse_correlation_id(value: str | None) -> str | None:
+    """A client's x-correlation-id header: 1 to 128 visible ASCII characters, or None when absent."""
+    if value is None:
+        return None
+    if not _CORRELATION_ID.fullmatch(value):
+        raise InvalidField(CORRELATION_ID, "visible_ascii",
+                           f"{CORRELATION_ID} must be 1 to {MAX_CORRELATION_ID} visible ASCII characters (no spaces).")
+    return value
+
+
 def parse_idempotency_key(value: str | None) -> str | None:
     """An Idempotency-Key header: 1 to 255 visible ASCII characters, or None when absent."""
     if value is None:
@@ -195,6 +209,7 @@ class Order:
     limit_price: str | None = None  # whole tokenOut per tokenIn; a limit order's fill returns at least this rate
     expires_at: datetime | None = None  # a waiting order not triggered by then ends expired
     max_price: str | None = None  # whole tokenIn per tokenOut; a sniper order's fill pays at most this
+    correlation_id: str | None = None  # from the submit request: on every log line about the order
 
     @property
     def token_in(self) -> Token:

@@ -9,12 +9,12 @@ from typing import Any, Mapping
 
 from order_engine.config import Settings
 from order_engine.domain.limit_orders import LIMIT_PRICE, limit_min_amount_out
-from order_engine.domain.orders import (Order, OrderEvent, OrderRequest, parse_idempotency_key, parse_order_request,
-                                        pending_detail)
+from order_engine.domain.orders import (Order, OrderEvent, OrderRequest, parse_correlation_id, parse_idempotency_key,
+                                        parse_order_request, pending_detail)
+from order_engine.domain.sniper_orders import MAX_PRICE, listing_trigger, sniper_min_amount_out
 from order_engine.domain.triggers import Trigger, price_trigger
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
-from order_engine.domain.sniper_orders import MAX_PRICE, listing_trigger, sniper_min_amount_out
-from order_engine.ports import Intake, ListingBook, OrderStore, Waker
+from order_engine.ports import NO_METRICS, Intake, ListingBook, Metrics, OrderStore, Waker
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +56,14 @@ def refuse_listed(request: OrderRequest, listings: ListingBook, now_ms: int, slo
 
 
 class SubmitService:
-    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker, listings: ListingBook):
-        self.settings, self.orders, self.intake, self.waker = settings, orders, intake, waker
+    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker, listings: ListingBook,
+                 metrics: Metrics = NO_METRICS):
+        self.settings, self.orders, self.intake, self.waker, self.metrics = settings, orders, intake, waker, metrics
         self.listings = listings
 
-    def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Submitted:
+    def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None,
+               correlation_id: str | None = None) -> Submitted:
+        """`correlation_id` is stored with the order, so the executor's and the fan-out's log lines carry it."""
         request = parse_order_request(
             body,
             default_slippage_bps=self.settings.default_slippage_bps,
@@ -68,11 +71,12 @@ class SubmitService:
             max_ttl_s=self.settings.limit_max_ttl_s,
         )
         idempotency_key = parse_idempotency_key(idempotency_key)
+        correlation_id = parse_correlation_id(correlation_id)
         trigger = waiting_trigger(request)
         if request.sniper is not None:
             out_field = "outputMint" if body.get("outputMint") is not None else "tokenOut"
             refuse_listed(request, self.listings, int(time.time() * 1000), self.settings.dex_slot_ms, out_field)
-        inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key, trigger)
+        inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key, trigger, correlation_id)
         order = inserted.order
         if not inserted.created:
             if not inserted.same_request:
@@ -81,6 +85,8 @@ class SubmitService:
                     [{"field": "Idempotency-Key", "rule": "same_body", "orderId": order.id}],
                 )
             return Submitted(order, created=False, queued=True)
+        self.metrics.count("OrdersSubmitted")
+        log = {"order_id": order.id, "correlation_id": order.correlation_id}
         first = OrderEvent(order.id, 1, order.status, 0, order.created_at, pending_detail(request))
         try:
             if trigger is not None and order.expires_at is not None:
@@ -88,10 +94,11 @@ class SubmitService:
             else:
                 wake = self.intake.enqueue(order.id, first.to_message())
         except DependencyUnavailable:
+            self.metrics.count("OrdersNotQueued")
             logger.warning("order accepted but not queued: Redis is down; the reconciler will queue (or hold) it",
-                           extra={"order_id": order.id})
+                           extra=log)
             return Submitted(order, created=True, queued=False)
         if wake:
             self.waker.wake(reason=f"order {order.id}")
-        logger.info("order accepted", extra={"order_id": order.id})
+        logger.info("order accepted", extra=log)
         return Submitted(order, created=True, queued=True)

@@ -19,15 +19,15 @@ from order_engine.store.postgres import Database
 ORDER_COLUMNS = (
     "id, status, token_in, token_out, amount_in, slippage_bps, order_type, attempts, seq, created_at, updated_at,"
     " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,"
-    " expires_at, max_price"
+    " expires_at, max_price, correlation_id"
 )
 
 _INSERT = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash)
+                        idempotency_key, request_hash, correlation_id)
     VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
-            :idempotency_key, :request_hash)
+            :idempotency_key, :request_hash, :correlation_id)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
@@ -41,10 +41,11 @@ SELECT created_at FROM inserted
 _INSERT_WAITING = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash, limit_price, expires_at, waiting_trigger, max_price)
+                        idempotency_key, request_hash, limit_price, expires_at, waiting_trigger, max_price,
+                        correlation_id)
     VALUES (:id, 'waiting', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
             :idempotency_key, :request_hash, CAST(:limit_price AS numeric), CAST(:expires_at AS timestamptz),
-            CAST(:trigger AS jsonb), CAST(:max_price AS numeric))
+            CAST(:trigger AS jsonb), CAST(:max_price AS numeric), :correlation_id)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
@@ -86,7 +87,7 @@ SELECT {ORDER_COLUMNS},
 def row_to_order(row: list[Any]) -> Order:
     (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
      client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,
-     expires_at, max_price) = row
+     expires_at, max_price, correlation_id) = row
     return Order(
         id=str(oid), status=Status(status), token_in_mint=token_in, token_out_mint=token_out, amount_in=int(amount_in),
         slippage_bps=slippage, order_type=order_type, attempts=attempts, seq=seq, created_at=created_at,
@@ -95,6 +96,7 @@ def row_to_order(row: list[Any]) -> Order:
         amount_out=amount_out, min_amount_out=min_amount_out, tx_hash=tx_hash, error=error, completed_at=completed_at,
         limit_price=None if limit_price is None else format(limit_price.normalize(), "f"), expires_at=expires_at,
         max_price=None if max_price is None else format(max_price.normalize(), "f"),
+        correlation_id=correlation_id,
     )
 
 
@@ -120,7 +122,7 @@ class OrderRepository:
         self.db = db
 
     def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
-               trigger: Trigger | None = None) -> Inserted:
+               trigger: Trigger | None = None, correlation_id: str | None = None) -> Inserted:
         """Write the order and its first event in one statement, or find the order its idempotency key made.
         With a `trigger` the order is created waiting for it (a limit or sniper order)."""
         waiting = {}
@@ -141,6 +143,7 @@ class OrderRepository:
             client_order_id=request.client_order_id,
             idempotency_key=idempotency_key,
             request_hash=request.fingerprint(),
+            correlation_id=correlation_id,
             detail=json.dumps(pending_detail(request)),
         )
         if rows:
@@ -149,7 +152,7 @@ class OrderRepository:
                 id=order_id, status=Status.WAITING if waiting else Status.PENDING, token_in_mint=request.token_in.mint,
                 token_out_mint=request.token_out.mint, amount_in=request.amount_in, slippage_bps=request.slippage_bps,
                 order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
-                client_order_id=request.client_order_id,
+                client_order_id=request.client_order_id, correlation_id=correlation_id,
                 limit_price=limit_price if waiting else None, max_price=max_price if waiting else None,
                 expires_at=request.expires_at if waiting else None,
             )

@@ -332,6 +332,17 @@ class WorkQueue:
         return any(counts)
 
     @translates_redis_errors
+    async def depth(self) -> dict[str, int]:
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.llen(self.keys.ready)
+            pipe.zcard(self.keys.delayed)
+            pipe.zcard(self.keys.leases)
+            pipe.llen(self.keys.processing)
+            pipe.llen(self.keys.dead)
+            ready, delayed, leased, landing, dead = await pipe.execute()
+        return {"ready": ready, "delayed": delayed, "inFlight": leased + landing, "deadLettered": dead}
+
+    @translates_redis_errors
     async def beat(self, ttl_ms: int, slot: str | None = None) -> None:
         """This executor is alive for `ttl_ms` more; `slot` is the start slot it was launched into (now filled)."""
         async with self.redis.pipeline(transaction=False) as pipe:

@@ -25,7 +25,7 @@ from order_engine.config import Settings
 from order_engine.batching import GroupCommit
 from order_engine.store.connections import AsyncConnectionRegistry
 from order_engine.store.keys import Keys
-from order_engine.ports import PostResult
+from order_engine.ports import NO_METRICS, Metrics, PostResult
 from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, encode_frame
 from order_engine.store.redis_client import REDIS_ERRORS, async_client
 
@@ -37,8 +37,8 @@ RETRY_BASE_S = 0.02
 class ManagementApiNotifier:
     """Delivers each event frame to every subscriber of its order, one POST per connection, concurrently."""
 
-    def __init__(self, settings: Settings, signer: ManagementApiSigner | None = None):
-        self.settings = settings
+    def __init__(self, settings: Settings, signer: ManagementApiSigner | None = None, metrics: Metrics = NO_METRICS):
+        self.settings, self.metrics = settings, metrics
         self.signer = signer or ManagementApiSigner(settings.ws_management_endpoint)
         self.timeout_s = settings.ws_publish_timeout_ms / 1000
         self.post_timeout_s = settings.ws_post_timeout_ms / 1000
@@ -112,17 +112,21 @@ class ManagementApiNotifier:
             except (aiohttp.ClientError, OSError) as exc:
                 status = None
                 logger.debug("post failed", extra={"connection_id": connection_id, "error": str(exc)})
+            if attempt == 0:
+                self.metrics.count("FanoutPosts")
             if status is not None and 200 <= status < 300:
                 self.stats["delivered"] += 1
                 return PostResult.DELIVERED
             if status == 410:
                 self.stats["gone"] += 1
+                self.metrics.count("FanoutGone")
                 await registry.forget_gone(connection_id, int(time.time() * 1000),
                                            self.settings.ws_connect_grace_ms, order_id)
                 return PostResult.GONE
             if status in NOT_RETRYABLE:
                 break
         self.stats["failed"] += 1
+        self.metrics.count("FanoutFailed")
         logger.warning("post to connection failed", extra={"order_id": order_id, "connection_id": connection_id,
                                                            "status": status})
         return PostResult.FAILED

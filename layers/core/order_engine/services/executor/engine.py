@@ -21,8 +21,9 @@ from order_engine.config import Settings
 from order_engine.domain.orders import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
-from order_engine.ports import (Dex, LiveState, Notifier, OrderReader, TransitionWriter, WaitingBook, WaitingOrders,
-                                Waker, WorkQueue)
+from order_engine.log_context import about
+from order_engine.ports import (NO_METRICS, Dex, LiveState, Metrics, Notifier, OrderReader, TransitionWriter,
+                                WaitingBook, WaitingOrders, Waker, WorkQueue)
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
 from order_engine.services.executor.watcher import Watcher, trigger_sources
@@ -33,6 +34,8 @@ logger = logging.getLogger(__name__)
 # executor delays an order; a delay another executor set (which promotes its own on time) is seen within this.
 PROMOTE_IDLE_S = 0.25
 GLOBAL_CAP_WAIT_S = 0.02  # pause before claiming again when every global slot is taken
+QUEUE_GAUGES = {"ready": "QueueReady", "delayed": "QueueDelayed", "inFlight": "InFlight",
+                "deadLettered": "QueueDeadLettered"}  # WorkQueue.depth() -> metric names
 
 
 @dataclass
@@ -70,8 +73,9 @@ class Executor:
     def __init__(self, s: Settings, *, queue: WorkQueue, reader: OrderReader, writers: list[TransitionWriter],
                  live: LiveState, dex: Dex, notifier: Notifier, remaining_ms: Callable[[], int],
                  launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None,
-                 book: WaitingBook | None = None, waiting: WaitingOrders | None = None):
-        self.settings, self.queue, self.dex, self.notifier = s, queue, dex, notifier
+                 book: WaitingBook | None = None, waiting: WaitingOrders | None = None,
+                 metrics: Metrics = NO_METRICS):
+        self.settings, self.queue, self.dex, self.notifier, self.metrics = s, queue, dex, notifier, metrics
         self.remaining_ms = remaining_ms
         self.launcher = launcher  # starts more executors (an asynchronous Lambda invoke); None: never
         self._slot = slot  # the start slot this executor was launched into, filled at its first beat
@@ -87,7 +91,7 @@ class Executor:
         self._restoring: asyncio.Task[None] | None = None  # a rebuild of the waiting books, when one runs
         self._closing = asyncio.Event()  # ends the chores (redis-py may swallow a cancel, so they do not rely on it)
         self.reader = reader
-        self.recorder = StepRecorder(writers, live, notifier)
+        self.recorder = StepRecorder(writers, live, notifier, metrics=metrics)
         self._settle = GroupCommit(self._settle_batch)
         self._lease_check = GroupCommit(self.queue.holds)
         # Waiting orders (limit): watched once a slot by one executor; without a book, none are watched here.
@@ -112,6 +116,8 @@ class Executor:
         chores = [asyncio.create_task(self._keep_alive()), asyncio.create_task(self._promote_loop())]
         if self.watcher is not None:
             chores.append(asyncio.create_task(self._watch_loop()))
+        if self.metrics.enabled:
+            chores.append(asyncio.create_task(self._metrics_loop()))
         try:
             self.summary.stopped_because = await self._claim_loop()
             if self.summary.stopped_because == "deadline":
@@ -128,6 +134,7 @@ class Executor:
             await self.recorder.close()
             await self._settle.close()
             await self._lease_check.close()
+            await self._flush_metrics()
             try:
                 await self.queue.leave()
             except DependencyUnavailable:
@@ -208,12 +215,14 @@ class Executor:
 
     async def _dead_letter(self, entry: str, reason: str, order_id: str | None) -> None:
         self.summary.dead_lettered += 1
+        self.metrics.count("DeadLetters")
         logger.warning("dead letter", extra={"entry": entry[:200], "reason": reason})
         await self.queue.dead_letter(entry, reason, order_id)
 
     # -- one order ------------------------------------------------------------------------------------------
 
     async def _work(self, order: Order) -> None:
+        about(order.id, order.correlation_id)  # this order's task: every line logged in it names the order
         try:
             try:
                 outcome = await self.flow.drive(order)
@@ -275,6 +284,7 @@ class Executor:
                     recovered = await self.queue.recover_expired()
                     self.summary.stalled_requeued += recovered.requeued
                     self.summary.stalled_dead += recovered.dead_lettered
+                    self.metrics.count("DeadLetters", recovered.dead_lettered)
                     await self._launch_missing()
                 again = bool(self._reconcile_again_at) and time.monotonic() >= self._reconcile_again_at
                 if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
@@ -373,6 +383,25 @@ class Executor:
         finally:
             woken.cancel()
             closing.cancel()
+
+    async def _metrics_loop(self) -> None:
+        while not self._closing.is_set():
+            await self._pause(self.settings.metrics_flush_ms / 1000)
+            if not self._closing.is_set():
+                await self._flush_metrics()
+
+    async def _flush_metrics(self) -> None:
+        """Write what was aggregated since the last flush, with the queue's gauges read now."""
+        if not self.metrics.enabled:
+            return
+        self.metrics.gauge("LocalInFlight", len(self.active))
+        try:
+            depth = await self.queue.depth()
+        except DependencyUnavailable:
+            depth = {}
+        for name, value in depth.items():
+            self.metrics.gauge(QUEUE_GAUGES.get(name, name), value)
+        self.metrics.flush()
 
     async def _pause(self, seconds: float) -> None:
         try:

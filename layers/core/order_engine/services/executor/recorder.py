@@ -14,7 +14,9 @@ from order_engine.batching import GroupCommit
 from order_engine.domain.orders import Order, OrderEvent
 from order_engine.domain.transition import Transition
 from order_engine.errors import DependencyUnavailable
-from order_engine.ports import LiveState, Notifier, TransitionWriter
+from order_engine.log_context import about
+from order_engine.ports import NO_METRICS, LiveState, Metrics, Notifier, TransitionWriter
+from order_engine.services.executor import step_metrics
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +26,9 @@ PUBLISH_CONCURRENCY = 50
 class StepRecorder:
     """`await record(transition)` -> the order as stored, or None when another executor moved it first."""
 
-    def __init__(self, writers: list[TransitionWriter], live: LiveState, notifier: Notifier, max_batch: int = 1000):
-        self.writers, self._live, self._notifier = writers, live, notifier
+    def __init__(self, writers: list[TransitionWriter], live: LiveState, notifier: Notifier, max_batch: int = 1000,
+                 metrics: Metrics = NO_METRICS):
+        self.writers, self._live, self._notifier, self._metrics = writers, live, notifier, metrics
         # Each writer (a connection of its own) group-commits the orders that hash to it, so PostgreSQL works on
         # several batches at once while one order's steps still go through one connection, in order.
         self._commits: list[GroupCommit[list[Transition], Order | None]] = [
@@ -55,7 +58,14 @@ class StepRecorder:
         batch = [t for chain in chains for t in chain]
         stored = await writer.write(batch)
         self._steps += len(batch)
-        steps = [(after, t.event(after)) for t, ok in zip(batch, stored) if ok for after in (t.after(),)]
+        done = [t for t, ok in zip(batch, stored) if ok]
+        steps = [(after, t.event(after)) for t in done for after in (t.after(),)]
+        step_metrics.observe(self._metrics, done)
+        if logger.isEnabledFor(logging.INFO):
+            for after, _event in steps:
+                logger.info("order step recorded", extra={
+                    "order_id": after.id, "correlation_id": after.correlation_id, "status": str(after.status),
+                    "seq": after.seq, "attempt": after.attempts})
         if steps:
             try:
                 await self._live.record(steps)
@@ -71,6 +81,7 @@ class StepRecorder:
         limit = asyncio.Semaphore(PUBLISH_CONCURRENCY)
 
         async def publish(order: Order, event: OrderEvent) -> None:
+            about(order.id, order.correlation_id)  # this task's lines (the notifier's too) name the order
             async with limit:
                 try:
                     await self._notifier.publish(order.id, event.to_message())
