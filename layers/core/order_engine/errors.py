@@ -22,6 +22,9 @@ class ErrorCode(StrEnum):
     UNKNOWN_ACTION = "unknown_action"  # a WebSocket message whose action no route serves
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     NOT_RETRYABLE = "not_retryable"  # an operator retry of an order that is neither failed nor dead-lettered
+    UNAUTHORIZED = "unauthorized"  # no API key, or one that is unknown or revoked
+    FORBIDDEN = "forbidden"  # a valid key without the operator right on an operator route
+    RATE_LIMITED = "rate_limited"  # the client's submit bucket is empty (Retry-After says when it is not)
     DATABASE_UNAVAILABLE = "database_unavailable"
     REDIS_UNAVAILABLE = "redis_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -40,6 +43,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_ACTION: 400,
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.NOT_RETRYABLE: 409,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
@@ -95,3 +101,16 @@ class DependencyUnavailable(EngineError):
         super().__init__(f"{name} is unavailable; retry shortly.", [{"dependency": dependency}], code=code)
         self.dependency = dependency
         self.__cause__ = cause
+
+
+class RateLimited(EngineError):
+    """The client's submit bucket is empty; `retry_after_s` goes out as Retry-After."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, retry_after_s: int, rate_per_s: float, burst: int):
+        message = (f"Too many orders: this key may submit {rate_per_s:g} a second (bursts of {burst}); "
+                   f"retry in {retry_after_s} s.")
+        super().__init__(message, [{"field": "Authorization", "rule": "rate_limit", "ratePerSecond": rate_per_s,
+                                    "burst": burst, "retryAfterSeconds": retry_after_s}])
+        self.retry_after_s = retry_after_s

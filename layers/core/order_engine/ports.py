@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable, Protocol, Sequence
 
+from order_engine.domain.access import KeyRecord
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest
 from order_engine.domain.swaps import BuiltSwap, Route, SwapResult
@@ -63,15 +64,31 @@ class PostResult(Enum):
 class OrderStore(Protocol):
     """The durable orders and their timelines (PostgreSQL)."""
 
-    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None) -> Inserted: ...
-    def get(self, order_id: str) -> Order | None: ...
+    # client_id: the submitting client's ('' when access control is off); None in a read means every client's
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
+               client_id: str = "") -> Inserted: ...
+    def get(self, order_id: str, client_id: str | None = None) -> Order | None: ...
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
     def history(self, limit: int, after: HistoryPosition | None, status: Status | None,
-                mint: str | None, client_order_id: str | None = None) -> list[Order]: ...
+                mint: str | None, client_order_id: str | None = None,
+                client_id: str | None = None) -> list[Order]: ...
     def retry(self, order: Order, to_status: Status, detail: dict[str, Any]) -> bool:
         """Conditionally (status and seq as read) start the order over; False when it changed meanwhile."""
-    def count_by_status(self) -> dict[str, int]: ...
+    def count_by_status(self, client_id: str | None = None) -> dict[str, int]: ...
     def ping(self) -> None: ...
+
+
+class KeyStore(Protocol):
+    """The API keys (PostgreSQL), by hash."""
+
+    def find(self, hashed: str) -> KeyRecord | None: ...
+
+
+class Buckets(Protocol):
+    """Per-client submit token buckets (Redis)."""
+
+    def take(self, client_id: str, rate_per_s: float, burst: int) -> int:
+        """0: a token was taken; else the milliseconds until one is there."""
 
 
 class Intake(Protocol):
@@ -202,6 +219,8 @@ class EventLog(Protocol):
 
 class EventHistory(Protocol):
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
+    def owner(self, order_id: str) -> str | None:
+        """The client that submitted the order ('' when access control was off), None for an unknown order."""
 
 
 class ReplayStarter(Protocol):

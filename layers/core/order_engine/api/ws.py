@@ -26,6 +26,13 @@ def _connection(event: dict[str, Any]) -> Connection:
     return Connection(id=context["connectionId"], connected_at_ms=int(context.get("connectedAt") or 0))
 
 
+def _client_id(event: dict[str, Any]) -> str | None:
+    """The client the $connect authorizer admitted; API Gateway puts its context (flattened, beside principalId)
+    in requestContext.authorizer of every event of the connection. None: no authorizer (access control off)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    return str(authorizer["clientId"]) if authorizer.get("clientId") else None
+
+
 def _message(event: dict[str, Any]) -> dict[str, Any]:
     """The frame as a JSON object, parsed by the same strict rules as HTTP bodies (strict_json)."""
     body: str | bytes = event.get("body") or ""
@@ -63,7 +70,7 @@ def _on_message(event: dict[str, Any], action: Callable[[Connection, dict[str, A
 def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
     order_id = (event.get("queryStringParameters") or {}).get("orderId")
     try:
-        bootstrap.subscriptions().connect(_connection(event), order_id)
+        bootstrap.subscriptions().connect(_connection(event), order_id, _client_id(event))
     except EngineError as exc:
         return {"statusCode": exc.http_status, "body": json.dumps(exc.to_body())}
     return OK
@@ -77,7 +84,8 @@ def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
 
 @logger.inject_lambda_context(clear_state=True)
 def subscribe(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return _on_message(event, lambda conn, message: bootstrap.subscriptions().subscribe(conn, message.get("orderId")))
+    return _on_message(event, lambda conn, message: bootstrap.subscriptions().subscribe(
+        conn, message.get("orderId"), _client_id(event)))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from order_engine.config import Settings
+from order_engine.domain.access import Client
 from order_engine.domain.orders import Order, OrderEvent, parse_idempotency_key, parse_order_request, pending_detail
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict
 from order_engine.ports import Intake, OrderStore, Waker
+from order_engine.services.access import SubmitLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -22,17 +24,24 @@ class Submitted:
 
 
 class SubmitService:
-    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker):
+    def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker,
+                 limiter: SubmitLimiter | None = None):
         self.settings, self.orders, self.intake, self.waker = settings, orders, intake, waker
+        self.limiter = limiter
 
-    def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None) -> Submitted:
+    def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None,
+               client: Client | None = None) -> Submitted:
+        """`client`: who submits (None when access control is off): its rate limit applies, the order is its own,
+        and its Idempotency-Keys are its own (another client's same key is another order)."""
         request = parse_order_request(
             body,
             default_slippage_bps=self.settings.default_slippage_bps,
             max_slippage_bps=self.settings.max_slippage_bps,
         )
         idempotency_key = parse_idempotency_key(idempotency_key)
-        inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key)
+        if self.limiter is not None:
+            self.limiter.check(client)
+        inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key, client.id if client else "")
         order = inserted.order
         if not inserted.created:
             if not inserted.same_request:

@@ -19,10 +19,10 @@ ORDER_COLUMNS = (
 _INSERT = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash)
+                        idempotency_key, request_hash, client_id)
     VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
-            :idempotency_key, :request_hash)
-    ON CONFLICT (idempotency_key) DO NOTHING
+            :idempotency_key, :request_hash, :client_id)
+    ON CONFLICT (client_id, idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
     INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
@@ -73,7 +73,8 @@ class OrderRepository:
     def __init__(self, db: Database):
         self.db = db
 
-    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None) -> Inserted:
+    def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
+               client_id: str = "") -> Inserted:
         """Write the order and its first event in one statement, or find the order its idempotency key made."""
         rows = self.db.run(
             _INSERT,
@@ -85,6 +86,7 @@ class OrderRepository:
             slippage_bps=request.slippage_bps,
             client_order_id=request.client_order_id,
             idempotency_key=idempotency_key,
+            client_id=client_id,
             request_hash=request.fingerprint(),
             detail=json.dumps(pending_detail(request)),
         )
@@ -98,14 +100,24 @@ class OrderRepository:
             )
             return Inserted(order, created=True, same_request=True)
         existing = self.db.run(
-            f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = :k", k=idempotency_key
+            f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE client_id = :c AND idempotency_key = :k",
+            c=client_id, k=idempotency_key,
         )
         *order_row, request_hash = existing[0]
         return Inserted(row_to_order(order_row), created=False, same_request=request_hash == request.fingerprint())
 
-    def get(self, order_id: str) -> Order | None:
-        rows = self.db.run(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
+    def get(self, order_id: str, client_id: str | None = None) -> Order | None:
+        """The order; with `client_id`, only when that client submitted it."""
+        if client_id is None:
+            rows = self.db.run(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
+        else:
+            rows = self.db.run(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = CAST(:id AS uuid) AND client_id = :c",
+                               id=order_id, c=client_id)
         return row_to_order(rows[0]) if rows else None
+
+    def owner(self, order_id: str) -> str | None:
+        rows = self.db.run("SELECT client_id FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
+        return rows[0][0] if rows else None
 
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]:
         rows = self.db.run(
@@ -117,7 +129,7 @@ class OrderRepository:
 
     def history(
         self, limit: int, after: HistoryPosition | None = None, status: Status | None = None, mint: str | None = None,
-        client_order_id: str | None = None,
+        client_order_id: str | None = None, client_id: str | None = None,
     ) -> list[Order]:
         """Newest first; `after` continues below a position taken from the previous page's last order."""
         where, params = [], {"limit": limit}
@@ -133,6 +145,9 @@ class OrderRepository:
         if client_order_id is not None:
             where.append("client_order_id = :client_order_id")
             params["client_order_id"] = client_order_id
+        if client_id is not None:
+            where.append("client_id = :client_id")
+            params["client_id"] = client_id
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.run(
             f"SELECT {ORDER_COLUMNS} FROM orders {clause} ORDER BY created_at DESC, id DESC LIMIT :limit", **params
@@ -148,5 +163,9 @@ class OrderRepository:
     def ping(self) -> None:
         self.db.ping()
 
-    def count_by_status(self) -> dict[str, int]:
-        return {status: count for status, count in self.db.run("SELECT status, count(*) FROM orders GROUP BY status")}
+    def count_by_status(self, client_id: str | None = None) -> dict[str, int]:
+        if client_id is None:
+            rows = self.db.run("SELECT status, count(*) FROM orders GROUP BY status")
+        else:
+            rows = self.db.run("SELECT status, count(*) FROM orders WHERE client_id = :c GROUP BY status", c=client_id)
+        return {status: count for status, count in rows}
