@@ -169,7 +169,7 @@ class LocalStack:
                                async_retry_delays=self.config.async_retry_delays,
                                idle_reap_s=self.config.idle_reap_s)
         await self.runtime.start(prewarm=self.config.prewarm)
-        if self.settings.auth_enabled:
+        if self.settings.auth_enabled and self.template.authorizers:
             self.api_key = await loop.run_in_executor(None, self._create_start_up_key)
         await self._serve(create_http_app(self.runtime, self.template, auth=self.settings.auth_enabled),
                           self.config.http_port)
@@ -249,7 +249,9 @@ class LocalStack:
             lines.append(f"  API key         {self.api_key}   (operator; ORDER_ENGINE_API_KEY=... for the CLI and"
                          " the load generator; AUTH_ENABLED=false turns access control off)")
         else:
-            lines.append("  API key         none needed: access control is off (AUTH_ENABLED=false)")
+            lines.append("  API key         none needed: "
+                         + ("access control is off (AUTH_ENABLED=false)" if not self.settings.auth_enabled
+                            else "the template declares no authorizer"))
         for route in self.template.http_routes:
             lines.append(f"    {route.route_key:<34} -> {self.template.functions[route.function].function_name}")
         for schedule in (self.scheduler.describe() if self.scheduler else []):

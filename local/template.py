@@ -150,6 +150,12 @@ class Template:
         return {r.route_key for r in self.http_routes if not r.catch_all}
 
     @property
+    def authorizers(self) -> set[str]:
+        """The logical ids of the functions the template's APIs use as Lambda authorizers."""
+        found = {r.authorizer.function for r in self.http_routes if r.authorizer is not None}
+        return found | {r.authorizer.function for api in self.websocket_apis for r in api.routes if r.authorizer}
+
+    @property
     def schedules(self) -> list[Schedule]:
         return [s for f in self.functions.values() for s in f.schedules]
 

@@ -22,18 +22,21 @@ logger = Logger(service="order-engine")
 MISSING, INVALID = "missing", "invalid"
 
 
-@logger.inject_lambda_context(clear_state=True)
-def http(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    key = credentials(event.get("headers") or {})
+def verdict(headers: dict[str, str]) -> dict[str, Any]:
+    """The context for a request with these headers: the client, or `clientId: ""` and the reason."""
+    key = credentials(headers)
     if key is None:
-        return {"isAuthorized": True, "context": {"clientId": "", "reason": MISSING}}
+        return {"clientId": "", "reason": MISSING}
     try:
         client = bootstrap.authenticator().client(key)
     except DependencyUnavailable as exc:
-        return {"isAuthorized": True, "context": {"clientId": "", "reason": exc.dependency}}
-    if client is None:
-        return {"isAuthorized": True, "context": {"clientId": "", "reason": INVALID}}
-    return {"isAuthorized": True, "context": client.to_context()}
+        return {"clientId": "", "reason": exc.dependency}
+    return {"clientId": "", "reason": INVALID} if client is None else client.to_context()
+
+
+@logger.inject_lambda_context(clear_state=True)
+def http(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return {"isAuthorized": True, "context": verdict(event.get("headers") or {})}
 
 
 @logger.inject_lambda_context(clear_state=True)

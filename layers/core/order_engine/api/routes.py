@@ -97,7 +97,7 @@ def order_history(
                                           json_schema_extra={"pattern": CLIENT_ORDER_ID_PATTERN})] = None,
 ) -> dict[str, Any]:
     client = caller(orders_router.current_event.raw_event)
-    page = services().queries.history(limit, cursor, status, token, client_order_id, client and client.id)
+    page = services().queries.history(limit, cursor, status, token, client_order_id, client and client.reads_as)
     return {"orders": page.orders, "nextCursor": page.next_cursor}
 
 
@@ -111,7 +111,7 @@ def get_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N80
         "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
     logger.append_keys(order_id=orderId)
     client = caller(orders_router.current_event.raw_event)
-    return services().queries.get(orderId, client and client.id)
+    return services().queries.get(orderId, client and client.reads_as)
 
 
 @orders_router.get("/api/health", summary="PostgreSQL and Redis reachability",
@@ -128,7 +128,7 @@ def health() -> dict[str, Any]:
 )
 def queue() -> dict[str, Any]:
     client = caller(orders_router.current_event.raw_event)
-    return services().queries.queue_stats(client and client.id)
+    return services().queries.queue_stats(client and client.reads_as)
 
 
 @operator_router.get(

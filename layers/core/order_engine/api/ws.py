@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from order_engine import bootstrap
 from order_engine.api import strict_json
 from order_engine.config import settings
+from order_engine.domain.access import Client
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.services.subscribe import Connection, unknown_action
 
@@ -27,10 +28,11 @@ def _connection(event: dict[str, Any]) -> Connection:
 
 
 def _client_id(event: dict[str, Any]) -> str | None:
-    """The client the $connect authorizer admitted; API Gateway puts its context (flattened, beside principalId)
-    in requestContext.authorizer of every event of the connection. None: no authorizer (access control off)."""
-    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
-    return str(authorizer["clientId"]) if authorizer.get("clientId") else None
+    """Whose orders the connection may follow: the client the $connect authorizer admitted (API Gateway puts its
+    context, flattened beside principalId, in requestContext.authorizer of every event of the connection). None:
+    every client's (no authorizer, access control off; or an operator key)."""
+    client = Client.from_context((event.get("requestContext") or {}).get("authorizer") or {})
+    return None if client is None else client.reads_as
 
 
 def _message(event: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,12 @@ class Client:
     rate_per_s: float
     burst: int
 
+    @property
+    def reads_as(self) -> str | None:
+        """Whose orders this client's reads see: its own, or (an operator, who searches and retries any order
+        from the operator panel) every client's (None)."""
+        return None if self.operator else self.id
+
     def to_context(self) -> dict[str, str | bool | float | int]:
         return {"clientId": self.id, "operator": self.operator, "ratePerSecond": self.rate_per_s, "burst": self.burst}
 
