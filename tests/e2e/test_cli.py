@@ -14,7 +14,7 @@ SCRIPT = Path(sys.executable).parent / "order-engine"
 
 
 def cli(stack, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ORDER_ENGINE_URL": stack.http_url, "COLUMNS": "200"}
+    env = {**os.environ, "ORDER_ENGINE_URL": stack.http_url, "ORDER_ENGINE_API_KEY": stack.api_key or "", "COLUMNS": "200"}
     return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -78,3 +78,10 @@ def test_queue_and_get_of_an_unknown_order(local_stack):
     assert {"ready", "inFlight", "delayed", "deadLettered", "confirmed", "failed"} <= set(counts)
     missing = cli(local_stack, "get", "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f")
     assert missing.returncode == 3 and "404 order_not_found" in missing.stderr
+
+
+def test_the_cli_without_a_key_gets_the_401_as_one_line_and_exit_3(local_stack):
+    env = {**os.environ, "ORDER_ENGINE_URL": local_stack.http_url, "ORDER_ENGINE_API_KEY": "", "COLUMNS": "200"}
+    run = subprocess.run([str(SCRIPT), "queue"], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 3
+    assert "error (401 unauthorized)" in run.stderr
