@@ -68,6 +68,11 @@ class EngineError(Exception):
     def http_status(self) -> int:
         return HTTP_STATUS[self.code]
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers the error travels with over HTTP."""
+        return {}
+
     def to_body(self) -> dict[str, Any]:
         return {"error": {"code": str(self.code), "message": self.message, "details": self.details}}
 
@@ -114,3 +119,7 @@ class RateLimited(EngineError):
         super().__init__(message, [{"field": "Authorization", "rule": "rate_limit", "ratePerSecond": rate_per_s,
                                     "burst": burst, "retryAfterSeconds": retry_after_s}])
         self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
