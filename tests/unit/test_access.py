@@ -121,3 +121,11 @@ def test_operator_routes_want_an_operator_key_and_operators_read_every_clients_o
 def test_without_an_authorizer_context_nothing_is_refused_and_there_is_no_caller():
     event = http_event("GET", "/api/health")
     assert refusal(event) is None and caller(event) is None
+
+
+def test_with_redis_down_a_submit_is_not_refused_by_its_rate_limit():
+    class Down:
+        def take(self, *_):
+            raise DependencyUnavailable("redis")
+
+    SubmitLimiter(Down()).check(Client("acme", False, 1, 1))  # no exception: the order is still accepted

@@ -8,15 +8,17 @@ gateway's cache is off (template.yaml) and this one is keyed by the key's hash. 
 working within the TTL."""
 from __future__ import annotations
 
+import logging
 import time
 from typing import Callable
 
 from order_engine.config import Settings
 from order_engine.domain.access import Client, key_hash, retry_after_s, well_formed
-from order_engine.errors import RateLimited
+from order_engine.errors import DependencyUnavailable, RateLimited
 from order_engine.ports import Buckets, KeyStore
 
 MAX_CACHED = 10_000  # keys remembered per container; past it the cache starts over
+logger = logging.getLogger(__name__)
 
 
 class Authenticator:
@@ -51,9 +53,15 @@ class SubmitLimiter:
 
     def check(self, client: Client | None) -> None:
         """Take one of the client's submit tokens, or raise RateLimited with the seconds until one is there.
-        No client (access control off) is not limited."""
+        No client (access control off) is not limited. With Redis down the submit goes on unlimited: an order is
+        accepted durably in PostgreSQL while Redis is out (the reconciler queues it), and the limit must not turn
+        that outage into refusals."""
         if client is None:
             return
-        wait_ms = self.buckets.take(client.id, client.rate_per_s, client.burst)
+        try:
+            wait_ms = self.buckets.take(client.id, client.rate_per_s, client.burst)
+        except DependencyUnavailable:
+            logger.warning("rate limit not applied: Redis is down", extra={"client_id": client.id})
+            return
         if wait_ms > 0:
             raise RateLimited(retry_after_s(wait_ms), client.rate_per_s, client.burst)
