@@ -18,8 +18,9 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 from aiohttp import web
 
+from local.authorizers import AuthorizerRunner
 from local.runtime import FunctionError, FunctionNotFound, Runtime, TooManyRequests
-from local.template import LOCAL_ACCOUNT_ID, HttpRoute, Template
+from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, Authorizer, HttpRoute, Template
 
 API_ID = "localhttpapi"
 INTEGRATION_TIMEOUT_S = 30  # API Gateway's HTTP API gives up on an integration after 30 s (503)
@@ -219,13 +220,31 @@ def build_response(result: Any) -> HttpResponse:
     return HttpResponse(status, headers, raw)
 
 
-class HttpGateway:
-    """Serves the template's HTTP API routes over aiohttp, invoking functions through the runtime."""
+_GATEWAY_REFUSALS = {401: (401, {"message": "Unauthorized"}), 403: (403, {"message": "Forbidden"}),
+                     500: INTERNAL_ERROR}
 
-    def __init__(self, runtime: Runtime, template: Template):
+
+def authorizer_event(event: dict[str, Any], authorizer: Authorizer) -> dict[str, Any]:
+    """The REQUEST authorizer's event for a request's payload 2.0 event: the request without its body, with the
+    route's ARN (its identitySource is added by the runner when the authorizer lists sources)."""
+    context = event["requestContext"]
+    http = context["http"]
+    route_arn = (f"arn:aws:execute-api:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:{API_ID}/{context['stage']}/"
+                 f"{http['method']}{http['path']}")
+    request = {k: v for k, v in event.items() if k not in ("body", "isBase64Encoded")}
+    return {"version": "2.0", "type": "REQUEST", "routeArn": route_arn, "identitySource": [], **request}
+
+
+class HttpGateway:
+    """Serves the template's HTTP API routes over aiohttp, invoking functions through the runtime, behind their
+    Lambda authorizers (unless `auth` is off: the local stack's AUTH_ENABLED=false)."""
+
+    def __init__(self, runtime: Runtime, template: Template, auth: bool = True):
         self.runtime = runtime
         self.router = Router(template.http_routes)
         self.timeouts = {lid: f.timeout for lid, f in template.functions.items()}
+        self.auth = auth
+        self.authorizers = AuthorizerRunner(runtime.invoke)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         request_id = base64.b64encode(os.urandom(10)).decode()
@@ -239,12 +258,23 @@ class HttpGateway:
                 headers=request.headers.items(), body=body, match=match, source_ip=request.remote or "127.0.0.1",
                 request_id=request_id, protocol=f"HTTP/{request.version.major}.{request.version.minor}",
             )
-            response = await self._invoke(match.route.function, event)
+            authorizer = match.route.authorizer if self.auth else None
+            refusal = None if authorizer is None else await self._authorize(authorizer, event)
+            response = refusal or await self._invoke(match.route.function, event)
         out = web.Response(status=response.status, body=response.body)
         for name, value in response.headers:
             out.headers.add(name, value)
         out.headers["apigw-requestid"] = request_id
         return out
+
+    async def _authorize(self, authorizer: Authorizer, event: dict[str, Any]) -> HttpResponse | None:
+        """None when the request may go on (the authorizer's context then in requestContext.authorizer.lambda)."""
+        decision = await self.authorizers.authorize(authorizer, authorizer_event(event, authorizer),
+                                                    event.get("headers") or {}, event.get("queryStringParameters") or {})
+        if not decision.allowed:
+            return json_response(*_GATEWAY_REFUSALS.get(decision.status, INTERNAL_ERROR))
+        event["requestContext"]["authorizer"] = {"lambda": decision.context}
+        return None
 
     async def _invoke(self, function: str, event: dict[str, Any]) -> HttpResponse:
         try:
@@ -271,10 +301,10 @@ def _consume(task: asyncio.Future) -> None:
 
 
 def create_http_app(runtime: Runtime, template: Template,
-                    extra_routes: Mapping[str, Any] | None = None) -> web.Application:
+                    extra_routes: Mapping[str, Any] | None = None, *, auth: bool = True) -> web.Application:
     """The HTTP API as an aiohttp app. `extra_routes` ({"GET /": handler}) leaves room for local-only pages such
     as a redirect of / to the tracking page; template routes are matched first."""
-    gateway = HttpGateway(runtime, template)
+    gateway = HttpGateway(runtime, template, auth)
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     extras = dict(extra_routes or {})
 

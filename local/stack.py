@@ -155,6 +155,7 @@ class LocalStack:
         self._ws_module: Any = None
         self._background: set[asyncio.Task] = set()
         self.ws_enabled = False
+        self.api_key: str | None = None  # the operator key created at start-up (access control on)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -168,7 +169,10 @@ class LocalStack:
                                async_retry_delays=self.config.async_retry_delays,
                                idle_reap_s=self.config.idle_reap_s)
         await self.runtime.start(prewarm=self.config.prewarm)
-        await self._serve(create_http_app(self.runtime, self.template), self.config.http_port)
+        if self.settings.auth_enabled and self.template.authorizers:
+            self.api_key = await loop.run_in_executor(None, self._create_start_up_key)
+        await self._serve(create_http_app(self.runtime, self.template, auth=self.settings.auth_enabled),
+                          self.config.http_port)
         ws_module = _load_ws_gateway() if self.template.websocket_api is not None else None
         if ws_module is not None:
             # the WebSocket gateway (another module) serves its API and the @connections management API
@@ -182,6 +186,17 @@ class LocalStack:
         self.scheduler = Scheduler(self.runtime, self.template, self.config.schedule_seconds,
                                    on_start=self.config.schedule_on_start)
         self.scheduler.start()
+
+    def _create_start_up_key(self) -> str:
+        """An operator key for whoever started the stack (the page, the CLI, the load generator)."""
+        from order_engine.bootstrap import key_store
+
+        keys = key_store(self.settings)
+        try:
+            key, _record = keys.create("local", label="./local/up start-up key", operator=True)
+        finally:
+            keys.db.close()
+        return key
 
     def _migrate(self) -> None:
         from order_engine.store.migrations import ensure_database, migrate
@@ -230,6 +245,13 @@ class LocalStack:
             f"  Redis           {self.settings.redis_url}"
             + (f"   (embedded, data in {c.data_dir})" if "EmbeddedRedis" in embedded else ""),
         ]
+        if self.api_key:
+            lines.append(f"  API key         {self.api_key}   (operator; ORDER_ENGINE_API_KEY=... for the CLI and"
+                         " the load generator; AUTH_ENABLED=false turns access control off)")
+        else:
+            lines.append("  API key         none needed: "
+                         + ("access control is off (AUTH_ENABLED=false)" if not self.settings.auth_enabled
+                            else "the template declares no authorizer"))
         for route in self.template.http_routes:
             lines.append(f"    {route.route_key:<34} -> {self.template.functions[route.function].function_name}")
         for schedule in (self.scheduler.describe() if self.scheduler else []):

@@ -46,6 +46,18 @@ def load_yaml(text: str) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class Authorizer:
+    """A Lambda authorizer of an HTTP API (SAM's Auth.Authorizers) or a WebSocket API (AWS::ApiGatewayV2::Authorizer)."""
+
+    name: str
+    function: str  # logical id of the authorizer function
+    payload_version: str = "2.0"  # HTTP APIs: "1.0" or "2.0"; WebSocket authorizers are "1.0"-shaped
+    simple_responses: bool = False  # HTTP APIs with payload 2.0: {"isAuthorized", "context"} instead of a policy
+    identity_sources: tuple[str, ...] = ()  # "$request.header.X" / "route.request.querystring.Y"; all must be present
+    ttl_s: int = 0  # the gateway's cache of the authorizer's answer per identity (0: none)
+
+
+@dataclass(frozen=True)
 class HttpRoute:
     """One HttpApi event: `routeKey` is what API Gateway calls it, e.g. "POST /api/orders/execute"."""
 
@@ -53,6 +65,7 @@ class HttpRoute:
     path: str
     function: str  # logical id
     event_name: str = ""
+    authorizer: Authorizer | None = None  # None: the route is open (Auth: Authorizer: NONE, or the API has none)
 
     @property
     def route_key(self) -> str:
@@ -104,6 +117,7 @@ class Function:
 class WebSocketRoute:
     route_key: str  # "$connect", "$disconnect", "$default", "subscribe", ...
     function: str | None  # logical id of the integrated function
+    authorizer: Authorizer | None = None  # on $connect only (AuthorizationType: CUSTOM)
 
 
 @dataclass(frozen=True)
@@ -134,6 +148,12 @@ class Template:
     def served_http_routes(self) -> set[str]:
         """The route keys the API serves (its ANY catch-alls left out)."""
         return {r.route_key for r in self.http_routes if not r.catch_all}
+
+    @property
+    def authorizers(self) -> set[str]:
+        """The logical ids of the functions the template's APIs use as Lambda authorizers."""
+        found = {r.authorizer.function for r in self.http_routes if r.authorizer is not None}
+        return found | {r.authorizer.function for api in self.websocket_apis for r in api.routes if r.authorizer}
 
     @property
     def schedules(self) -> list[Schedule]:
@@ -231,7 +251,39 @@ def _merge_globals(global_props: Mapping[str, Any], props: Mapping[str, Any]) ->
     return merged
 
 
-def _http_routes(logical_id: str, events: Mapping[str, Any]) -> tuple[HttpRoute, ...]:
+def _function_of(arn: Any) -> str:
+    """The logical id in a FunctionArn written as !GetAtt Fn.Arn (or !Sub "${Fn.Arn}")."""
+    if isinstance(arn, dict) and "Fn::GetAtt" in arn:
+        return str(arn["Fn::GetAtt"][0])
+    match = re.search(r"\$\{(\w+)\.Arn\}", str(arn.get("Fn::Sub") if isinstance(arn, dict) else arn))
+    return match.group(1) if match else str(arn)
+
+
+def _http_authorizers(resources: Mapping[str, Any], resolver: "Resolver") -> dict[str, tuple[str | None, dict[str, Authorizer]]]:
+    """Per AWS::Serverless::HttpApi: its default authorizer's name and its Lambda authorizers by name."""
+    apis = {}
+    for api_id, resource in resources.items():
+        if resource.get("Type") != "AWS::Serverless::HttpApi":
+            continue
+        auth = (resource.get("Properties") or {}).get("Auth") or {}
+        found = {}
+        for name, spec in (auth.get("Authorizers") or {}).items():
+            if "FunctionArn" not in spec:
+                continue  # a JWT authorizer: not emulated
+            identity = spec.get("Identity") or {}
+            sources = [f"$request.header.{h}" for h in identity.get("Headers") or []]
+            sources += [f"$request.querystring.{q}" for q in identity.get("QueryStrings") or []]
+            found[name] = Authorizer(
+                name=name, function=_function_of(spec["FunctionArn"]),
+                payload_version=str(spec.get("AuthorizerPayloadFormatVersion", "2.0")),
+                simple_responses=bool(spec.get("EnableSimpleResponses", False)),
+                identity_sources=tuple(sources), ttl_s=int(resolver.resolve(identity.get("ReauthorizeEvery", 300))))
+        apis[api_id] = (auth.get("DefaultAuthorizer"), found)
+    return apis
+
+
+def _http_routes(logical_id: str, events: Mapping[str, Any],
+                 authorizers: Mapping[str, tuple[str | None, dict[str, Authorizer]]] | None = None) -> tuple[HttpRoute, ...]:
     routes = []
     for name, event in events.items():
         if event.get("Type") != "HttpApi":
@@ -239,11 +291,15 @@ def _http_routes(logical_id: str, events: Mapping[str, Any]) -> tuple[HttpRoute,
         props = event.get("Properties") or {}
         method = str(props.get("Method", "ANY")).upper()
         path = props.get("Path")
+        api = props.get("ApiId")
+        default, named = (authorizers or {}).get(api.get("Ref") if isinstance(api, dict) else str(api), (None, {}))
+        chosen = ((props.get("Auth") or {}).get("Authorizer")) or default
+        authorizer = None if chosen in (None, "NONE") else named.get(chosen)
         if path is None:  # an HttpApi event with neither Path nor Method is the API's $default route
-            routes.append(HttpRoute("$default", "", logical_id, name))
+            routes.append(HttpRoute("$default", "", logical_id, name, authorizer))
         else:
             routes.append(HttpRoute("ANY" if method in ("*", "X-AMAZON-APIGATEWAY-ANY-METHOD") else method,
-                                    path, logical_id, name))
+                                    path, logical_id, name, authorizer))
     return tuple(routes)
 
 
@@ -287,7 +343,16 @@ def _websocket_apis(resources: Mapping[str, Any], resolver: Resolver, functions:
             integration_id = target.split("integrations/", 1)[-1] if "integrations/" in target else None
             integration = resources.get(integration_id or "", {})
             function = _integration_function(integration, resolver, functions) if integration else None
-            routes.append(WebSocketRoute(str(rprops.get("RouteKey")), function))
+            authorizer = None
+            if rprops.get("AuthorizationType") == "CUSTOM":
+                authorizer_id = (rprops.get("AuthorizerId") or {}).get("Ref")
+                aprops = (resources.get(authorizer_id or "") or {}).get("Properties") or {}
+                function_id = _integration_function({"Properties": {"IntegrationUri": aprops.get("AuthorizerUri")}},
+                                                    resolver, functions)
+                if function_id is not None:
+                    authorizer = Authorizer(name=str(authorizer_id), function=function_id, payload_version="1.0",
+                                            identity_sources=tuple(aprops.get("IdentitySource") or ()))
+            routes.append(WebSocketRoute(str(rprops.get("RouteKey")), function, authorizer))
         apis.append(WebSocketApi(
             logical_id=api_id,
             name=str(resolver.resolve(props.get("Name", api_id))),
@@ -309,6 +374,7 @@ def load_template(path: str | Path, stack_name: str = LOCAL_STACK_NAME,
     global_props = ((doc.get("Globals") or {}).get("Function")) or {}
 
     sam_functions = {lid: r for lid, r in resources.items() if r.get("Type") == "AWS::Serverless::Function"}
+    http_authorizers = _http_authorizers(resources, resolver)
     functions: dict[str, Function] = {}
     for logical_id, resource in sam_functions.items():
         props = _merge_globals(global_props, resource.get("Properties") or {})
@@ -324,7 +390,7 @@ def load_template(path: str | Path, stack_name: str = LOCAL_STACK_NAME,
             memory_size=int(resolver.resolve(props.get("MemorySize", 128))),
             reserved_concurrency=None if reserved is None else int(reserved),
             environment=dict(((props.get("Environment") or {}).get("Variables")) or {}),
-            http_routes=_http_routes(logical_id, events),
+            http_routes=_http_routes(logical_id, events, http_authorizers),
             schedules=_schedules(logical_id, events, resolver),
         )
     return Template(

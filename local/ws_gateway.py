@@ -6,6 +6,9 @@
 - Each message is routed by the API's route selection expression (`$request.body.action`): the value names a
   route, else `$default`; with no `$default` the client gets API Gateway's "Forbidden" message. Routes run
   concurrently, as on AWS. A message over 128 KB closes the connection with 1009.
+- A `$connect` with a Lambda authorizer (AuthorizationType CUSTOM) runs it first (local/authorizers.py): a
+  refusal answers the handshake with 401/403/500; an allowed connection carries the authorizer's context
+  (principalId and its keys, flattened) in requestContext.authorizer of every later event, as on AWS.
 - `$disconnect` is invoked after a connection closes, whoever closed it.
 - `POST|GET|DELETE [/{stage}]/@connections/{id}`: send a frame, describe, or close a connection, in AWS's wire
   format; 410 GoneException for an unknown connection and for one whose `$connect` has not returned. Requests
@@ -27,7 +30,8 @@ from typing import Any, Awaitable, Callable
 import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from local.template import Template, WebSocketApi
+from local.authorizers import AuthorizerRunner
+from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, Template, WebSocketApi
 
 log = logging.getLogger("local.ws_gateway")
 
@@ -57,6 +61,7 @@ class LiveConnection:
     open: bool = False  # $connect returned 2xx and the handshake completed
     close_reason: str = ""
     tasks: set[asyncio.Task] = field(default_factory=set)
+    authorizer: dict[str, Any] | None = None  # the $connect authorizer's principalId and context
 
 
 def _now_ms() -> int:
@@ -100,8 +105,12 @@ class WebSocketGateway:
     """Connections, routing and the management API of one WebSocket API."""
 
     def __init__(self, invoke: Invoke, api: WebSocketApi, *, stage: str = DEFAULT_STAGE,
-                 api_id: str = "local", limits: GatewayLimits = GatewayLimits(), require_signature: bool = True):
+                 api_id: str = "local", limits: GatewayLimits = GatewayLimits(), require_signature: bool = True,
+                 auth: bool = True):
         self.invoke, self.api, self.stage, self.api_id = invoke, api, stage, api_id
+        connect = api.route("$connect")
+        self.authorizer = connect.authorizer if connect is not None and auth else None
+        self.authorizers = AuthorizerRunner(invoke)
         self.limits, self.require_signature = limits, require_signature
         self.functions = {route.route_key: route.function for route in api.routes if route.function}
         self.message_routes = {key for key in self.functions if key not in ("$connect", "$disconnect")}
@@ -117,9 +126,16 @@ class WebSocketGateway:
         now = _now_ms()
         conn = LiveConnection(_connection_id(), None, now, request.remote or "127.0.0.1",
                               request.headers.get("User-Agent"), now)
+        event = self._connect_event(request, conn)
+        if self.authorizer is not None:
+            refused = await self._authorize(conn, event)
+            if refused is not None:
+                self.stats["rejected"] += 1
+                return refused
+            event["requestContext"]["authorizer"] = conn.authorizer
         self.connections[conn.id] = conn
         try:
-            result = await self._invoke_route("$connect", self._connect_event(request, conn))
+            result = await self._invoke_route("$connect", event)
         except Exception:  # noqa: BLE001 - any failure of $connect refuses the handshake, as on AWS
             log.exception("$connect failed")
             result = {"statusCode": 500}
@@ -150,6 +166,21 @@ class WebSocketGateway:
             conn.open = False
             await self._on_disconnect(conn, ws.close_code)
         return ws
+
+    async def _authorize(self, conn: LiveConnection, event: dict[str, Any]) -> web.Response | None:
+        assert self.authorizer is not None
+        method_arn = f"arn:aws:execute-api:{LOCAL_REGION}:{LOCAL_ACCOUNT_ID}:{self.api_id}/{self.stage}/$connect"
+        started = time.monotonic()
+        decision = await self.authorizers.authorize(
+            self.authorizer, {"type": "REQUEST", "methodArn": method_arn, **event},
+            event.get("headers") or {}, event.get("queryStringParameters") or {})
+        if not decision.allowed:
+            message = {401: "Unauthorized", 403: "Forbidden"}.get(decision.status, "Internal server error")
+            return web.Response(status=decision.status, text=orjson.dumps({"message": message}).decode(),
+                                content_type="application/json")
+        conn.authorizer = {"principalId": decision.principal_id, **decision.context,
+                           "integrationLatency": int((time.monotonic() - started) * 1000)}
+        return None
 
     def _spawn(self, conn: LiveConnection, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
@@ -206,7 +237,8 @@ class WebSocketGateway:
 
     def _context(self, conn: LiveConnection, route: str, event_type: str, request_id: str) -> dict[str, Any]:
         now = _now_ms()
-        return {
+        extra = {"authorizer": conn.authorizer} if conn.authorizer is not None else {}
+        return extra | {
             "routeKey": route,
             "eventType": event_type,
             "extendedRequestId": request_id,
@@ -304,7 +336,8 @@ WS_GATEWAY = web.AppKey("ws_gateway", WebSocketGateway)
 
 
 def create_ws_app(runtime: Any, template: Template, settings: Any = None, *, stage: str | None = None,
-                  limits: GatewayLimits | None = None, invoke: Invoke | None = None) -> web.Application:
+                  limits: GatewayLimits | None = None, invoke: Invoke | None = None,
+                  auth: bool | None = None) -> web.Application:
     """The WebSocket API of `template` and its management API as one aiohttp app (AWS serves both on the same
     host). `invoke(function_logical_id, event)` defaults to `runtime.invoke`; the idle timeout and maximum
     duration come from the engine's settings (`ws_idle_ms`, `ws_max_connection_ms`), the same limits the
@@ -317,7 +350,9 @@ def create_ws_app(runtime: Any, template: Template, settings: Any = None, *, sta
         limits = GatewayLimits(idle_timeout_s=settings.ws_idle_ms / 1000,
                                max_duration_s=settings.ws_max_connection_ms / 1000)
     limits = limits or GatewayLimits()
-    gateway = WebSocketGateway(invoke or runtime.invoke, api, stage=stage, limits=limits)
+    if auth is None:  # the engine's AUTH_ENABLED setting, when the stack gives its settings
+        auth = bool(getattr(settings, "auth_enabled", True))
+    gateway = WebSocketGateway(invoke or runtime.invoke, api, stage=stage, limits=limits, auth=auth)
     app = web.Application(client_max_size=MAX_MESSAGE_BYTES * 2)
     for prefix in (f"/{stage}", ""):
         app.router.add_route("*", prefix + "/@connections/{connection_id}", _management(gateway))

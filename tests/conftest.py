@@ -50,3 +50,11 @@ def db(settings: Settings) -> Database:
 @pytest.fixture
 def redis_client(settings: Settings):
     return sync_client(settings.redis_url)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def keyed_test_clients():
+    """Test clients send the API key of the stack they talk to (tests/keyed_clients.py)."""
+    import keyed_clients
+
+    keyed_clients.install()

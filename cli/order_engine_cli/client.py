@@ -30,10 +30,13 @@ class ApiError(Exception):
 class Client:
     base_url: str
     timeout_s: float = 30.0
+    api_key: str | None = field(default=None, repr=False)
     session: aiohttp.ClientSession | None = field(default=None, repr=False)
 
     async def __aenter__(self) -> "Client":
-        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s))
+        # the key goes on every request, the WebSocket handshake included (the $connect authorizer reads headers too)
+        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else None
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout_s), headers=headers)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -26,6 +26,7 @@ err = Console(stderr=True)
 
 class Options:
     url: str = DEFAULT_URL
+    api_key: str | None = None
     json: bool = False
     timeout: float = 120.0
 
@@ -37,16 +38,18 @@ opts = Options()
 def main(
     url: str = typer.Option(DEFAULT_URL, "--url", envvar="ORDER_ENGINE_URL",
                             help="The HTTP API's base URL (with its stage, e.g. https://.../prod)."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", envvar="ORDER_ENGINE_API_KEY",
+                                          help="The API key (./local/up prints one; python -m local.keys create)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for a watched order to finish."),
 ) -> None:
     """A client of the order engine's public API (HTTP + WebSocket)."""
-    opts.url, opts.json, opts.timeout = url, json_output, timeout
+    opts.url, opts.api_key, opts.json, opts.timeout = url, api_key, json_output, timeout
 
 
 def _run(work: Callable[[Client], Awaitable[int]]) -> None:
     async def go() -> int:
-        async with Client(opts.url) as client:
+        async with Client(opts.url, api_key=opts.api_key) as client:
             return await work(client)
 
     try:

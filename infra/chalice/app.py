@@ -2,9 +2,10 @@
 calling the same handlers. Chalice deploys HTTP routes as a REST API (payload 1.0), so each request is translated
 into the HTTP API event the handler takes; tests/infra/test_deploy_routes.py keeps the routes equal to the
 template's. Package it with `infra/chalice/package`."""
-from chalice import Chalice, Rate
+from chalice import AuthResponse, Chalice, Rate
 
 from chalicelib import handlers, http_events, ws_events
+from order_engine.api.authorizer import verdict
 from order_engine.api.entry import lambda_entry
 from order_engine.api.http import create_app
 from order_engine.api.page import page_router
@@ -18,22 +19,31 @@ http_handler = lambda_entry(create_app(submit_router, orders_router, operator_ro
 ANY_CONTENT = ["*/*"]  # the handler answers a non-JSON body with 415 in the API's error shape, not chalice's
 
 
+@app.authorizer(ttl_seconds=0, header="Authorization")
+def api_key(auth_request):
+    """template.yaml's HTTP authorizer on chalice's REST API: a TOKEN authorizer, so only `Authorization: Bearer`
+    (not x-api-key) and a request without it is API Gateway's own 401. The verdict travels in the context, and the
+    handler answers a bad key with the 401 in the error shape, as on the HTTP API."""
+    context = verdict({"authorization": auth_request.token or ""})
+    return AuthResponse(routes=["*"], principal_id=context.get("clientId") or "anonymous", context=context)
+
+
 def _serve():
     event = http_events.to_http_api_event(app.current_request.to_original_event())
     return http_events.to_chalice_response(http_handler(event, app.lambda_context))
 
 
-@app.route("/api/orders/execute", methods=["POST"], content_types=ANY_CONTENT)
+@app.route("/api/orders/execute", methods=["POST"], authorizer=api_key, content_types=ANY_CONTENT)
 def execute_order():
     return _serve()
 
 
-@app.route("/api/orders/history", methods=["GET"])
+@app.route("/api/orders/history", methods=["GET"], authorizer=api_key)
 def order_history():
     return _serve()
 
 
-@app.route("/api/orders/{orderId}", methods=["GET", "DELETE"])
+@app.route("/api/orders/{orderId}", methods=["GET", "DELETE"], authorizer=api_key)
 def get_order(orderId):  # noqa: N803 - chalice passes the path parameter by its name
     return _serve()
 
@@ -43,7 +53,7 @@ def health():
     return _serve()
 
 
-@app.route("/api/queue", methods=["GET"])
+@app.route("/api/queue", methods=["GET"], authorizer=api_key)
 def queue():
     return _serve()
 
@@ -73,17 +83,17 @@ def client_config():
     return _serve()
 
 
-@app.route("/api/operator/dead-letters", methods=["GET"])
+@app.route("/api/operator/dead-letters", methods=["GET"], authorizer=api_key)
 def dead_letters():
     return _serve()
 
 
-@app.route("/api/operator/orders/{orderId}/retry", methods=["POST"], content_types=ANY_CONTENT)
+@app.route("/api/operator/orders/{orderId}/retry", methods=["POST"], authorizer=api_key, content_types=ANY_CONTENT)
 def retry_order(orderId):  # noqa: N803 - chalice passes the path parameter by its name
     return _serve()
 
 
-@app.route("/api/operator/listings", methods=["GET", "POST"], content_types=ANY_CONTENT)
+@app.route("/api/operator/listings", methods=["GET", "POST"], authorizer=api_key, content_types=ANY_CONTENT)
 def listings():
     return _serve()
 

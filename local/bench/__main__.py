@@ -37,7 +37,7 @@ import json
 import os
 import sys
 
-from local.bench import ws_delivery
+from local.bench import auth, ws_delivery
 from local.bench.cpu import CpuMeter
 from local.bench.get import get_report, run_gets, submitted_orders
 from local.bench.e2e import e2e_report, run_e2e, run_unwatched
@@ -52,6 +52,9 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="mode")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", default="http://127.0.0.1:3000", help="base URL of the HTTP API")
+    common.add_argument("--api-key", default=os.environ.get("ORDER_ENGINE_API_KEY"),
+                        help="the API key (default ORDER_ENGINE_API_KEY; python -m local.keys create --client bench "
+                             "--rate 100000 --burst 100000 makes one its rate limit does not hold back)")
     common.add_argument("-n", "--count", type=int, default=5000)
     common.add_argument("-c", "--concurrency", type=int, default=64, help="submit requests at once")
     common.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -87,6 +90,7 @@ def main(argv: list[str] | None = None) -> None:
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "submit")  # the default, as before subcommands
     args = parser.parse_args(argv)
+    auth.use(getattr(args, "api_key", None))
 
     def meter() -> contextlib.AbstractAsyncContextManager[CpuMeter | None]:
         if args.no_cpu:

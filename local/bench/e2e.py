@@ -14,6 +14,7 @@ from typing import Any, Counter
 import aiohttp
 import orjson
 
+from local.bench import auth
 from local.bench.report import Report, latency_figures
 from local.bench.submit import Submitted, order_bodies, run_submits, submit_report
 
@@ -153,7 +154,7 @@ async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight
     pending: set[asyncio.Task] = set()
     errors: collections.Counter[str] = collections.Counter()
     connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30), headers=auth.headers()) as session:
         watchers = Watchers(session, ws_url, connections) if watch == "subscribe" else None
         if watchers is not None:
             await watchers.open()
@@ -211,7 +212,7 @@ async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight
 async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float) -> tuple[Report, dict[str, Any]]:
     """`--watch none`: submit `count` orders and follow only the engine's confirmed and failed counts
     (GET /api/queue, once a second) until all of them are terminal or `timeout_s` passes after the last submit."""
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(headers=auth.headers()) as session:
         async def counts() -> tuple[int, int]:
             async with session.get(f"{url.rstrip('/')}/api/queue") as response:
                 stats = await response.json()

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 import aiohttp
 
+from local.bench import auth
 from local.bench.report import Report, latency_figures
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "USDT"), ("USDT", "USDC")]
@@ -67,7 +68,7 @@ async def run_submits(url: str, count: int, concurrency: int, timeout_s: float =
                 order_id = json.loads(payload).get("orderId")
             results.append(Submitted(sent_at, latency, status, order_id))
 
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=auth.headers()) as session:
         started = time.perf_counter()
         await asyncio.gather(*(client(session) for _ in range(concurrency)))
         elapsed = time.perf_counter() - started

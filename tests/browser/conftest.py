@@ -5,6 +5,8 @@ CHROMIUM names another Chromium binary; without one the tests fail, they are not
 """
 from __future__ import annotations
 
+import json
+
 import os
 import shutil
 from pathlib import Path
@@ -59,6 +61,8 @@ def _open_page(browser, stack: StackProcess):
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
+    if stack.api_key:  # what a user types into the page's prompt, once per tab
+        page.add_init_script(f"sessionStorage.setItem('orderEngineApiKey', {json.dumps(stack.api_key)})")
     page.goto(stack.http_url + "/")
     page.wait_for_selector('#connection[data-state="live"]')
     yield page

@@ -33,5 +33,7 @@ def test_a_dead_lettered_order_is_retried_from_the_panel_and_confirms(page, web_
     page.fill("#search", order_id)
     page.click("#search-form button")
     expect(page.locator(f'#search-results tr[data-order-id="{order_id}"]')).to_have_attribute("data-status", "confirmed")
-    status = page.evaluate(f"fetch('api/operator/orders/{order_id}/retry', {{method: 'POST'}}).then(r => r.status)")
+    status = page.evaluate(f"fetch('api/operator/orders/{order_id}/retry', {{method: 'POST', headers: "
+                           "{authorization: 'Bearer ' + sessionStorage.getItem('orderEngineApiKey')}})"
+                           ".then(r => r.status)")
     assert status == 409

@@ -10,6 +10,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -23,6 +24,7 @@ from typing import Callable, Iterator, Mapping
 
 import pytest
 
+import keyed_clients
 from order_engine.store.migrations import ensure_database
 from order_engine.store.redis_client import sync_client
 
@@ -50,12 +52,20 @@ class StackProcess:
     env: dict[str, str]
     log_path: Path
     ports: dict[str, int] = field(default_factory=dict)
+    api_key: str | None = None  # the operator key the stack printed at start-up; None with AUTH_ENABLED=false
+
+    @property
+    def auth_headers(self) -> dict[str, str]:
+        """For clients outside Python's requests/aiohttp/urllib (which send the key by themselves, see
+        tests/keyed_clients.py): `Authorization: Bearer <key>`."""
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
     def stop(self, timeout: float = 60) -> int:
         """SIGTERM, as Ctrl-C would; the stack stops its workers and embedded servers before exiting."""
+        keyed_clients.unregister(self.http_url, self.ws_url)
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -73,13 +83,27 @@ def _wait_ready(stack: StackProcess) -> None:
             raise RuntimeError(f"the local stack exited with {stack.process.returncode}:\n{stack.log()[-4000:]}")
         try:
             with urllib.request.urlopen(f"{stack.lambda_url}/local/functions", timeout=2) as response:
-                if response.status == 200:
+                if response.status == 200 and _read_api_key(stack):
                     return
         except OSError:
             pass
         time.sleep(0.2)
     stack.stop()
     raise RuntimeError(f"the local stack did not come up in {START_TIMEOUT_S}s:\n{stack.log()[-4000:]}")
+
+
+_API_KEY_LINE = re.compile(r"^  API key +(oek_\S+|none needed)", re.MULTILINE)
+
+
+def _read_api_key(stack: StackProcess) -> bool:
+    """True once the banner says which key the stack made (or that none is needed); registers it for the clients."""
+    found = _API_KEY_LINE.search(stack.log())
+    if found is None:
+        return False
+    if found.group(1).startswith("oek_"):
+        stack.api_key = found.group(1)
+        keyed_clients.register(stack.api_key, stack.http_url, stack.ws_url)
+    return True
 
 
 def launch_stack(log_path: Path, env: Mapping[str, str], template: Path | None = None) -> StackProcess:

@@ -14,7 +14,7 @@ SCRIPT = Path(sys.executable).parent / "order-engine"
 
 
 def cli(stack, *args: str, timeout: float = 90) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ORDER_ENGINE_URL": stack.http_url, "COLUMNS": "200"}
+    env = {**os.environ, "ORDER_ENGINE_URL": stack.http_url, "ORDER_ENGINE_API_KEY": stack.api_key or "", "COLUMNS": "200"}
     return subprocess.run([str(SCRIPT), *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -108,3 +108,8 @@ def test_cancel_ends_a_waiting_order_and_refuses_a_confirmed_one_in_one_line(loc
     assert refused.returncode == 3 and refused.stdout == ""
     [line] = refused.stderr.strip().splitlines()
     assert "409 not_cancellable" in line and "it is confirmed" in line and "[field: orderId]" in line
+def test_the_cli_without_a_key_gets_the_401_as_one_line_and_exit_3(local_stack):
+    env = {**os.environ, "ORDER_ENGINE_URL": local_stack.http_url, "ORDER_ENGINE_API_KEY": "", "COLUMNS": "200"}
+    run = subprocess.run([str(SCRIPT), "queue"], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 3
+    assert "error (401 unauthorized)" in run.stderr

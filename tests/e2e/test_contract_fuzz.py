@@ -23,14 +23,15 @@ EXAMPLES = os.environ.get("CONTRACT_FUZZ_EXAMPLES", "150")
 
 def test_the_api_answers_exactly_as_its_document_says(start_engine, tmp_path, capsys):
     # a stack of its own without venue latency: the orders fuzzing submits finish quickly and disturb no other test
-    stack = start_engine(DEX_LATENCY_SCALE="0")
+    # (and no rate limit in the way: fuzzing submits faster than a key's default allows)
+    stack = start_engine(DEX_LATENCY_SCALE="0", RATE_LIMIT_PER_S="100000", RATE_LIMIT_BURST="100000")
     command = [
         str(Path(sys.executable).with_name("st")), "run", f"{stack.http_url}/api/openapi.json",
         "--max-examples", EXAMPLES, "--workers", "2", "--generation-deterministic", "--no-color",
         # positive_data_acceptance: replaced by valid_requests_are_accepted (the hooks). use_after_free: DELETE on an
         # order cancels it, a change of state, not a removal: the cancelled order stays readable, as its history is.
         "--exclude-checks", "positive_data_acceptance,use_after_free",
-        "--request-timeout", "30", "--max-failures", "20",
+        "--request-timeout", "30", "--max-failures", "20", "--header", f"Authorization: Bearer {stack.api_key}",
         "--report", "har", "--report-har-path", str(tmp_path / "requests.har"),
     ]
     env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.contract_hooks", "PYTHONPATH": str(ROOT)}

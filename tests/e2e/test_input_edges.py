@@ -9,6 +9,8 @@ import socket
 
 import aiohttp
 import pytest
+
+import keyed_clients
 import requests
 
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
@@ -16,6 +18,10 @@ BODY = b'{"tokenIn":"SOL","tokenOut":"USDC","amount":1}'
 
 
 def raw_request(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    key = keyed_clients.key_for(url)
+    if key is not None:  # the stack's key, as the other test clients send it (tests/keyed_clients.py)
+        line, _, rest = request.partition(b"\r\n")
+        request = line + b"\r\nx-api-key: " + key.encode() + b"\r\n" + rest
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as conn:
         conn.sendall(request)

@@ -35,3 +35,27 @@ def test_every_websocket_route_reaches_a_function():
     assert api is not None and api.route_selection_expression == "$request.body.action"
     assert {"$connect", "$disconnect", "$default", "subscribe", "unsubscribe"} <= {r.route_key for r in api.routes}
     assert all(r.function in TEMPLATE.functions for r in api.routes)
+
+
+# The routes anyone may call without a key; every other route, including one added later, is behind the API's
+# default authorizer unless it opts out here and in template.yaml.
+OPEN_ROUTES = {"GET /api/health", "ANY /api/health", "GET /", "GET /assets/{name}", "GET /api/config",
+               "ANY /api/config", "GET /api/openapi.json", "ANY /api/openapi.json", "GET /api/docs", "ANY /api/docs"}
+
+
+def test_every_http_route_but_the_open_ones_is_behind_the_api_key_authorizer():
+    open_routes = {r.route_key for r in TEMPLATE.http_routes if r.authorizer is None}
+    assert open_routes == OPEN_ROUTES
+    guarded = {r.authorizer for r in TEMPLATE.http_routes if r.authorizer is not None}
+    assert len(guarded) == 1
+    (authorizer,) = guarded
+    assert authorizer.function == "AuthorizerFunction" and authorizer.simple_responses
+    assert authorizer.payload_version == "2.0"
+    # no identity source (a key may come in either of two headers) and so no gateway cache: see template.yaml
+    assert authorizer.identity_sources == () and authorizer.ttl_s == 0
+
+
+def test_the_websocket_handshake_is_behind_its_authorizer():
+    connect = TEMPLATE.websocket_api.route("$connect")
+    assert connect.authorizer is not None and connect.authorizer.function == "WsAuthorizerFunction"
+    assert {r.route_key for r in TEMPLATE.websocket_api.routes if r.authorizer} == {"$connect"}

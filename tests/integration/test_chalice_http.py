@@ -14,10 +14,40 @@ from chalice_support import CHALICE_DIR, chalice_module
 JSON = {"content-type": "application/json"}
 
 
+class KeyedClient:
+    """chalice's test HTTP client sending `Authorization: Bearer <key>` unless a request sets it (chalice's local
+    gateway runs the app's authorizer)."""
+
+    def __init__(self, http, key: str):
+        self.http, self.key = http, key
+
+    def __getattr__(self, method: str):
+        def call(path, headers=None, **kwargs):
+            headers = dict(headers or {})
+            if not any(h.lower() == "authorization" for h in headers):
+                headers["Authorization"] = f"Bearer {self.key}"
+            return getattr(self.http, method)(path, headers=headers, **kwargs)
+        return call
+
+
 @pytest.fixture
 def client(configured):
+    from order_engine import bootstrap
+
+    keys = bootstrap.key_store(configured)
+    key, _record = keys.create("chalice-test", operator=True)
+    keys.db.close()
+    bootstrap.authenticator.cache_clear()
     with Client(chalice_module().app, stage_name="dev", project_dir=str(CHALICE_DIR)) as c:
-        yield c.http
+        yield KeyedClient(c.http, key)
+    bootstrap.authenticator.cache_clear()
+
+
+def test_chalice_refuses_a_bad_key_with_the_error_shape_and_keeps_health_open(client):
+    refused = client.get("/api/orders/history", headers={"Authorization": "Bearer oek_" + "x" * 43})
+    assert refused.status_code == 401
+    assert error_of(refused)["code"] == "unauthorized"
+    assert client.get("/api/health", headers={"Authorization": ""}).status_code == 200
 
 
 def post_order(client, body, headers=None, raw=None):

@@ -54,7 +54,7 @@ class ChaliceFunctions:
 
 @pytest.fixture
 def chalice_ws(configured, monkeypatch):
-    stack = WsStack()
+    stack = WsStack(auth=False)  # chalice deploys no WebSocket authorizer: its $connect handler checks the key
     stack.functions = ChaliceFunctions()
     stack.start()
     yield from wired(stack, monkeypatch)

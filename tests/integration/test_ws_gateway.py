@@ -248,7 +248,7 @@ def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the
 
 
 def test_an_idle_connection_is_closed_with_1001_and_forgotten(configured, monkeypatch, settings, redis_client):
-    stack = WsStack(GatewayLimits(idle_timeout_s=0.3, max_duration_s=7200)).start()
+    stack = WsStack(GatewayLimits(idle_timeout_s=0.3, max_duration_s=7200), auth=False).start()  # limits, not keys
     monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
     config.settings.cache_clear()
     bootstrap.subscriptions.cache_clear()

@@ -16,6 +16,7 @@ from aiohttp import web
 from local.lambda_api import create_lambda_app
 from local.template import load_template
 from local.ws_gateway import WS_GATEWAY, GatewayLimits, WebSocketGateway, create_ws_app
+import keyed_clients
 from helpers import FakeLambdaContext
 from order_engine import bootstrap, config
 
@@ -66,7 +67,9 @@ class _Pool:
 class WsStack:
     """Start with `start()`; `ws_url`, `management_endpoint`, `lambda_endpoint` are then set."""
 
-    def __init__(self, limits: GatewayLimits | None = None):
+    def __init__(self, limits: GatewayLimits | None = None, auth: bool = True):
+        self.auth = auth  # whether the gateway runs the template's $connect authorizer
+        self.api_key: str | None = None
         self.template = load_template(ROOT / "template.yaml")
         self.functions = InProcessFunctions(self.template)
         self.limits = limits
@@ -81,7 +84,7 @@ class WsStack:
     def start(self) -> "WsStack":
         self._thread.start()
         self.ws_app = create_ws_app(None, self.template, stage="local", limits=self.limits,
-                                    invoke=self.functions.invoke)
+                                    invoke=self.functions.invoke, auth=self.auth)
         ws_port = self.call(self._serve(self.ws_app))
         lambda_port = self.call(self._serve(create_lambda_app(self.functions)))
         self.ws_url = f"ws://127.0.0.1:{ws_port}/local"
@@ -127,11 +130,22 @@ def advance(db, redis_client, keys, order_id: str, to: str, detail: dict | None 
 
 
 def wired(stack, monkeypatch):
-    """Point the settings at a started WsStack for one test, and stop it afterwards (a fixture's body)."""
+    """Point the settings at a started WsStack for one test, and stop it afterwards (a fixture's body). The
+    $connect authorizer runs: a key is made in the test's schema (`stack.api_key`), and the test clients send it
+    (tests/keyed_clients.py)."""
     monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
     config.settings.cache_clear()
     bootstrap.subscriptions.cache_clear()
+    bootstrap.authenticator.cache_clear()
+    keys = bootstrap.key_store(config.settings())
+    try:
+        stack.api_key, _record = keys.create("ws-test", operator=True)
+    finally:
+        keys.db.close()
+    keyed_clients.register(stack.api_key, stack.ws_url)
     yield stack
+    keyed_clients.unregister(stack.ws_url)
     stack.stop()
     bootstrap.subscriptions.cache_clear()
+    bootstrap.authenticator.cache_clear()

@@ -37,7 +37,8 @@ class InMemoryOrders:
     def __init__(self, *orders: Order) -> None:
         self.orders: dict[str, Order] = {o.id: o for o in orders}
         self.timeline: dict[str, list[OrderEvent]] = {o.id: [] for o in orders}
-        self._keys: dict[str, tuple[str, str]] = {}  # idempotency key -> (order id, fingerprint)
+        self._keys: dict[tuple[str, str], tuple[str, str]] = {}  # (client, idempotency key) -> (order id, fingerprint)
+        self.owners: dict[str, str] = {o.id: "" for o in orders}  # order id -> the client that submitted it
         self.down = False
         self.refuse_writes = False
 
@@ -47,33 +48,43 @@ class InMemoryOrders:
 
     # OrderStore
     def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None, trigger: object = None,
-               correlation_id: str | None = None) -> Inserted:
+               correlation_id: str | None = None, client_id: str = "") -> Inserted:
         self._check()
-        if idempotency_key is not None and idempotency_key in self._keys:
-            existing, fingerprint = self._keys[idempotency_key]
+        if idempotency_key is not None and (client_id, idempotency_key) in self._keys:
+            existing, fingerprint = self._keys[(client_id, idempotency_key)]
             return Inserted(self.orders[existing], False, fingerprint == request.fingerprint())
         order = new_order(order_id, token_in_mint=request.token_in.mint, token_out_mint=request.token_out.mint,
                           amount_in=request.amount_in, slippage_bps=request.slippage_bps,
                           client_order_id=request.client_order_id, correlation_id=correlation_id)
         self.orders[order_id] = order
+        self.owners[order_id] = client_id
         self.timeline[order_id] = [OrderEvent(order_id, 1, Status.PENDING, 0, order.created_at, pending_detail(request))]
         if idempotency_key is not None:
-            self._keys[idempotency_key] = (order_id, request.fingerprint())
+            self._keys[(client_id, idempotency_key)] = (order_id, request.fingerprint())
         return Inserted(order, True, True)
 
-    def get(self, order_id: str) -> Order | None:
+    def get(self, order_id: str, client_id: str | None = None) -> Order | None:
         self._check()
+        if client_id is not None and self.owners.get(order_id) != client_id:
+            return None
         return self.orders.get(order_id)
+
+    def owner(self, order_id: str) -> str | None:
+        return self.owners.get(order_id)
 
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]:
         return [e for e in self.timeline.get(order_id, []) if e.seq > after_seq]
 
-    def history(self, limit: int, after: HistoryPosition | None, status: Status | None, mint: str | None) -> list[Order]:
-        return sorted(self.orders.values(), key=lambda o: (o.created_at, o.id), reverse=True)[:limit]
+    def history(self, limit: int, after: HistoryPosition | None, status: Status | None, mint: str | None,
+                client_order_id: str | None = None, client_id: str | None = None) -> list[Order]:
+        mine = [o for o in self.orders.values() if client_id is None or self.owners.get(o.id) == client_id]
+        return sorted(mine, key=lambda o: (o.created_at, o.id), reverse=True)[:limit]
 
-    def count_by_status(self) -> dict[str, int]:
+    def count_by_status(self, client_id: str | None = None) -> dict[str, int]:
         counts: dict[str, int] = {}
         for order in self.orders.values():
+            if client_id is not None and self.owners.get(order.id) != client_id:
+                continue
             counts[str(order.status)] = counts.get(str(order.status), 0) + 1
         return counts
 

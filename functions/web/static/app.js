@@ -45,8 +45,34 @@ class ApiError extends Error {
   }
 }
 
+// ---- the API key ---------------------------------------------------------------------------------------------------
+// Asked for once and kept in this tab's session storage; sent as a Bearer header over HTTP and as the apiKey query
+// parameter on the WebSocket (a browser cannot set headers on the upgrade). A 401 forgets it, so the next request
+// asks again. GET api/config and the page itself need no key.
+
+const API_KEY_ITEM = "orderEngineApiKey";
+
+function apiKey() {
+  let key = sessionStorage.getItem(API_KEY_ITEM);
+  if (!key) {
+    key = (window.prompt("API key for this engine (./local/up prints one):") || "").trim();
+    if (key) sessionStorage.setItem(API_KEY_ITEM, key);
+  }
+  return key || null;
+}
+
+function withApiKey(url) {
+  const key = apiKey();
+  if (!key) return url;
+  return url + (url.includes("?") ? "&" : "?") + "apiKey=" + encodeURIComponent(key);
+}
+
 async function api(path, options = {}) {
   const init = { ...options, headers: { accept: "application/json", ...(options.headers || {}) } };
+  if (path !== "api/config") {
+    const key = apiKey();
+    if (key) init.headers.authorization = "Bearer " + key;
+  }
   if (options.json !== undefined) {
     init.method = init.method || "POST";
     init.headers["content-type"] = "application/json";
@@ -61,6 +87,7 @@ async function api(path, options = {}) {
   const text = await response.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (err) { body = null; }
+  if (response.status === 401) sessionStorage.removeItem(API_KEY_ITEM);
   if (!response.ok) throw new ApiError(response.status, body);
   return body;
 }
@@ -313,7 +340,7 @@ const live = {
     setConnection("connecting", this.attempt ? "Reconnecting…" : "Connecting…");
     let ws;
     try {
-      ws = new WebSocket(state.config.wsUrl);
+      ws = new WebSocket(withApiKey(state.config.wsUrl));
     } catch (err) {
       this.retry();
       return;

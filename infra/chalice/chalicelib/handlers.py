@@ -31,3 +31,4 @@ def _folder(relative: str) -> Path:
 ws = _load("functions/ws/app.py", "order_engine_ws_functions")
 WEB_STATIC = _folder("functions/web/static")  # the tracking page's files
 executor = _load("functions/executor/app.py", "order_engine_executor_function")
+authorizer = _load("functions/authorizer/app.py", "order_engine_authorizer_function")

@@ -54,6 +54,10 @@ def to_http_api_event(event: dict[str, Any]) -> dict[str, Any]:
     }
     if cookies:
         translated["cookies"] = cookies
+    authorizer = context.get("authorizer")
+    if authorizer:  # REST puts the authorizer's context beside principalId; payload 2.0 under "lambda"
+        translated["requestContext"]["authorizer"] = {"lambda": {k: v for k, v in authorizer.items() if k not in (
+            "principalId", "integrationLatency")}}
     return translated
 
 

@@ -36,6 +36,14 @@ def on_message(event: dict[str, Any], context: Any) -> Any:
 
 
 def on_connect(event: dict[str, Any], context: Any) -> Any:
+    """Chalice attaches no authorizer to a WebSocket API, so the key is checked here, by the same authorizer code
+    template.yaml runs on $connect; a refusal is the same 401 handshake, an admitted client's context is put where
+    API Gateway would put it."""
+    try:
+        admitted = handlers.authorizer.websocket(event, context)
+    except Exception:  # noqa: BLE001 - the authorizer's "Unauthorized" (or an outage): refuse the handshake
+        return {"statusCode": 401, "body": json.dumps({"message": "Unauthorized"})}
+    event.setdefault("requestContext", {})["authorizer"] = {"principalId": admitted["principalId"], **admitted["context"]}
     return handlers.ws.connect(event, context)
 
 

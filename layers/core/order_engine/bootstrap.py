@@ -14,15 +14,18 @@ from order_engine.config import Settings, settings as load_settings
 from order_engine.dex.adapters.listing_store import ListingStore
 from order_engine.services.cancel import CancelService
 from order_engine.services.listings import ListingService
+from order_engine.services.access import Authenticator, SubmitLimiter
 from order_engine.services.operator import OperatorService
 from order_engine.services.orders import OrderQueries
 from order_engine.services.submit import SubmitService
+from order_engine.store.api_keys import ApiKeyStore
 from order_engine.store.executor_waker import ExecutorWaker
 from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
 from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
 from order_engine.store.steps import LiveStepPublisher, PgStepWriter
+from order_engine.store.rate_limit import SubmitBuckets
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
@@ -73,7 +76,8 @@ def build(s: Settings, sink: "Metrics | None" = None) -> Services:
     listings = ListingStore(db)
     return Services(
         settings=s,
-        submit=SubmitService(s, orders, intake, waker, listings, metrics() if sink is None else sink),
+        submit=SubmitService(s, orders, intake, waker, listings, metrics() if sink is None else sink,
+                             SubmitLimiter(SubmitBuckets(s.redis_url, Keys(s.key_prefix)))),
         queries=queries,
         operator=OperatorService(orders, intake, waker),
         cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s), books=intake),
@@ -84,6 +88,23 @@ def build(s: Settings, sink: "Metrics | None" = None) -> Services:
 @lru_cache(maxsize=1)
 def services() -> Services:
     return build(load_settings())
+
+
+# -- the authorizers -----------------------------------------------------------------------------------------
+
+
+def key_store(s: Settings) -> ApiKeyStore:
+    """The API keys table, for the authorizer and the admin command (local/keys.py); `.db.close()` when done."""
+    return ApiKeyStore(Database(s.database_url, s.database_schema))
+
+
+def build_authenticator(s: Settings) -> Authenticator:
+    return Authenticator(s, key_store(s))
+
+
+@lru_cache(maxsize=1)
+def authenticator() -> Authenticator:
+    return build_authenticator(load_settings())
 
 
 # -- the WebSocket functions ----------------------------------------------------------------------------------

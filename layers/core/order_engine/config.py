@@ -34,6 +34,11 @@ class Settings:
     history_max_limit: int = 500
     cursor_secret: str = "local-cursor-secret"  # signs history cursors so a tampered one is refused
     ws_public_url: str = "ws://127.0.0.1:3001/local"  # the wsUrl handed back by submit
+    # access (API keys are checked by the authorizer functions; the local gateway runs them unless AUTH_ENABLED=false)
+    auth_enabled: bool = True
+    auth_cache_ttl_s: float = 30.0  # the authorizer's decision per key is reused this long (a revoked key's grace)
+    rate_limit_per_s: float = 50.0  # a key's submits per second, unless the key says otherwise
+    rate_limit_burst: int = 100  # ... and the bucket's size
     # the executor
     executor_function_name: str = "order-engine-executor"
     executor_concurrency: int = 10
@@ -105,7 +110,7 @@ class Settings:
             raw = env.get(f.name.upper())
             if raw is None or raw == "":
                 continue
-            values[f.name] = type(f.default)(raw)
+            values[f.name] = _parse_bool(raw) if isinstance(f.default, bool) else type(f.default)(raw)
         return cls(**values)
 
 
@@ -139,6 +144,13 @@ def with_secrets(s: Settings) -> Settings:
         where = ", ".join(filter(None, [s.secret_arn, *named.values()]))
         raise SecretsUnavailable(f"could not read the settings from {where}: {type(exc).__name__}: {exc}") from exc
     return replace(s, **values)
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {raw!r} (use true or false)")
 
 
 @lru_cache(maxsize=1)

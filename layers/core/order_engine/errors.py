@@ -24,6 +24,9 @@ class ErrorCode(StrEnum):
     NOT_RETRYABLE = "not_retryable"  # an operator retry of an order that is neither failed nor dead-lettered
     ALREADY_LISTED = "already_listed"  # a listing for a pair that has one
     NOT_CANCELLABLE = "not_cancellable"  # a cancel of an order that has started routing or ended otherwise
+    UNAUTHORIZED = "unauthorized"  # no API key, or one that is unknown or revoked
+    FORBIDDEN = "forbidden"  # a valid key without the operator right on an operator route
+    RATE_LIMITED = "rate_limited"  # the client's submit bucket is empty (Retry-After says when it is not)
     DATABASE_UNAVAILABLE = "database_unavailable"
     REDIS_UNAVAILABLE = "redis_unavailable"
     INTERNAL_ERROR = "internal_error"
@@ -44,6 +47,9 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_RETRYABLE: 409,
     ErrorCode.ALREADY_LISTED: 409,
     ErrorCode.NOT_CANCELLABLE: 409,
+    ErrorCode.UNAUTHORIZED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.RATE_LIMITED: 429,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
@@ -65,6 +71,11 @@ class EngineError(Exception):
     @property
     def http_status(self) -> int:
         return HTTP_STATUS[self.code]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers the error travels with over HTTP."""
+        return {}
 
     def to_body(self) -> dict[str, Any]:
         return {"error": {"code": str(self.code), "message": self.message, "details": self.details}}
@@ -99,3 +110,20 @@ class DependencyUnavailable(EngineError):
         super().__init__(f"{name} is unavailable; retry shortly.", [{"dependency": dependency}], code=code)
         self.dependency = dependency
         self.__cause__ = cause
+
+
+class RateLimited(EngineError):
+    """The client's submit bucket is empty; `retry_after_s` goes out as Retry-After."""
+
+    code = ErrorCode.RATE_LIMITED
+
+    def __init__(self, retry_after_s: int, rate_per_s: float, burst: int):
+        message = (f"Too many orders: this key may submit {rate_per_s:g} a second (bursts of {burst}); "
+                   f"retry in {retry_after_s} s.")
+        super().__init__(message, [{"field": "Authorization", "rule": "rate_limit", "ratePerSecond": rate_per_s,
+                                    "burst": burst, "retryAfterSeconds": retry_after_s}])
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

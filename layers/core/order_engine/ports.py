@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable, Protocol, Sequence
 
+from order_engine.domain.access import KeyRecord
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.listings import Listing
 from order_engine.domain.tokens import Token
@@ -116,17 +117,20 @@ NO_METRICS = NoMetrics()
 class OrderStore(Protocol):
     """The durable orders and their timelines (PostgreSQL)."""
 
+    # client_id: the submitting client's ('' when access control is off); None in a read means every client's
     def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
-               trigger: Trigger | None = None, correlation_id: str | None = None) -> Inserted:
+               trigger: Trigger | None = None, correlation_id: str | None = None, client_id: str = "") -> Inserted:
         """Write the order and its first event; with a `trigger` it is created waiting for it."""
-    def get(self, order_id: str) -> Order | None: ...
-    def get_with_events(self, order_id: str) -> tuple[Order, list[OrderEvent]] | None: ...
+    def get(self, order_id: str, client_id: str | None = None) -> Order | None: ...
+    def get_with_events(self, order_id: str, client_id: str | None = None
+                        ) -> tuple[Order, list[OrderEvent]] | None: ...
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
     def history(self, limit: int, after: HistoryPosition | None, status: Status | None,
-                mint: str | None, client_order_id: str | None = None) -> list[Order]: ...
+                mint: str | None, client_order_id: str | None = None,
+                client_id: str | None = None) -> list[Order]: ...
     def retry(self, order: Order, to_status: Status, detail: dict[str, Any]) -> bool:
         """Conditionally (status and seq as read) start the order over; False when it changed meanwhile."""
-    def count_by_status(self) -> dict[str, int]: ...
+    def count_by_status(self, client_id: str | None = None) -> dict[str, int]: ...
     def ping(self) -> None: ...
 
 
@@ -140,6 +144,17 @@ class StepWriter(Protocol):
 class StepPublisher(Protocol):
     def publish(self, order: Order, event: OrderEvent) -> None:
         """After the durable store has the step: the live state, the event log and the subscribers, best effort."""
+class KeyStore(Protocol):
+    """The API keys (PostgreSQL), by hash."""
+
+    def find(self, hashed: str) -> KeyRecord | None: ...
+
+
+class Buckets(Protocol):
+    """Per-client submit token buckets (Redis)."""
+
+    def take(self, client_id: str, rate_per_s: float, burst: int) -> int:
+        """0: a token was taken; else the milliseconds until one is there."""
 
 
 class Intake(Protocol):
@@ -317,6 +332,8 @@ class EventLog(Protocol):
 
 class EventHistory(Protocol):
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]: ...
+    def owner(self, order_id: str) -> str | None:
+        """The client that submitted the order ('' when access control was off), None for an unknown order."""
 
 
 class ReplayStarter(Protocol):

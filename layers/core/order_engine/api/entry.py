@@ -1,4 +1,4 @@
-"""The Lambda entry point of every HTTP function: the request guards, a 405 for a method the path does not
+"""The Lambda entry point of every HTTP function: access (the authorizer's verdict), the request guards, a 405 for a method the path does not
 serve, then the function's resolver; an unexpected error becomes a 500 in the API's error shape.
 
 405 is answered here, in the function, rather than by the gateway: API Gateway HTTP APIs answer 404 for a
@@ -16,6 +16,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from order_engine import bootstrap
+from order_engine.api import access
 from order_engine.api.http import to_proxy, error_response, guard
 from order_engine.api.telemetry import correlation_id, log_library_through_powertools, logger, tracer
 from order_engine.api.routes import API_ROUTERS
@@ -67,7 +68,7 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
     @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.set_correlation_id(correlation_id(event))
-        refused = guard(event) or _method_not_allowed(event)
+        refused = access.refusal(event) or guard(event) or _method_not_allowed(event)
         if refused is not None:
             return to_proxy(refused)
         try:

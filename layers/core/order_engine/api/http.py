@@ -97,7 +97,7 @@ def create_app(*routers: APIGatewayHttpRouter) -> APIGatewayHttpResolver:
 
     @app.exception_handler(EngineError)
     def _engine_error(exc: EngineError) -> Response:
-        return Response(exc.http_status, _JSON_CONTENT, json.dumps(exc.to_body()))
+        return Response(exc.http_status, _JSON_CONTENT, json.dumps(exc.to_body()), headers=exc.headers or None)
 
     @app.not_found
     def _not_found(_exc: Exception) -> Response:

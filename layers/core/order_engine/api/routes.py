@@ -16,6 +16,7 @@ from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderReq
                                      HealthResponse, HistoryResponse, ListingRequest, Listings, ListingView,
                                      OrderView, OrderWithEvents, PageConfig, QueueStats, RetryResponse)
 from order_engine.api import telemetry
+from order_engine.api.access import caller
 from order_engine.api.telemetry import logger, tracer
 from order_engine.bootstrap import services
 from order_engine.config import settings
@@ -40,21 +41,25 @@ _ERROR_MEANINGS = {
          "state that can be retried or cancelled (the details give its status), or the pair already has a listing",
     413: f"The body is over {settings().max_body_bytes} bytes",
     415: "The body is not JSON",
+    401: "No API key, or one that is unknown or revoked (Authorization: Bearer <key> or x-api-key)",
+    403: "The API key may not use the operator routes",
+    429: "The key's submit rate limit: Retry-After says in how many seconds a submit is accepted again",
     500: "A bug on our side",
     503: "PostgreSQL or Redis is unavailable (the code names which); nothing half-written remains",
 }
 
 
-def _errors(*statuses: int) -> dict[int, dict[str, Any]]:
+def _errors(*statuses: int, open_route: bool = False) -> dict[int, dict[str, Any]]:
+    """The error responses of a route: those given, 500, and 401 unless the route is open (needs no key)."""
     return {s: {"description": _ERROR_MEANINGS[s], "content": {_JSON: {"model": ErrorResponse}}}
-            for s in (*statuses, 500)}
+            for s in sorted({*statuses, 500, *(() if open_route else (401,))})}
 
 
 @submit_router.post(
     "/api/orders/execute",
     summary="Submit a market swap",
     responses={202: {"description": "Accepted: durable and queued", "content": {_JSON: {"model": ExecuteOrderResponse}}},
-               **_errors(400, 409, 413, 415, 503)},
+               **_errors(400, 409, 413, 415, 429, 503)},
 )
 def execute_order(
     body: ExecuteOrderRequest,
@@ -69,7 +74,7 @@ def execute_order(
     # the client's header is checked by the submit service (a 400 naming it); the gateway's id only when valid
     correlation = correlation_id if correlation_id is not None else telemetry.correlation_id(event.raw_event)
     # the domain reads the body as parsed (amounts as written, see strict_json); the model has checked its shape
-    result = svc.submit.submit(event.json_body, idempotency_key, correlation)
+    result = svc.submit.submit(event.json_body, idempotency_key, correlation, caller(event.raw_event))
     logger.append_keys(order_id=result.order.id)
     tracer.put_annotation(key="order_id", value=result.order.id)
     payload = ExecuteOrderResponse(
@@ -99,7 +104,8 @@ def order_history(
     client_order_id: Annotated[str, Query(alias="clientOrderId", description="Only orders with this clientOrderId",
                                           json_schema_extra={"pattern": CLIENT_ORDER_ID_PATTERN})] = None,
 ) -> dict[str, Any]:
-    page = services().queries.history(limit, cursor, status, token, client_order_id)
+    client = caller(orders_router.current_event.raw_event)
+    page = services().queries.history(limit, cursor, status, token, client_order_id, client and client.reads_as)
     return {"orders": page.orders, "nextCursor": page.next_cursor}
 
 
@@ -113,7 +119,8 @@ def get_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N80
         "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
     logger.append_keys(order_id=orderId)
     tracer.put_annotation(key="order_id", value=orderId)
-    return services().queries.get(orderId)
+    client = caller(orders_router.current_event.raw_event)
+    return services().queries.get(orderId, client and client.reads_as)
 
 
 @orders_router.delete(
@@ -128,12 +135,13 @@ def get_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N80
 def cancel_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N803 - the parameter's public name
         "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
     logger.append_keys(order_id=orderId)
-    return services().cancel.cancel(orderId)
+    client = caller(orders_router.current_event.raw_event)
+    return services().cancel.cancel(orderId, client and client.reads_as)
 
 
 @orders_router.get("/api/health", summary="PostgreSQL and Redis reachability",
                    responses={200: {"description": "Both answer", "content": {_JSON: {"model": HealthResponse}}},
-                              **_errors(400, 503)})
+                              **_errors(400, 503, open_route=True)})
 def health() -> dict[str, Any]:
     return services().queries.health()
 
@@ -144,13 +152,14 @@ def health() -> dict[str, Any]:
     responses={200: {"description": "Counts", "content": {_JSON: {"model": QueueStats}}}, **_errors(400, 503)},
 )
 def queue() -> dict[str, Any]:
-    return services().queries.queue_stats()
+    client = caller(orders_router.current_event.raw_event)
+    return services().queries.queue_stats(client and client.reads_as)
 
 
 @operator_router.get(
     "/api/operator/dead-letters",
     summary="The dead-letter list, newest first: each entry's order, reason and time, and whether it can be retried",
-    responses={200: {"description": "Entries", "content": {_JSON: {"model": DeadLetters}}}, **_errors(400, 503)},
+    responses={200: {"description": "Entries", "content": {_JSON: {"model": DeadLetters}}}, **_errors(400, 403, 503)},
 )
 def dead_letters(
     limit: Annotated[int, Query(ge=1, le=MAX_DEAD_LETTERS, description="Entries (default 100)")] = None,
@@ -162,7 +171,7 @@ def dead_letters(
     "/api/operator/orders/<orderId>/retry",
     summary="Re-queue a failed or dead-lettered order (409 when it is neither)",
     responses={202: {"description": "Re-queued", "content": {_JSON: {"model": RetryResponse}}},
-               **_errors(400, 404, 409, 503)},
+               **_errors(400, 403, 404, 409, 503)},
 )
 def retry_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N803 - the parameter's public name
         "format": "uuid", "pattern": ORDER_ID_PATTERN})]):
@@ -196,7 +205,7 @@ def listings() -> dict[str, Any]:
 @web_router.get(
     "/api/config",
     summary="What a client needs to start: the WebSocket URL, the tradable tokens and the order defaults",
-    responses={200: {"description": "The configuration", "content": {_JSON: {"model": PageConfig}}}, **_errors(400)},
+    responses={200: {"description": "The configuration", "content": {_JSON: {"model": PageConfig}}}, **_errors(400, open_route=True)},
 )
 def client_config() -> dict[str, Any]:
     s = settings()
@@ -211,14 +220,14 @@ def client_config() -> dict[str, Any]:
 
 @orders_router.get("/api/openapi.json", summary="This document",
                    responses={200: {"description": "The OpenAPI document", "content": {_JSON: {"schema": {"type": "object"}}}},
-                              **_errors(400)})
+                              **_errors(400, open_route=True)})
 def openapi():
     return Response(200, _JSON, openapi_json())
 
 
 @orders_router.get("/api/docs", summary="Swagger UI for this API (works offline)",
                    responses={200: {"description": "The page", "content": {"text/html": {"schema": {"type": "string"}}}},
-                              **_errors(400)})
+                              **_errors(400, open_route=True)})
 def docs():
     return Response(200, "text/html", swagger_html())
 
@@ -245,9 +254,15 @@ def openapi_json() -> str:
         description="Market swaps routed between simulated Raydium and Meteora venues; live updates over WebSocket. "
                     "A method a path does not serve answers 405 with Allow; every 4xx/5xx body has the error shape.",
     ))
+    document.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "An API key: Authorization: Bearer <key>"},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "The same key in x-api-key"},
+    }
     for path in document["paths"].values():  # validation errors are 400 here (see http.py), never 422
         for operation in path.values():
             operation["responses"].pop("422", None)
+            if "401" in operation["responses"]:  # the routes behind the authorizer
+                operation["security"] = [{"bearer": []}, {"apiKey": []}]
     _drop_unreferenced_schemas(document)
     return json.dumps(document)
 

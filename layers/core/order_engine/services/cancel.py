@@ -30,9 +30,10 @@ class CancelService:
         self.queries, self.writer, self.publisher = queries, writer, publisher
         self.books = books  # where waiting orders wait for their trigger (None: no waiting orders here)
 
-    def cancel(self, order_id: str) -> dict[str, Any]:
-        """The order, cancelled. Raises 400/404 as GET /api/orders/{id} does (the same read), 409 not_cancellable."""
-        order = self.queries.order(order_id)
+    def cancel(self, order_id: str, client_id: str | None = None) -> dict[str, Any]:
+        """The order, cancelled. Raises 400/404 as GET /api/orders/{id} does (the same read, so another client's
+        order is unknown too), 409 not_cancellable."""
+        order = self.queries.order(order_id, client_id)
         for _ in range(MAX_TRIES):
             if order.status is Status.CANCELLED:
                 return order.to_api()
@@ -45,7 +46,7 @@ class CancelService:
                     self._release(order.id)
                 self.publisher.publish(after, step.event(after))
                 return after.to_api()
-            order = self.queries.order(order.id)
+            order = self.queries.order(order.id, client_id)
         raise not_cancellable(order)
 
 

@@ -38,24 +38,27 @@ class OrderQueries:
     def __init__(self, settings: Settings, orders: OrderStore, intake: Intake):
         self.settings, self.orders, self.intake = settings, orders, intake
 
-    def get(self, order_id: str) -> dict[str, Any]:
+    # client_id: the caller's; its reads see only its own orders (another client's is "no such order", so ids
+    # cannot be probed). None: access control is off, every order is visible.
+    def get(self, order_id: str, client_id: str | None = None) -> dict[str, Any]:
         order_id = parse_order_id(order_id)
-        found = self.orders.get_with_events(order_id)
+        found = self.orders.get_with_events(order_id, client_id)
         if found is None:
             raise EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
         order, events = found
         return {**order.to_api(), "events": [e.to_api() for e in events]}
 
-    def order(self, order_id: str) -> Order:
-        """The order a caller names (cancel): 400 for a malformed id, 404 for one there is no such order."""
+    def order(self, order_id: str, client_id: str | None = None) -> Order:
+        """The order a caller names (cancel): 400 for a malformed id, 404 for one there is no such order (or one
+        of another client's)."""
         order_id = parse_order_id(order_id)
-        order = self.orders.get(order_id)
+        order = self.orders.get(order_id, client_id)
         if order is None:
             raise EngineError(f"No order has id {order_id}.", code=ErrorCode.ORDER_NOT_FOUND)
         return order
 
     def history(self, limit: int | None, cursor: str | None, status: str | None, token: str | None,
-                client_order_id: str | None = None) -> HistoryPage:
+                client_order_id: str | None = None, client_id: str | None = None) -> HistoryPage:
         s = self.settings
         limit = s.history_default_limit if limit is None else limit
         if not 1 <= limit <= s.history_max_limit:
@@ -65,18 +68,21 @@ class OrderQueries:
         mint = resolve_token("token", token).mint if token is not None else None
         client_order_id = parse_client_order_id(client_order_id)
         after = cursors.decode(cursor, s.cursor_secret) if cursor else None
-        page = self.orders.history(limit + 1, after, Status(status) if status else None, mint, client_order_id)
+        page = self.orders.history(limit + 1, after, Status(status) if status else None, mint, client_order_id,
+                                   client_id)
         more, page = len(page) > limit, page[:limit]
         next_cursor = (
             cursors.encode(HistoryPosition(page[-1].created_at, page[-1].id), s.cursor_secret) if more else None
         )
         return HistoryPage([o.to_api() for o in page], next_cursor)
 
-    def queue_stats(self) -> dict[str, Any]:
-        """{ready, inFlight, delayed, deadLettered, peakInFlight} from the queue, then the counts of each terminal
-        status, of waiting (held) orders and of all unfinished ones from the durable store. Raises DependencyUnavailable naming whichever does not answer."""
+    def queue_stats(self, client_id: str | None = None) -> dict[str, Any]:
+        """{ready, inFlight, delayed, deadLettered, peakInFlight} from the queue (the engine's load, which names no
+        order), then the counts of each terminal status, of waiting (held) orders and of all unfinished ones from
+        the durable store: the caller's own orders when `client_id` is given. Raises DependencyUnavailable naming
+        whichever does not answer."""
         counts: dict[str, Any] = self.intake.counts()
-        by_status = self.orders.count_by_status()
+        by_status = self.orders.count_by_status(client_id)
         for status in sorted(TERMINAL | HELD):
             counts[str(status)] = by_status.get(status, 0)
         counts["unfinished"] = sum(n for status, n in by_status.items() if status not in TERMINAL)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from order_engine.config import Settings
+from order_engine.domain.access import Client
 from order_engine.domain.limit_orders import LIMIT_PRICE, limit_min_amount_out
 from order_engine.domain.orders import (Order, OrderEvent, OrderRequest, parse_correlation_id, parse_idempotency_key,
                                         parse_order_request, pending_detail)
@@ -15,6 +16,7 @@ from order_engine.domain.sniper_orders import MAX_PRICE, listing_trigger, sniper
 from order_engine.domain.triggers import Trigger, price_trigger
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
 from order_engine.ports import NO_METRICS, Intake, ListingBook, Metrics, OrderStore, Waker
+from order_engine.services.access import SubmitLimiter
 
 logger = logging.getLogger(__name__)
 
@@ -57,13 +59,15 @@ def refuse_listed(request: OrderRequest, listings: ListingBook, now_ms: int, slo
 
 class SubmitService:
     def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker, listings: ListingBook,
-                 metrics: Metrics = NO_METRICS):
+                 metrics: Metrics = NO_METRICS, limiter: SubmitLimiter | None = None):
         self.settings, self.orders, self.intake, self.waker, self.metrics = settings, orders, intake, waker, metrics
-        self.listings = listings
+        self.listings, self.limiter = listings, limiter
 
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None,
-               correlation_id: str | None = None) -> Submitted:
-        """`correlation_id` is stored with the order, so the executor's and the fan-out's log lines carry it."""
+               correlation_id: str | None = None, client: Client | None = None) -> Submitted:
+        """`correlation_id` is stored with the order, so the executor's and the fan-out's log lines carry it.
+        `client`: who submits (None when access control is off): its rate limit applies, the order is its own,
+        and its Idempotency-Keys are its own (another client's same key is another order)."""
         request = parse_order_request(
             body,
             default_slippage_bps=self.settings.default_slippage_bps,
@@ -76,7 +80,10 @@ class SubmitService:
         if request.sniper is not None:
             out_field = "outputMint" if body.get("outputMint") is not None else "tokenOut"
             refuse_listed(request, self.listings, int(time.time() * 1000), self.settings.dex_slot_ms, out_field)
-        inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key, trigger, correlation_id)
+        if self.limiter is not None:
+            self.limiter.check(client)
+        inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key, trigger, correlation_id,
+                                      client.id if client else "")
         order = inserted.order
         if not inserted.created:
             if not inserted.same_request:

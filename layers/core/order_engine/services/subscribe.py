@@ -80,12 +80,14 @@ class SubscriptionService:
         return int(self.clock() * 1000)
 
     # $connect / $disconnect
-    def connect(self, conn: Connection, order_id: str | None) -> None:
+    # client_id: the connection's client (from the $connect authorizer); it may follow only its own orders, and
+    # another client's order is refused as an unknown one. None: access control is off.
+    def connect(self, conn: Connection, order_id: str | None, client_id: str | None = None) -> None:
         """Register the connection; with an order id, subscribe and start its replay. Raises EngineError (the
         handshake is then refused with its status)."""
         order_id = None if order_id is None else parse_order_id(order_id)
         now = self._now_ms()
-        if order_id is not None and not self.events_so_far(order_id):
+        if order_id is not None and (not self._visible(order_id, client_id) or not self.events_so_far(order_id)):
             raise order_not_found(order_id)
         self.registry.register(conn.id, conn.connected_at_ms, now)
         if order_id is not None:
@@ -95,15 +97,20 @@ class SubscriptionService:
         self.registry.remove(connection_id)
 
     # messages
-    def subscribe(self, conn: Connection, order_id: Any) -> None:
+    def subscribe(self, conn: Connection, order_id: Any, client_id: str | None = None) -> None:
         self._seen(conn)
         order_id = parse_order_id(order_id)
+        if not self._visible(order_id, client_id):
+            raise order_not_found(order_id)
         self.registry.subscribe(conn.id, order_id, conn.connected_at_ms, self._now_ms())
         frames = self.events_so_far(order_id)
         if not frames:
             self.registry.unsubscribe(conn.id, order_id)
             raise order_not_found(order_id)
         self._send(conn.id, [{"type": "subscribed", "orderId": order_id}, *frames])
+
+    def _visible(self, order_id: str, client_id: str | None) -> bool:
+        return client_id is None or self.history.owner(order_id) == client_id
 
     def unsubscribe(self, conn: Connection, order_id: Any) -> None:
         self._seen(conn)

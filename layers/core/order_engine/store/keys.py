@@ -8,6 +8,10 @@ from dataclasses import dataclass
 class Keys:
     prefix: str = "oe:"
 
+    def submit_bucket(self, client_id: str) -> str:
+        """HASH tokens, at (ms): a client's submit token bucket (store/rate_limit.py)."""
+        return f"{self.prefix}ratelimit:submit:{client_id}"
+
     @property
     def ready(self) -> str:
         """LIST of order ids waiting for an executor (LPUSH by submit, BLMOVE by the executor)."""

@@ -25,10 +25,10 @@ ORDER_COLUMNS = (
 _INSERT = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash, correlation_id)
+                        idempotency_key, request_hash, correlation_id, client_id)
     VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
-            :idempotency_key, :request_hash, :correlation_id)
-    ON CONFLICT (idempotency_key) DO NOTHING
+            :idempotency_key, :request_hash, :correlation_id, :client_id)
+    ON CONFLICT (client_id, idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
     INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
@@ -42,11 +42,11 @@ _INSERT_WAITING = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
                         idempotency_key, request_hash, limit_price, expires_at, waiting_trigger, max_price,
-                        correlation_id)
+                        correlation_id, client_id)
     VALUES (:id, 'waiting', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
             :idempotency_key, :request_hash, CAST(:limit_price AS numeric), CAST(:expires_at AS timestamptz),
-            CAST(:trigger AS jsonb), CAST(:max_price AS numeric), :correlation_id)
-    ON CONFLICT (idempotency_key) DO NOTHING
+            CAST(:trigger AS jsonb), CAST(:max_price AS numeric), :correlation_id, :client_id)
+    ON CONFLICT (client_id, idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
     INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
@@ -80,8 +80,7 @@ _ORDER_WITH_EVENTS = f"""
 SELECT {ORDER_COLUMNS},
        (SELECT json_agg(json_build_array(e.seq, e.status, e.attempt, e.at, e.detail) ORDER BY e.seq)::text
           FROM order_events e WHERE e.order_id = o.id)
-  FROM orders o WHERE o.id = CAST(:id AS uuid)
-"""
+  FROM orders o WHERE o.id = CAST(:id AS uuid)"""
 
 
 def row_to_order(row: list[Any]) -> Order:
@@ -122,7 +121,7 @@ class OrderRepository:
         self.db = db
 
     def insert(self, order_id: str, request: OrderRequest, idempotency_key: str | None,
-               trigger: Trigger | None = None, correlation_id: str | None = None) -> Inserted:
+               trigger: Trigger | None = None, correlation_id: str | None = None, client_id: str = "") -> Inserted:
         """Write the order and its first event in one statement, or find the order its idempotency key made.
         With a `trigger` the order is created waiting for it (a limit or sniper order)."""
         waiting = {}
@@ -142,6 +141,7 @@ class OrderRepository:
             slippage_bps=request.slippage_bps,
             client_order_id=request.client_order_id,
             idempotency_key=idempotency_key,
+            client_id=client_id,
             request_hash=request.fingerprint(),
             correlation_id=correlation_id,
             detail=json.dumps(pending_detail(request)),
@@ -158,23 +158,37 @@ class OrderRepository:
             )
             return Inserted(order, created=True, same_request=True)
         existing = self.db.run(
-            f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE idempotency_key = :k", k=idempotency_key
+            f"SELECT {ORDER_COLUMNS}, request_hash FROM orders WHERE client_id = :c AND idempotency_key = :k",
+            c=client_id, k=idempotency_key,
         )
         *order_row, request_hash = existing[0]
         return Inserted(row_to_order(order_row), created=False, same_request=request_hash == request.fingerprint())
 
-    def get(self, order_id: str) -> Order | None:
-        rows = self.db.run(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
+    def get(self, order_id: str, client_id: str | None = None) -> Order | None:
+        """The order; with `client_id`, only when that client submitted it."""
+        if client_id is None:
+            rows = self.db.run(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
+        else:
+            rows = self.db.run(f"SELECT {ORDER_COLUMNS} FROM orders WHERE id = CAST(:id AS uuid) AND client_id = :c",
+                               id=order_id, c=client_id)
         return row_to_order(rows[0]) if rows else None
 
-    def get_with_events(self, order_id: str) -> tuple[Order, list[OrderEvent]] | None:
-        """The order and its whole timeline in seq order, read in one statement (one snapshot)."""
-        rows = self.db.run(_ORDER_WITH_EVENTS, id=order_id)
+    def get_with_events(self, order_id: str, client_id: str | None = None) -> tuple[Order, list[OrderEvent]] | None:
+        """The order and its whole timeline in seq order, read in one statement (one snapshot); with `client_id`,
+        only when that client submitted it."""
+        if client_id is None:
+            rows = self.db.run(_ORDER_WITH_EVENTS, id=order_id)
+        else:
+            rows = self.db.run(_ORDER_WITH_EVENTS + " AND o.client_id = :c", id=order_id, c=client_id)
         if not rows:
             return None
         *order_row, events_json = rows[0]
         order = row_to_order(order_row)
         return order, _json_events(order.id, events_json)
+
+    def owner(self, order_id: str) -> str | None:
+        rows = self.db.run("SELECT client_id FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
+        return rows[0][0] if rows else None
 
     def events(self, order_id: str, after_seq: int = 0) -> list[OrderEvent]:
         rows = self.db.run(
@@ -186,7 +200,7 @@ class OrderRepository:
 
     def history(
         self, limit: int, after: HistoryPosition | None = None, status: Status | None = None, mint: str | None = None,
-        client_order_id: str | None = None,
+        client_order_id: str | None = None, client_id: str | None = None,
     ) -> list[Order]:
         """Newest first; `after` continues below a position taken from the previous page's last order."""
         where, params = [], {"limit": limit}
@@ -202,6 +216,9 @@ class OrderRepository:
         if client_order_id is not None:
             where.append("client_order_id = :client_order_id")
             params["client_order_id"] = client_order_id
+        if client_id is not None:
+            where.append("client_id = :client_id")
+            params["client_id"] = client_id
         clause = f"WHERE {' AND '.join(where)}" if where else ""
         rows = self.db.run(
             f"SELECT {ORDER_COLUMNS} FROM orders {clause} ORDER BY created_at DESC, id DESC LIMIT :limit", **params
@@ -217,5 +234,9 @@ class OrderRepository:
     def ping(self) -> None:
         self.db.ping()
 
-    def count_by_status(self) -> dict[str, int]:
-        return {status: count for status, count in self.db.run("SELECT status, count(*) FROM orders GROUP BY status")}
+    def count_by_status(self, client_id: str | None = None) -> dict[str, int]:
+        if client_id is None:
+            rows = self.db.run("SELECT status, count(*) FROM orders GROUP BY status")
+        else:
+            rows = self.db.run("SELECT status, count(*) FROM orders WHERE client_id = :c GROUP BY status", c=client_id)
+        return {status: count for status, count in rows}
