@@ -12,6 +12,7 @@ from order_engine.config import Settings
 from order_engine.services.submit import SubmitService
 from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
+from order_engine.store.quotes import QuoteBook
 from order_engine.store.migrations import ensure_database, migrate
 from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
@@ -33,7 +34,8 @@ def make_backlog(servers) -> list[str]:
     migrate(s.database_url, s.database_schema)
     db = Database(s.database_url, s.database_schema)
     try:
-        submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoExecutor())
+        submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoExecutor(),
+                               QuoteBook(s.redis_url, Keys(s.key_prefix)))
         return [submit.submit(ORDER).order.id for _ in range(BACKLOG)]
     finally:
         db.close()

@@ -4,11 +4,12 @@ HTTP and WebSocket functions, once per run for the executor; tests and benchmark
 """
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from order_engine.config import Settings, settings as load_settings
 from order_engine.services.operator import OperatorService
@@ -19,11 +20,13 @@ from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
 from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
+from order_engine.store.quotes import QuoteBook
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
     from order_engine.ports import Dex, Notifier, Waker
     from order_engine.services.executor.engine import Executor, RunSummary
+    from order_engine.services.quote import QuoteService
     from order_engine.services.subscribe import SubscriptionService
 
 # The WebSocket and executor wiring import their adapters when called: a function's cold start loads only what
@@ -33,23 +36,44 @@ if TYPE_CHECKING:
 # -- the HTTP functions ---------------------------------------------------------------------------------------
 
 
+class BlockingQuotes:
+    """GET /api/quote for the synchronous HTTP handlers: the quote service and the simulated market it asks, on
+    an event loop this process keeps (the market's Redis client is bound to it), built at the first quote."""
+
+    def __init__(self, s: Settings, book: QuoteBook):
+        self._settings, self._book = s, book
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._service: "QuoteService | None" = None
+
+    def quote(self, query: Mapping[str, str | None]) -> dict[str, Any]:
+        if self._service is None:
+            from order_engine.services.quote import QuoteService
+
+            self._loop = asyncio.new_event_loop()
+            self._service = QuoteService(self._settings, simulated_dex(self._settings), self._book)
+        return self._loop.run_until_complete(self._service.quote(query))
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
     submit: SubmitService
     queries: OrderQueries
     operator: OperatorService
+    quotes: BlockingQuotes
 
 
 def build(s: Settings) -> Services:
     orders = OrderRepository(Database(s.database_url, s.database_schema))
     intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
     waker = ExecutorWaker(s.executor_function_name)
+    book = QuoteBook(s.redis_url, Keys(s.key_prefix))
     return Services(
         settings=s,
-        submit=SubmitService(s, orders, intake, waker),
+        submit=SubmitService(s, orders, intake, waker, book),
         queries=OrderQueries(s, orders, intake),
         operator=OperatorService(orders, intake, waker),
+        quotes=BlockingQuotes(s, book),
     )
 
 

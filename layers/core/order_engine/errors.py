@@ -22,7 +22,10 @@ class ErrorCode(StrEnum):
     UNKNOWN_ACTION = "unknown_action"  # a WebSocket message whose action no route serves
     IDEMPOTENCY_CONFLICT = "idempotency_conflict"
     NOT_RETRYABLE = "not_retryable"  # an operator retry of an order that is neither failed nor dead-lettered
+    QUOTE_NOT_FOUND = "quote_not_found"  # a quoteId no quote has (never issued, or long gone)
+    QUOTE_EXPIRED = "quote_expired"  # a quoteId past its validity (QUOTE_TTL_MS)
     DATABASE_UNAVAILABLE = "database_unavailable"
+    VENUE_UNAVAILABLE = "venue_unavailable"  # no venue answered a quote request
     REDIS_UNAVAILABLE = "redis_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -40,7 +43,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_ACTION: 400,
     ErrorCode.IDEMPOTENCY_CONFLICT: 409,
     ErrorCode.NOT_RETRYABLE: 409,
+    ErrorCode.QUOTE_NOT_FOUND: 404,
+    ErrorCode.QUOTE_EXPIRED: 410,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
+    ErrorCode.VENUE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }
@@ -80,6 +86,14 @@ class InvalidField(InvalidRequest):
 
 class NotFound(EngineError):
     code = ErrorCode.NOT_FOUND
+
+
+class QuoteNotFound(EngineError):
+    code = ErrorCode.QUOTE_NOT_FOUND
+
+
+class QuoteExpired(EngineError):
+    code = ErrorCode.QUOTE_EXPIRED
 
 
 class IdempotencyConflict(EngineError):

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BaseModel, ConfigDict, Field, InstanceOf, StrictInt, StrictStr, WithJsonSchema
 
 from order_engine.config import settings
-from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
-                                        ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
+from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN,
+                                        DYNAMIC_SLIPPAGE, MAX_BPS, MIN_BPS, ORDER_TYPE, ORDER_TYPES, QUOTE_ID,
+                                        QUOTE_ID_PATTERN, SLIPPAGE_BPS, WHOLE_SHAPE)
 from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
                                         TOKENS, Numeral, token_pattern)
 
@@ -31,7 +32,7 @@ BaseUnitAmount = Annotated[Union[StrictInt, StrictStr], WithJsonSchema({
                    "per-order maximum."})]
 Token = Annotated[StrictStr, WithJsonSchema(_TOKEN)]
 
-_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
+_COMMON = (SLIPPAGE_BPS, DYNAMIC_SLIPPAGE, QUOTE_ID, ORDER_TYPE, CLIENT_ORDER_ID)
 
 
 def _two_shapes(schema: dict[str, Any]) -> None:
@@ -49,8 +50,22 @@ def _two_shapes(schema: dict[str, Any]) -> None:
         for title, shape in (("WholeTokenOrder", WHOLE_SHAPE), ("BaseUnitOrder", BASE_UNIT_SHAPE))]
     schema["description"] = (schema.get("description", "") + " Rules the schema cannot state, refused with 400 "
                              "naming the rule: tokenOut differs from tokenIn (distinct_tokens); the amount has at "
-                             "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum). "
+                             "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum); "
+                             f"{DYNAMIC_SLIPPAGE}.{MIN_BPS} is at most its {MAX_BPS} (min_not_above_max); "
+                             f"{SLIPPAGE_BPS} and {DYNAMIC_SLIPPAGE} are not given together (one_slippage), nor "
+                             f"{DYNAMIC_SLIPPAGE} with {QUOTE_ID} (not_with_quote); a {QUOTE_ID} names a quote "
+                             "still valid (404 quote_not_found, 410 quote_expired) for the same pair and amount "
+                             "(same_pair, same_amount), and slippageBps, when given, is the quote's (same_as_quote). "
                              + NO_EXPONENT).strip()
+
+
+_BPS = {"type": "integer", "minimum": 0, "maximum": settings().max_slippage_bps}
+DynamicSlippage = Annotated[dict, WithJsonSchema({
+    "type": "object", "required": [MIN_BPS, MAX_BPS], "additionalProperties": False,
+    "properties": {MIN_BPS: _BPS, MAX_BPS: _BPS},
+    "description": "Let the engine pick the slippage within these bounds, from the pool's recent volatility and "
+                   f"the order's price impact (instead of {SLIPPAGE_BPS}); the value it picked is the order's "
+                   f"{SLIPPAGE_BPS} once built"})]
 
 
 class ExecuteOrderRequest(BaseModel):
@@ -67,6 +82,10 @@ class ExecuteOrderRequest(BaseModel):
     output_mint: Token = Field(None, alias=OUTPUT_MINT)
     amount_in: BaseUnitAmount = Field(None, alias=AMOUNT_IN)
     slippage_bps: StrictInt = Field(None, alias=SLIPPAGE_BPS)
+    dynamic_slippage: DynamicSlippage = Field(None, alias=DYNAMIC_SLIPPAGE)
+    quote_id: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "pattern": QUOTE_ID_PATTERN,
+        "description": "Execute on this quote's route with its minAmountOut (GET /api/quote)"})] = Field(None, alias=QUOTE_ID)
     order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type; only market orders are implemented")
     client_order_id: Annotated[StrictStr, WithJsonSchema({"type": "string", "pattern": CLIENT_ORDER_ID_PATTERN,
                                                           "description": "Your reference, 1 to 64 characters"})] = Field(None, alias=CLIENT_ORDER_ID)
@@ -97,7 +116,10 @@ class OrderView(BaseModel):
     outputMint: str
     amountIn: str
     amount: str
-    slippageBps: int
+    slippageBps: int = Field(description="The slippage the swap is built with (with dynamicSlippage: the value the "
+                                         "engine picked, its maxBps until the order is built)")
+    dynamicSlippage: Optional[dict[str, int]] = Field(description="{minBps, maxBps} when the engine picks the slippage")
+    quoteId: Optional[str] = Field(description="The quote the order executes by")
     clientOrderId: Optional[str]
     dex: Optional[str]
     executedPrice: Optional[str]
@@ -118,6 +140,54 @@ class OrderWithEvents(OrderView):
 class HistoryResponse(BaseModel):
     orders: list[OrderView]
     nextCursor: Optional[str]
+
+
+class QuoteLeg(BaseModel):
+    venue: str
+    amountIn: str
+    amountOut: str
+    percent: int
+    priceImpactBps: int
+
+
+class QuoteRoute(BaseModel):
+    dex: str = Field(description="raydium, meteora, or raydium+meteora for a split")
+    legs: list[QuoteLeg]
+    reason: str = Field(description="Why this route, in whole tokens and percent")
+
+
+class VenueQuote(BaseModel):
+    venue: str
+    amountIn: str
+    amountOut: str = Field(description="After fees and price impact, base units")
+    fee: str
+    priceImpactBps: int
+    volatilityBps: int = Field(description="How far the venue's price may move before a swap lands")
+
+
+class FailedVenue(BaseModel):
+    venue: str
+    reason: str
+
+
+class QuoteResponse(BaseModel):
+    quoteId: str = Field(description="Execute by it (POST /api/orders/execute with quoteId) until expiresAt")
+    tokenIn: str
+    tokenOut: str
+    inputMint: str
+    outputMint: str
+    amountIn: str
+    amount: str
+    slippageBps: int
+    expectedAmountOut: str
+    minAmountOut: str = Field(description="The least the swap accepts, base units: what an order by this quote is held to")
+    minAmount: str = Field(description="minAmountOut in whole tokens")
+    priceImpactBps: int
+    route: QuoteRoute
+    quotes: list[VenueQuote] = Field(description="Each venue's quote for the whole amount")
+    failedVenues: list[FailedVenue]
+    quotedAt: int = Field(description="Epoch milliseconds")
+    expiresAt: int = Field(description="Epoch milliseconds")
 
 
 class ErrorBody(BaseModel):

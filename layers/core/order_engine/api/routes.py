@@ -14,13 +14,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse,
                                      HealthResponse, HistoryResponse, OrderWithEvents, PageConfig, QueueStats,
-                                     RetryResponse)
+                                     QuoteResponse, RetryResponse)
 from order_engine.api.http import logger
 from order_engine.bootstrap import services
 from order_engine.config import settings
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.orders import CLIENT_ORDER_ID_PATTERN, IDEMPOTENCY_KEY_PATTERN, ORDER_ID_PATTERN
-from order_engine.domain.tokens import TOKENS, token_pattern
+from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
+                                        TOKENS, token_pattern)
 from order_engine.services.operator import MAX_DEAD_LETTERS
 
 submit_router = APIGatewayHttpRouter()
@@ -33,13 +34,15 @@ _JSON = "application/json"
 _ERROR_MEANINGS = {
     400: "Bad input: the message and details name the field and the rule (a header, query or path parameter "
          "holding a NUL character or text that is not UTF-8 is bad input on every route)",
-    404: "No such order",
+    404: "No such order (or, for quoteId, no such quote)",
+    410: "The quoteId has expired",
     409: "A conflict with what exists: the Idempotency-Key was used with a different order, or the order is not in a "
          "state that can be retried",
     413: f"The body is over {settings().max_body_bytes} bytes",
     415: "The body is not JSON",
     500: "A bug on our side",
-    503: "PostgreSQL or Redis is unavailable (the code names which); nothing half-written remains",
+    503: "PostgreSQL, Redis or (for a quote) the venues are unavailable (the code names which); nothing "
+         "half-written remains",
 }
 
 
@@ -52,7 +55,7 @@ def _errors(*statuses: int) -> dict[int, dict[str, Any]]:
     "/api/orders/execute",
     summary="Submit a market swap",
     responses={202: {"description": "Accepted: durable and queued", "content": {_JSON: {"model": ExecuteOrderResponse}}},
-               **_errors(400, 409, 413, 415, 503)},
+               **_errors(400, 404, 409, 410, 413, 415, 503)},
 )
 def execute_order(
     body: ExecuteOrderRequest,
@@ -104,6 +107,33 @@ def get_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: N80
         "format": "uuid", "pattern": ORDER_ID_PATTERN})]) -> dict[str, Any]:
     logger.append_keys(order_id=orderId)
     return services().queries.get(orderId)
+
+
+_TOKEN_QUERY = {"pattern": token_pattern()}
+
+
+@orders_router.get(
+    "/api/quote",
+    summary="Both venues' quotes, the route the engine would take now, minAmountOut and a quoteId to execute by",
+    description="The fields of the submit body, as query parameters: tokenIn/tokenOut/amount or "
+                "inputMint/outputMint/amountIn, and slippageBps. The quoteId binds the pair, the amount, the route "
+                "and minAmountOut until expiresAt.",
+    responses={200: {"description": "The quote", "content": {_JSON: {"model": QuoteResponse}}}, **_errors(400, 503)},
+)
+def quote(
+    token_in: Annotated[str, Query(alias="tokenIn", json_schema_extra=_TOKEN_QUERY)] = None,
+    token_out: Annotated[str, Query(alias="tokenOut", json_schema_extra=_TOKEN_QUERY)] = None,
+    amount: Annotated[str, Query(max_length=MAX_AMOUNT_CHARS, description="Whole tokens of tokenIn",
+                                 json_schema_extra={"pattern": POSITIVE_WHOLE_AMOUNT_PATTERN})] = None,
+    input_mint: Annotated[str, Query(alias="inputMint", json_schema_extra=_TOKEN_QUERY)] = None,
+    output_mint: Annotated[str, Query(alias="outputMint", json_schema_extra=_TOKEN_QUERY)] = None,
+    amount_in: Annotated[str, Query(alias="amountIn", max_length=MAX_AMOUNT_CHARS, description="Base units of inputMint",
+                                    json_schema_extra={"pattern": POSITIVE_BASE_UNITS_PATTERN})] = None,
+    slippage_bps: Annotated[int, Query(alias="slippageBps", ge=0, le=settings().max_slippage_bps,
+                                       description=f"Slippage bound (default {settings().default_slippage_bps})")] = None,
+) -> dict[str, Any]:
+    # the service reads the query as sent (the same parser as the submit body); the route has checked its shape
+    return services().quotes.quote(orders_router.current_event.query_string_parameters or {})
 
 
 @orders_router.get("/api/health", summary="PostgreSQL and Redis reachability",

@@ -10,17 +10,25 @@ import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from order_engine.domain.lifecycle import Status
+from order_engine.domain.slippage import SlippageBounds
 from order_engine.domain.tokens import Token, by_mint, parse_base_units, resolve_token, to_decimal_string, whole_to_base_units
 from order_engine.errors import InvalidField
+
+if TYPE_CHECKING:
+    from order_engine.domain.quotes import QuoteTerms
 
 # The request's field names, the one place they are spelled (the API's request model takes them from here).
 WHOLE_SHAPE = ("tokenIn", "tokenOut", "amount")
 BASE_UNIT_SHAPE = ("inputMint", "outputMint", "amountIn")
 SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID = "slippageBps", "type", "clientOrderId"
-REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID)
+DYNAMIC_SLIPPAGE, MIN_BPS, MAX_BPS = "dynamicSlippage", "minBps", "maxBps"
+QUOTE_ID = "quoteId"
+REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, DYNAMIC_SLIPPAGE, QUOTE_ID, ORDER_TYPE, CLIENT_ORDER_ID)
+QUOTE_ID_PATTERN = r"^q_[0-9a-f]{32}$"
+_QUOTE_ID = re.compile(QUOTE_ID_PATTERN)
 ORDER_TYPES = ("market",)
 MAX_CLIENT_ORDER_ID = 64
 IDEMPOTENCY_KEY = "Idempotency-Key"
@@ -44,13 +52,18 @@ class OrderRequest:
     slippage_bps: int
     order_type: str = "market"
     client_order_id: str | None = None
+    dynamic_slippage: SlippageBounds | None = None  # the engine picks slippage_bps within these at build time
+    quote_id: str | None = None
+    quote: "QuoteTerms | None" = None  # the quote quote_id names, once the submit service found it
 
     def fingerprint(self) -> str:
         """What makes two submits 'the same body' for idempotency: the normalised order, not its spelling."""
-        canonical = json.dumps(
-            [self.token_in.mint, self.token_out.mint, self.amount_in, self.slippage_bps, self.order_type, self.client_order_id],
-            separators=(",", ":"),
-        )
+        parts: list[Any] = [self.token_in.mint, self.token_out.mint, self.amount_in, self.slippage_bps,
+                            self.order_type, self.client_order_id]
+        if self.dynamic_slippage is not None or self.quote_id is not None:  # older orders' fingerprints unchanged
+            dynamic = self.dynamic_slippage
+            parts += [None if dynamic is None else [dynamic.min_bps, dynamic.max_bps], self.quote_id]
+        canonical = json.dumps(parts, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -74,14 +87,59 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
         amount_in = parse_base_units(amount_field, body[amount_field], token_in)
     else:
         amount_in = whole_to_base_units(amount_field, body[amount_field], token_in)
+    dynamic = _dynamic_slippage(body.get(DYNAMIC_SLIPPAGE), max_slippage_bps)
+    quote_id = parse_quote_id(body.get(QUOTE_ID))
+    if dynamic is not None and body.get(SLIPPAGE_BPS) is not None:
+        raise InvalidField(DYNAMIC_SLIPPAGE, "one_slippage",
+                           f"Give {SLIPPAGE_BPS} or {DYNAMIC_SLIPPAGE}, not both.")
+    if dynamic is not None and quote_id is not None:
+        raise InvalidField(DYNAMIC_SLIPPAGE, "not_with_quote",
+                           f"A {QUOTE_ID} fixes the slippage (its minAmountOut); leave {DYNAMIC_SLIPPAGE} out.")
     return OrderRequest(
         token_in=token_in,
         token_out=token_out,
         amount_in=amount_in,
-        slippage_bps=_slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps),
+        # a dynamic order starts at its bound's maximum; the executor records the value it picks
+        slippage_bps=dynamic.max_bps if dynamic else _slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps),
         order_type=_order_type(body.get(ORDER_TYPE)),
         client_order_id=parse_client_order_id(body.get(CLIENT_ORDER_ID)),
+        dynamic_slippage=dynamic,
+        quote_id=quote_id,
     )
+
+
+def _dynamic_slippage(value: Any, maximum: int) -> SlippageBounds | None:
+    """`dynamicSlippage: {minBps, maxBps}`: integers, 0 <= minBps <= maxBps <= the maximum slippage."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidField(DYNAMIC_SLIPPAGE, "object", f"{DYNAMIC_SLIPPAGE} must be an object {{{MIN_BPS}, {MAX_BPS}}}.")
+    unknown = sorted(set(value) - {MIN_BPS, MAX_BPS})
+    if unknown:
+        raise InvalidField(f"{DYNAMIC_SLIPPAGE}.{unknown[0]}", "extra_forbidden",
+                           f"{DYNAMIC_SLIPPAGE} has only {MIN_BPS} and {MAX_BPS}; {unknown[0][:64]} is not one of them.")
+    bounds = []
+    for name in (MIN_BPS, MAX_BPS):
+        field, bps = f"{DYNAMIC_SLIPPAGE}.{name}", value.get(name)
+        if bps is None:
+            raise InvalidField(field, "required", f"{field} is required.")
+        if isinstance(bps, bool) or not isinstance(bps, int):
+            raise InvalidField(field, "integer", f"{field} must be an integer number of basis points.")
+        if not 0 <= bps <= maximum:
+            raise InvalidField(field, "range", f"{field} must be between 0 and {maximum}.")
+        bounds.append(bps)
+    if bounds[0] > bounds[1]:
+        raise InvalidField(DYNAMIC_SLIPPAGE, "min_not_above_max",
+                           f"{DYNAMIC_SLIPPAGE}.{MIN_BPS} ({bounds[0]}) must not exceed {MAX_BPS} ({bounds[1]}).")
+    return SlippageBounds(*bounds)
+
+
+def parse_quote_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _QUOTE_ID.fullmatch(value):
+        raise InvalidField(QUOTE_ID, "format", f"{QUOTE_ID} must be an id GET /api/quote returned (q_ and 32 hex digits).")
+    return value
 
 
 def _slippage(value: Any, default: int, maximum: int) -> int:
@@ -149,6 +207,8 @@ class Order:
     tx_hash: str | None = None
     error: str | None = None
     completed_at: datetime | None = None
+    dynamic_slippage: SlippageBounds | None = None
+    quote: dict[str, Any] | None = None  # the terms of the quote it executes by (QuoteTerms.to_record())
 
     @property
     def token_in(self) -> Token:
@@ -171,6 +231,8 @@ class Order:
             "amountIn": str(self.amount_in),
             "amount": to_decimal_string(self.amount_in, self.token_in),
             "slippageBps": self.slippage_bps,
+            "dynamicSlippage": None if self.dynamic_slippage is None else self.dynamic_slippage.to_api(),
+            "quoteId": None if self.quote is None else self.quote["quoteId"],
             "clientOrderId": self.client_order_id,
             "dex": self.dex,
             "executedPrice": self.executed_price,
@@ -223,4 +285,6 @@ def pending_detail(request: OrderRequest) -> dict[str, Any]:
         "tokenOut": request.token_out.symbol,
         "amountIn": str(request.amount_in),
         "slippageBps": request.slippage_bps,
+        **({"dynamicSlippage": request.dynamic_slippage.to_api()} if request.dynamic_slippage else {}),
+        **({"quoteId": request.quote_id} if request.quote_id else {}),
     }

@@ -8,20 +8,22 @@ from typing import Any
 
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
+from order_engine.domain.slippage import SlippageBounds
 from order_engine.ports import Inserted
 from order_engine.store.postgres import Database
 
 ORDER_COLUMNS = (
     "id, status, token_in, token_out, amount_in, slippage_bps, order_type, attempts, seq, created_at, updated_at,"
-    " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at"
+    " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at,"
+    " quote, dynamic_slippage"
 )
 
 _INSERT = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash)
+                        idempotency_key, request_hash, quote, dynamic_slippage)
     VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
-            :idempotency_key, :request_hash)
+            :idempotency_key, :request_hash, CAST(:quote AS jsonb), CAST(:dynamic_slippage AS jsonb))
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
@@ -52,14 +54,24 @@ SELECT count(*) FROM logged
 
 def row_to_order(row: list[Any]) -> Order:
     (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
-     client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at) = row
+     client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, quote,
+     dynamic_slippage) = row
     return Order(
         id=str(oid), status=Status(status), token_in_mint=token_in, token_out_mint=token_out, amount_in=int(amount_in),
         slippage_bps=slippage, order_type=order_type, attempts=attempts, seq=seq, created_at=created_at,
         updated_at=updated_at, client_order_id=client_order_id, dex=dex,
         executed_price=None if executed_price is None else format(executed_price, "f"),
         amount_out=amount_out, min_amount_out=min_amount_out, tx_hash=tx_hash, error=error, completed_at=completed_at,
+        quote=_json(quote), dynamic_slippage=_bounds(_json(dynamic_slippage)),
     )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _bounds(value: dict[str, int] | None) -> SlippageBounds | None:
+    return None if value is None else SlippageBounds(int(value["minBps"]), int(value["maxBps"]))
 
 
 def row_to_event(row: list[Any]) -> OrderEvent:
@@ -87,6 +99,8 @@ class OrderRepository:
             idempotency_key=idempotency_key,
             request_hash=request.fingerprint(),
             detail=json.dumps(pending_detail(request)),
+            quote=None if request.quote is None else json.dumps(request.quote.to_record()),
+            dynamic_slippage=None if request.dynamic_slippage is None else json.dumps(request.dynamic_slippage.to_api()),
         )
         if rows:
             created_at = rows[0][0]
@@ -94,7 +108,8 @@ class OrderRepository:
                 id=order_id, status=Status.PENDING, token_in_mint=request.token_in.mint,
                 token_out_mint=request.token_out.mint, amount_in=request.amount_in, slippage_bps=request.slippage_bps,
                 order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
-                client_order_id=request.client_order_id,
+                client_order_id=request.client_order_id, dynamic_slippage=request.dynamic_slippage,
+                quote=None if request.quote is None else request.quote.to_record(),
             )
             return Inserted(order, created=True, same_request=True)
         existing = self.db.run(

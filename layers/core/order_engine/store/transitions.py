@@ -27,12 +27,12 @@ logger = logging.getLogger(__name__)
 _WRITE = """
 WITH v AS (
     SELECT * FROM jsonb_to_recordset(CAST(:batch AS jsonb)) AS v(
-        id uuid, from_status text, from_seq integer, to_status text, attempts integer, dex text,
+        id uuid, from_status text, from_seq integer, to_status text, attempts integer, slippage_bps integer, dex text,
         executed_price numeric, amount_out bigint, min_amount_out bigint, tx_hash text, error text,
         at timestamptz, completed boolean, detail jsonb)
 ), moved AS (
     UPDATE orders o
-       SET status = v.to_status, seq = o.seq + 1, attempts = v.attempts, dex = v.dex,
+       SET status = v.to_status, seq = o.seq + 1, attempts = v.attempts, slippage_bps = v.slippage_bps, dex = v.dex,
            executed_price = v.executed_price, amount_out = v.amount_out, min_amount_out = v.min_amount_out,
            tx_hash = v.tx_hash, error = v.error, updated_at = v.at,
            completed_at = CASE WHEN v.completed THEN v.at ELSE o.completed_at END
@@ -66,7 +66,7 @@ def _row(t: Transition) -> dict[str, Any]:
     after = t.after()
     return {
         "id": after.id, "from_status": str(t.order.status), "from_seq": t.order.seq, "to_status": str(t.to),
-        "attempts": after.attempts, "dex": after.dex, "executed_price": after.executed_price,
+        "attempts": after.attempts, "slippage_bps": after.slippage_bps, "dex": after.dex, "executed_price": after.executed_price,
         "amount_out": after.amount_out, "min_amount_out": after.min_amount_out, "tx_hash": after.tx_hash,
         "error": after.error, "at": t.at.isoformat(), "completed": t.terminal, "detail": t.detail,
     }

@@ -19,7 +19,9 @@ from order_engine.domain.swaps import (
     TransactionDropped,
 )
 from order_engine.domain.lifecycle import TERMINAL, Status
+from order_engine.domain import slippage
 from order_engine.domain.orders import Order
+from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.retry import Fail, RetryPolicy
 from order_engine.domain.transition import Transition
 from order_engine.ports import Dex
@@ -68,20 +70,26 @@ class OrderFlow:
 
     async def _attempt(self, order: Order) -> Outcome:
         attempt = max(order.attempts, 1)
+        quote = None if order.quote is None else QuoteTerms.from_record(order.quote)
         try:
-            route = await self.dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
+            # an order placed by a quote executes on the quoted route, never a fresh one
+            route = quote.executable_route() if quote else await self.dex.route(
+                order.token_in_mint, order.token_out_mint, order.amount_in)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
-        order = await self._step(order, Status.ROUTING, route.to_detail(),
+        routed = route.to_detail() if quote is None else {**route.to_detail(), "quoteId": quote.quote_id}
+        order = await self._step(order, Status.ROUTING, routed,
                                  attempts=attempt, dex=route.dex, amount_out=route.amount_out)
         if order is None:
             return Outcome.ack("lost")
+        slippage_bps, chosen = _tolerance(order, route)
         try:
-            built = await self.dex.build(order.id, route, order.slippage_bps)
+            built = await self.dex.build(order.id, route, slippage_bps)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
-        order = await self._step(order, Status.BUILDING, _build_detail(built, built.signature),
-                                 min_amount_out=built.min_amount_out, tx_hash=built.signature)
+        order = await self._step(order, Status.BUILDING, {**_build_detail(built, built.signature), **chosen},
+                                 min_amount_out=built.min_amount_out, tx_hash=built.signature,
+                                 slippage_bps=slippage_bps)
         if order is None:
             return Outcome.ack("lost")
         if not await self._holds_lease(order.id):
@@ -170,6 +178,11 @@ class OrderFlow:
 
     async def _attempt_failed(self, order: Order, attempt: int, code: str, retryable: bool,
                               message: str | None) -> Outcome:
+        if order.quote is not None and code == SlippageExceeded.reason:
+            # a retry would only meet the same minimum on the same route: the quote no longer holds
+            retryable = False
+            message = (f"the market moved past quote {order.quote['quoteId']}'s slippage of "
+                       f"{order.quote['slippageBps']} bps; the order is not re-routed: get a new quote. {message or ''}").strip()
         decision = self.policy.decide(max(attempt, 1), code, retryable, message, self._rng)
         if isinstance(decision, Fail):
             stored = await self._step(order, Status.FAILED, decision.detail(), error=decision.error,
@@ -183,6 +196,16 @@ class OrderFlow:
 
     async def _step(self, order: Order, to: Status, detail: dict[str, Any], **changes: Any) -> Order | None:
         return await self.recorder.record(Transition(order, to, detail=detail, changes=changes))
+
+
+def _tolerance(order: Order, route: Route) -> tuple[int, dict[str, Any]]:
+    """The slippage the order's swap is built with, and (dynamic slippage) the event detail saying why."""
+    bounds = order.dynamic_slippage
+    if bounds is None:
+        return order.slippage_bps, {}
+    bps = slippage.dynamic_slippage_bps(bounds, route.volatility_bps, route.price_impact_bps)
+    return bps, {"dynamicSlippage": {**bounds.to_api(), "chosenBps": bps, "volatilityBps": route.volatility_bps,
+                                     "priceImpactBps": route.price_impact_bps}}
 
 
 def _signed_transaction(order: Order, sent: dict[str, Any]) -> BuiltSwap | None:
