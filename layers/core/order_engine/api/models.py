@@ -44,16 +44,16 @@ def _two_shapes(schema: dict[str, Any]) -> None:
     properties[SLIPPAGE_BPS] = {"type": "integer", "minimum": 0, "maximum": settings().max_slippage_bps,
                                 "description": f"Slippage bound in basis points (default {settings().default_slippage_bps})"}
     schema.pop("additionalProperties", None)
+    exclusive = [{"not": {"required": [SLIPPAGE_BPS, DYNAMIC_SLIPPAGE]}}, {"not": {"required": [DYNAMIC_SLIPPAGE, QUOTE_ID]}}]
     schema["oneOf"] = [
         {"title": title, "type": "object", "required": list(shape), "additionalProperties": False,
-         "properties": {name: properties[name] for name in (*shape, *_COMMON)}}
+         "properties": {name: properties[name] for name in (*shape, *_COMMON)}, "allOf": exclusive}
         for title, shape in (("WholeTokenOrder", WHOLE_SHAPE), ("BaseUnitOrder", BASE_UNIT_SHAPE))]
     schema["description"] = (schema.get("description", "") + " Rules the schema cannot state, refused with 400 "
                              "naming the rule: tokenOut differs from tokenIn (distinct_tokens); the amount has at "
                              "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum); "
                              f"{DYNAMIC_SLIPPAGE}.{MIN_BPS} is at most its {MAX_BPS} (min_not_above_max); "
-                             f"{SLIPPAGE_BPS} and {DYNAMIC_SLIPPAGE} are not given together (one_slippage), nor "
-                             f"{DYNAMIC_SLIPPAGE} with {QUOTE_ID} (not_with_quote); a {QUOTE_ID} names a quote "
+                             f"a {QUOTE_ID} names a quote "
                              "still valid (404 quote_not_found, 410 quote_expired) for the same pair and amount "
                              "(same_pair, same_amount), and slippageBps, when given, is the quote's (same_as_quote). "
                              + NO_EXPONENT).strip()

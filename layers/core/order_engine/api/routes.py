@@ -115,9 +115,10 @@ _TOKEN_QUERY = {"pattern": token_pattern()}
 @orders_router.get(
     "/api/quote",
     summary="Both venues' quotes, the route the engine would take now, minAmountOut and a quoteId to execute by",
-    description="The fields of the submit body, as query parameters: tokenIn/tokenOut/amount or "
-                "inputMint/outputMint/amountIn, and slippageBps. The quoteId binds the pair, the amount, the route "
-                "and minAmountOut until expiresAt.",
+    description="The fields of the submit body, as query parameters: exactly one of the shapes tokenIn/tokenOut/"
+                "amount or inputMint/outputMint/amountIn, all three of it (refused with 400 one_shape or required: "
+                "rules separate parameters cannot state), and slippageBps; an amount too small to buy anything is "
+                "400 routable. The quoteId binds the pair, the amount, the route and minAmountOut until expiresAt.",
     responses={200: {"description": "The quote", "content": {_JSON: {"model": QuoteResponse}}}, **_errors(400, 503)},
 )
 def quote(
