@@ -78,3 +78,22 @@ def test_queue_and_get_of_an_unknown_order(local_stack):
     assert {"ready", "inFlight", "delayed", "deadLettered", "confirmed", "failed"} <= set(counts)
     missing = cli(local_stack, "get", "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f")
     assert missing.returncode == 3 and "404 order_not_found" in missing.stderr
+
+
+def test_quote_then_submit_by_its_id_confirms_on_the_quoted_route(local_stack):
+    table = cli(local_stack, "quote", "SOL", "USDC", "2", "--slippage-bps", "80")
+    assert table.returncode == 0, table.stderr
+    assert "raydium" in table.stdout and "meteora" in table.stdout and "more than" in table.stdout
+    quoted = json.loads(cli(local_stack, "--json", "quote", "SOL", "USDC", "2", "--slippage-bps", "80").stdout)
+    run = cli(local_stack, "--json", "submit", "SOL", "USDC", "2", "--quote-id", quoted["quoteId"], "--watch")
+    assert run.returncode == 0, run.stderr
+    order_id = json.loads(run.stdout.splitlines()[0])["orderId"]
+    shown = json.loads(cli(local_stack, "--json", "get", order_id).stdout)
+    assert shown["status"] == "confirmed" and shown["quoteId"] == quoted["quoteId"]
+    assert shown["dex"] == quoted["route"]["dex"] and shown["minAmountOut"] == quoted["minAmountOut"]
+
+
+def test_a_quote_for_a_bad_amount_is_one_line_naming_the_field(local_stack):
+    run = cli(local_stack, "quote", "SOL", "USDC", "1e3")
+    assert run.returncode == 3 and run.stdout == ""
+    assert run.stderr.strip().startswith("error (400 invalid_request)") and "[field: amount]" in run.stderr
