@@ -9,7 +9,7 @@ from typing import Any, Awaitable, Callable
 import pytest
 
 from dex_helpers import SOL, USDC, ManualClock, simulated, trade_on
-from executor_support import executor_settings, timeline
+from executor_support import executor_settings, run, timeline
 from helpers import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 from order_engine.bootstrap import deadline_in, run_executor_async
@@ -111,7 +111,10 @@ def test_execute_by_quote_after_a_large_price_move_fails_with_the_slippage_reaso
 @pytest.fixture
 def http_quotes(configured, monkeypatch):
     monkeypatch.setenv("DEX_LATENCY_SCALE", "0")
-    return configured
+    config.settings.cache_clear()
+    bootstrap.services.cache_clear()
+    yield config.settings()
+    bootstrap.services().quotes.close()
 
 
 def get_quote(orders_fn, query: dict[str, str]) -> dict[str, Any]:
@@ -167,6 +170,7 @@ def test_submit_by_quote_refuses_unknown_expired_and_mismatched_quotes_and_write
     for body, expected in cases:
         assert error_of(submit(submit_fn, body)) == expected, body
     monkeypatch.setenv("QUOTE_TTL_MS", "1")
+    bootstrap.services().quotes.close()
     config.settings.cache_clear()
     bootstrap.services.cache_clear()
     short_lived = response_json(get_quote(orders_fn, ONE_SOL))["quoteId"]
@@ -186,3 +190,21 @@ def test_a_valid_quote_is_accepted_and_the_order_shows_it(http_quotes, orders_fn
     order = response_json(got)
     assert order["quoteId"] == quoted["quoteId"] and order["slippageBps"] == 120
     assert order["events"][0]["quoteId"] == quoted["quoteId"]
+
+
+def test_the_tolerance_dynamic_slippage_picked_shows_in_the_order_and_the_history(http_quotes, orders_fn, submit_fn,
+                                                                                   settings):
+    bounds = {"minBps": 15, "maxBps": 250}
+    accepted = submit(submit_fn, {**ONE_SOL, "dynamicSlippage": bounds})
+    assert accepted["statusCode"] == 202, accepted
+    order_id = response_json(accepted)["orderId"]
+    run(executor_settings(http_quotes))
+    page = response_json(orders_fn.handler(http_event("GET", "/api/orders/history", route_key="GET /api/orders/history"),
+                                           FakeLambdaContext()))
+    [listed] = [o for o in page["orders"] if o["orderId"] == order_id]
+    assert listed["status"] == "confirmed" and listed["dynamicSlippage"] == bounds
+    assert bounds["minBps"] <= listed["slippageBps"] <= bounds["maxBps"]
+    got = response_json(orders_fn.handler(http_event("GET", f"/api/orders/{order_id}", route_key="GET /api/orders/{orderId}",
+                                                     path_parameters={"orderId": order_id}), FakeLambdaContext()))
+    [building] = [e for e in got["events"] if e["status"] == "building"]
+    assert building["slippageBps"] == building["dynamicSlippage"]["chosenBps"] == listed["slippageBps"]

@@ -43,15 +43,23 @@ class BlockingQuotes:
     def __init__(self, s: Settings, book: QuoteBook):
         self._settings, self._book = s, book
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._dex: "SimulatedDex | None" = None
         self._service: "QuoteService | None" = None
 
     def quote(self, query: Mapping[str, str | None]) -> dict[str, Any]:
         if self._service is None:
             from order_engine.services.quote import QuoteService
 
-            self._loop = asyncio.new_event_loop()
-            self._service = QuoteService(self._settings, simulated_dex(self._settings), self._book)
+            self._loop, self._dex = asyncio.new_event_loop(), simulated_dex(self._settings)
+            self._service = QuoteService(self._settings, self._dex, self._book)
         return self._loop.run_until_complete(self._service.quote(query))
+
+    def close(self) -> None:
+        """Release the market's clients and the loop (a Lambda container never needs to; tests do)."""
+        if self._dex is not None and self._loop is not None:
+            self._loop.run_until_complete(self._dex.close())
+            self._loop.close()
+            self._service = self._dex = self._loop = None
 
 
 @dataclass(frozen=True)
