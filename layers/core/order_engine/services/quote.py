@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import secrets
-import time
 from typing import Any, Callable, Mapping
 
 from order_engine.config import Settings
@@ -17,13 +16,10 @@ from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.swaps import DexError, NoRoute
 from order_engine.errors import ErrorCode, EngineError, InvalidField
 from order_engine.ports import Dex, QuoteBook
+from order_engine.services.submit import wall_clock_ms
 
 QUERY_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS)
 _BPS_TEXT = re.compile(r"^[0-9]{1,5}$")
-
-
-def wall_clock_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def new_quote_id() -> str:
