@@ -182,7 +182,8 @@ class OrderFlow:
             # a retry would only meet the same minimum on the same route: the quote no longer holds
             retryable = False
             message = (f"the market moved past quote {order.quote['quoteId']}'s slippage of "
-                       f"{order.quote['slippageBps']} bps; the order is not re-routed: get a new quote. {message or ''}").strip()
+                       f"{order.quote['slippageBps']} bps; the order is not re-routed: get a new quote. "
+                       f"{message or ''}").strip()
         decision = self.policy.decide(max(attempt, 1), code, retryable, message, self._rng)
         if isinstance(decision, Fail):
             stored = await self._step(order, Status.FAILED, decision.detail(), error=decision.error,
