@@ -77,6 +77,9 @@ class Client:
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else None
         return await self.request("POST", "/api/orders/execute", body=order, headers=headers)
 
+    async def quote(self, **params: Any) -> dict[str, Any]:
+        return await self.request("GET", "/api/quote", params=params)
+
     async def get(self, order_id: str) -> dict[str, Any]:
         return await self.request("GET", f"/api/orders/{quote(order_id, safe='')}")
 

@@ -14,7 +14,7 @@ from rich.live import Live
 from rich.text import Text
 
 from order_engine_cli.client import ApiError, Client
-from order_engine_cli.render import Tokens, lifecycle_view, order_table, orders_table, queue_table
+from order_engine_cli.render import Tokens, lifecycle_view, order_table, orders_table, queue_table, quote_table
 
 DEFAULT_URL = "http://127.0.0.1:3000"
 EXIT_FAILED, EXIT_API = 1, 3
@@ -73,6 +73,9 @@ def submit(
     token_out: str = typer.Argument(..., help="The token you buy"),
     amount: str = typer.Argument(..., help="Whole tokens of TOKEN_IN, e.g. 1.5"),
     slippage_bps: Optional[int] = typer.Option(None, "--slippage-bps", help="Slippage bound (default 50)"),
+    dynamic_slippage: Optional[str] = typer.Option(None, "--dynamic-slippage", metavar="MIN,MAX",
+                                                   help="Let the engine pick the slippage between MIN and MAX bps"),
+    quote_id: Optional[str] = typer.Option(None, "--quote-id", help="Execute on this quote's route (order-engine quote)"),
     idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key", help="Submitting again with the same key returns the same order"),
     client_order_id: Optional[str] = typer.Option(None, "--client-order-id", help="Your own reference for the order"),
     watch_: bool = typer.Option(False, "--watch", help="Follow the order live until it confirms or fails"),
@@ -81,6 +84,10 @@ def submit(
     body: dict[str, Any] = {"tokenIn": token_in, "tokenOut": token_out, "amount": amount}
     if slippage_bps is not None:
         body["slippageBps"] = slippage_bps
+    if dynamic_slippage is not None:
+        body["dynamicSlippage"] = _bounds(dynamic_slippage)
+    if quote_id is not None:
+        body["quoteId"] = quote_id
     if client_order_id is not None:
         body["clientOrderId"] = client_order_id
 
@@ -95,6 +102,37 @@ def submit(
         if opts.json:
             _print_json(accepted)
         return await _watch(client, accepted["orderId"], accepted.get("wsUrl"))
+
+    _run(work)
+
+
+def _bounds(text: str) -> dict[str, Any]:
+    low, _, high = text.partition(",")
+    try:
+        return {"minBps": int(low), "maxBps": int(high)}
+    except ValueError:
+        raise typer.BadParameter("give MIN,MAX in basis points, e.g. 10,300", param_hint="--dynamic-slippage") from None
+
+
+@app.command(context_settings={"ignore_unknown_options": True})
+def quote(
+    token_in: str = typer.Argument(..., help="The token you sell: symbol (SOL) or mint"),
+    token_out: str = typer.Argument(..., help="The token you buy"),
+    amount: str = typer.Argument(..., help="Whole tokens of TOKEN_IN, e.g. 1.5"),
+    slippage_bps: Optional[int] = typer.Option(None, "--slippage-bps", help="Slippage bound (default 50)"),
+) -> None:
+    """Both venues' quotes, the route the engine would take now and a quote id to submit with --quote-id."""
+    params: dict[str, Any] = {"tokenIn": token_in, "tokenOut": token_out, "amount": amount}
+    if slippage_bps is not None:
+        params["slippageBps"] = slippage_bps
+
+    async def work(client: Client) -> int:
+        quoted = await client.quote(**params)
+        if opts.json:
+            _print_json(quoted)
+        else:
+            out.print(quote_table(quoted, Tokens((await client.config())["tokens"])))
+        return 0
 
     _run(work)
 

@@ -117,3 +117,23 @@ def queue_table(counts: dict[str, Any]) -> Table:
     table = Table(*columns.values())
     table.add_row(*(str(counts.get(k, "")) for k in columns))
     return table
+
+
+def quote_table(quoted: dict[str, Any], tokens: Tokens) -> Group:
+    """Both venues' quotes, the chosen route and why, the minimum an order by this quote accepts."""
+    venues = Table("venue", "out (after fees and impact)", "fee", "impact bps")
+    for q in quoted["quotes"]:
+        venues.add_row(q["venue"], tokens.amount(q["amountOut"], quoted["tokenOut"]),
+                       tokens.amount(q["fee"], quoted["tokenIn"]), str(q["priceImpactBps"]))
+    for failed in quoted["failedVenues"]:
+        venues.add_row(failed["venue"], Text(failed["reason"], style="red"), "", "")
+    legs = ", ".join(f"{leg['percent']}% {leg['venue']}" for leg in quoted["route"]["legs"])
+    summary = Text.assemble(
+        (f"{quoted['amount']} {quoted['tokenIn']} -> {quoted['tokenOut']}: ", "bold"), f"route {legs}\n",
+        f"{quoted['route']['reason']}\n",
+        f"expected {tokens.amount(quoted['expectedAmountOut'], quoted['tokenOut'])}, at least "
+        f"{tokens.amount(quoted['minAmountOut'], quoted['tokenOut'])} ({quoted['slippageBps']} bps), "
+        f"price impact {quoted['priceImpactBps']} bps\n",
+        ("quote ", "dim"), (quoted["quoteId"], "bold"), ("  (submit with --quote-id before it expires)", "dim"),
+    )
+    return Group(venues, summary)

@@ -48,6 +48,11 @@ def get_order(orderId):  # noqa: N803 - chalice passes the path parameter by its
     return _serve()
 
 
+@app.route("/api/quote", methods=["GET"])
+def quote():
+    return _serve()
+
+
 @app.route("/api/health", methods=["GET"])
 def health():
     return _serve()

@@ -32,6 +32,7 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "POST /api/orders/execute": ({"body": ORDER}, 202),
     "GET /api/orders/{orderId}": ({}, 200),
     "GET /api/orders/history": ({"query": {"limit": "5"}}, 200),
+    "GET /api/quote": ({"query": {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}}, 200),
     "GET /api/health": ({}, 200),
     "GET /api/queue": ({}, 200),
     "GET /api/openapi.json": ({}, 200),

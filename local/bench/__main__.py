@@ -43,7 +43,7 @@ from local.bench.get import get_report, run_gets, submitted_orders
 from local.bench.e2e import e2e_report, run_e2e, run_unwatched
 from local.bench.ipc import measure_ipc
 from local.bench.report import Report
-from local.bench.submit import run_submits, submit_report
+from local.bench.submit import MIXES, OrderMix, run_submits, submit_report
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,6 +78,11 @@ def main(argv: list[str] | None = None) -> None:
     g = sub.add_parser("get", parents=[common], help="GET /api/orders/{orderId} in a loop: CPU per call")
     g.add_argument("--orders", type=int, default=50, help="orders submitted first, then read in turn")
     g.add_argument("--warmup", type=int, default=500, help="reads made (and not counted) first")
+    e.add_argument("--mix", choices=sorted(MIXES), default="default",
+                   help="order sizes: default (0.5-2.25 SOL, 25-350 USDC/USDT) or wide (0.5-2,500 SOL and the same "
+                        "in dollars, log-spaced)")
+    e.add_argument("--dynamic-slippage", metavar="MIN,MAX",
+                   help="send dynamicSlippage {minBps: MIN, maxBps: MAX} on every order instead of slippageBps")
     sub.add_parser("ipc", parents=[common], help="the local runtime's IPC overhead")
     pc = sub.add_parser("post-cost", help="CPU per management-API post: boto3 vs the pooled signed client")
     pc.add_argument("--posts", type=int, default=3000)
@@ -102,6 +107,11 @@ def main(argv: list[str] | None = None) -> None:
             report.add(f"CPU per {per} order ({orders:,} orders; utime+stime)", cpu.figures(orders))
         return report
 
+    def order_mix() -> OrderMix:
+        bounds = getattr(args, "dynamic_slippage", None)
+        return OrderMix(getattr(args, "mix", "default"),
+                        None if not bounds else tuple(int(b) for b in bounds.split(",", 1)))
+
     async def run() -> Report:
         if args.mode == "ipc":
             return await measure_ipc(args.count, min(args.concurrency, 4))
@@ -120,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
             if args.warmup:  # every pool's workers started, so the counted run measures warm ones (as Lambda)
                 await run_unwatched(args.url, args.warmup, min(args.concurrency, args.warmup), args.timeout)
             async with meter() as cpu:
-                report, figures = await run_unwatched(args.url, args.count, args.concurrency, args.timeout)
+                report, figures = await run_unwatched(args.url, args.count, args.concurrency, args.timeout, order_mix())
             report.title = f"e2e (unwatched, counts from /api/queue): {report.title}"
             report.add("end to end", figures)
             return add_cpu(report, cpu, figures["confirmed"], "confirmed")
@@ -130,7 +140,7 @@ def main(argv: list[str] | None = None) -> None:
                               args.watch, args.connections, args.timeout)
             async with meter() as cpu:
                 result = await run_e2e(args.url, args.ws, args.count, args.concurrency, args.in_flight, args.watch,
-                                       args.connections, args.timeout)
+                                       args.connections, args.timeout, order_mix())
             confirmed = sum(1 for o in result[0] if o.terminal == "confirmed")
             return add_cpu(e2e_report(*result, args), cpu, confirmed, "confirmed")
         if args.warmup:

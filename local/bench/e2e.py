@@ -16,7 +16,7 @@ import orjson
 
 from local.bench import auth
 from local.bench.report import Report, latency_figures
-from local.bench.submit import Submitted, order_bodies, run_submits, submit_report
+from local.bench.submit import OrderMix, Submitted, order_bodies, run_submits, submit_report
 
 TERMINAL = ("confirmed", "failed")
 
@@ -141,11 +141,12 @@ async def watch_own_connection(session: aiohttp.ClientSession, ws_url: str, orde
 
 
 async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight: int, watch: str,
-                  connections: int, timeout_s: float) -> tuple[list[Watched], list[Submitted], float, Counter]:
+                  connections: int, timeout_s: float, mix: OrderMix = OrderMix()
+                  ) -> tuple[list[Watched], list[Submitted], float, Counter]:
     """Submit `count` orders (at most `concurrency` requests and `in_flight` unfinished orders at once), each
     watched until complete or `timeout_s` after its submit; returns the orders, the submissions, the wall time
     (first submit to last completion) and the WebSocket errors."""
-    bodies = order_bodies()
+    bodies = order_bodies(mix)
     remaining = itertools.count()
     endpoint = f"{url.rstrip('/')}/api/orders/execute"
     orders: list[Watched] = []
@@ -209,7 +210,8 @@ async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight
     return orders, submissions, elapsed, errors
 
 
-async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float) -> tuple[Report, dict[str, Any]]:
+async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float,
+                        mix: OrderMix = OrderMix()) -> tuple[Report, dict[str, Any]]:
     """`--watch none`: submit `count` orders and follow only the engine's confirmed and failed counts
     (GET /api/queue, once a second) until all of them are terminal or `timeout_s` passes after the last submit."""
     async with aiohttp.ClientSession(headers=auth.headers()) as session:
@@ -220,7 +222,7 @@ async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float
 
         confirmed0, failed0 = await counts()
         started = time.time()
-        submitter = asyncio.ensure_future(run_submits(url, count, concurrency))
+        submitter = asyncio.ensure_future(run_submits(url, count, concurrency, mix=mix))
         samples: list[tuple[float, int, int]] = []
         while True:
             await asyncio.sleep(1.0)
@@ -245,8 +247,10 @@ def e2e_report(orders: list[Watched], submissions: list[Submitted], elapsed: flo
                args: argparse.Namespace) -> Report:
     complete = [o for o in orders if o.complete]
     confirmed = [o for o in complete if o.terminal == "confirmed"]
-    report = Report(f"e2e: {len(submissions)} orders, {args.concurrency} submitting, at most {args.in_flight} "
-                    f"unfinished, watched by --watch {args.watch} against {args.url} / {args.ws}")
+    dynamic = f", dynamic slippage {args.dynamic_slippage}" if args.dynamic_slippage else ""
+    report = Report(f"e2e: {len(submissions)} orders ({args.mix} sizes{dynamic}), {args.concurrency} submitting, "
+                    f"at most {args.in_flight} unfinished, watched by --watch {args.watch} against {args.url} / "
+                    f"{args.ws}")
     report.add("orders", {
         "accepted": len(orders), "submit errors": len(submissions) - len(orders), "confirmed": len(confirmed),
         "failed": len(complete) - len(confirmed), "unfinished": len(orders) - len(complete),

@@ -16,20 +16,38 @@ from local.bench import auth
 from local.bench.report import Report, latency_figures
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "USDT"), ("USDT", "USDC")]
-WHOLE_AMOUNTS = {"SOL": ["0.5", "1", "2.25"], "USDC": ["25", "100", "350.5"], "USDT": ["25", "100", "350.5"]}
+_WIDE_USD = ["75", "300", "1500", "7500", "37500", "150000", "375000"]
+# Order sizes by mix: "default" small orders; "wide" 0.5 to 2,500 SOL (the same in dollars of USDC/USDT),
+# log-spaced, the sizes of the run issue 13 describes
+MIXES = {
+    "default": {"SOL": ["0.5", "1", "2.25"], "USDC": ["25", "100", "350.5"], "USDT": ["25", "100", "350.5"]},
+    "wide": {"SOL": ["0.5", "2", "10", "50", "250", "1000", "2500"], "USDC": _WIDE_USD, "USDT": _WIDE_USD},
+}
 BASE_UNITS = {"SOL": 10**9, "USDC": 10**6, "USDT": 10**6}
 
 
-def order_bodies() -> Iterator[dict[str, Any]]:
+@dataclass(frozen=True)
+class OrderMix:
+    sizes: str = "default"  # a key of MIXES
+    dynamic_slippage: tuple[int, int] | None = None  # (minBps, maxBps) on every order instead of a slippageBps
+
+
+def order_bodies(mix: OrderMix = OrderMix()) -> Iterator[dict[str, Any]]:
     """Valid orders, alternating the whole-token shape and the base-unit shape, over a few pairs and sizes."""
+    amounts = MIXES[mix.sizes]
+    slippage: dict[str, Any] = {"slippageBps": 100}
+    if mix.dynamic_slippage is not None:
+        slippage = {"dynamicSlippage": dict(zip(("minBps", "maxBps"), mix.dynamic_slippage))}
     for i in itertools.count():
         token_in, token_out = PAIRS[i % len(PAIRS)]
-        amount = WHOLE_AMOUNTS[token_in][(i // len(PAIRS)) % 3]
+        sizes = amounts[token_in]
+        amount = sizes[(i // len(PAIRS)) % len(sizes)]
         if i % 2 == 0:
-            yield {"tokenIn": token_in, "tokenOut": token_out, "amount": amount}
+            yield {"tokenIn": token_in, "tokenOut": token_out, "amount": amount,
+                   **(slippage if mix.dynamic_slippage else {})}
         else:
             base_units = int(float(amount) * BASE_UNITS[token_in])
-            yield {"inputMint": token_in, "outputMint": token_out, "amountIn": base_units, "slippageBps": 100}
+            yield {"inputMint": token_in, "outputMint": token_out, "amountIn": base_units, **slippage}
 
 
 @dataclass
@@ -42,9 +60,10 @@ class Submitted:
     order_id: str | None = None
 
 
-async def run_submits(url: str, count: int, concurrency: int, timeout_s: float = 30.0) -> tuple[list[Submitted], float]:
+async def run_submits(url: str, count: int, concurrency: int, timeout_s: float = 30.0,
+                      mix: OrderMix = OrderMix()) -> tuple[list[Submitted], float]:
     """Submit `count` orders with `concurrency` clients; returns every submission and the wall time."""
-    bodies = order_bodies()
+    bodies = order_bodies(mix)
     remaining = itertools.count()
     results: list[Submitted] = []
     endpoint = f"{url.rstrip('/')}/api/orders/execute"

@@ -161,3 +161,32 @@ def test_a_limit_order_from_the_form_waits_with_its_limit_shown_and_a_bad_price_
     row = page.locator("#live-rows tr").first
     expect(row.locator('[data-cell="swap"]')).to_contain_text("limit ≥ 9999 USDC/SOL")
     expect(row.locator('[data-cell="status"]')).to_contain_text("waiting", timeout=LIVE_TIMEOUT_MS)
+
+
+def test_a_quote_previews_both_venues_and_the_route_then_executes_on_it(page, web_stack):
+    page.select_option("#tokenIn", "SOL")
+    page.select_option("#tokenOut", "USDC")
+    page.fill("#amount", "3")
+    page.click("#get-quote")
+    panel = page.locator("#quote")
+    expect(panel).to_be_visible(timeout=LIVE_TIMEOUT_MS)  # the first quote starts the orders function's market
+    expect(panel.locator("#quote-venues tr")).to_have_count(2)
+    expect(panel.locator("#quote-route")).to_contain_text("more than")
+    expect(panel.locator("#quote-minimum")).to_contain_text("at least")
+    quote = page.evaluate("window.orderPage.state.quote")
+    before = page.locator("#live-rows tr").count()
+    page.click("#execute-quote")
+    expect(page.locator("#live-rows tr")).to_have_count(before + 1)
+    order_id = page.locator("#live-rows tr").first.get_attribute("data-order-id")
+    row = page.locator(f'#live-rows tr[data-order-id="{order_id}"]')
+    expect(row).to_have_attribute("data-status", "confirmed", timeout=LIVE_TIMEOUT_MS)
+    stored = api_get(web_stack, f"/api/orders/{order_id}")
+    assert stored["quoteId"] == quote["quoteId"] and stored["dex"] == quote["route"]["dex"]
+    assert stored["minAmountOut"] == quote["minAmountOut"]
+
+
+def test_a_bad_amount_in_a_quote_is_shown_under_its_field(page, web_stack):
+    page.fill("#amount", "1e3")
+    page.click("#get-quote")
+    expect(page.locator("#amount-error")).to_contain_text("amount")
+    expect(page.locator("#quote")).to_be_hidden()

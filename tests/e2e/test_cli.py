@@ -108,8 +108,29 @@ def test_cancel_ends_a_waiting_order_and_refuses_a_confirmed_one_in_one_line(loc
     assert refused.returncode == 3 and refused.stdout == ""
     [line] = refused.stderr.strip().splitlines()
     assert "409 not_cancellable" in line and "it is confirmed" in line and "[field: orderId]" in line
+
+
 def test_the_cli_without_a_key_gets_the_401_as_one_line_and_exit_3(local_stack):
     env = {**os.environ, "ORDER_ENGINE_URL": local_stack.http_url, "ORDER_ENGINE_API_KEY": "", "COLUMNS": "200"}
     run = subprocess.run([str(SCRIPT), "queue"], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 3
     assert "error (401 unauthorized)" in run.stderr
+
+
+def test_quote_then_submit_by_its_id_confirms_on_the_quoted_route(local_stack):
+    table = cli(local_stack, "quote", "SOL", "USDC", "2", "--slippage-bps", "80")
+    assert table.returncode == 0, table.stderr
+    assert "raydium" in table.stdout and "meteora" in table.stdout and "more than" in table.stdout
+    quoted = json.loads(cli(local_stack, "--json", "quote", "SOL", "USDC", "2", "--slippage-bps", "80").stdout)
+    run = cli(local_stack, "--json", "submit", "SOL", "USDC", "2", "--quote-id", quoted["quoteId"], "--watch")
+    assert run.returncode == 0, run.stderr
+    order_id = json.loads(run.stdout.splitlines()[0])["orderId"]
+    shown = json.loads(cli(local_stack, "--json", "get", order_id).stdout)
+    assert shown["status"] == "confirmed" and shown["quoteId"] == quoted["quoteId"]
+    assert shown["dex"] == quoted["route"]["dex"] and shown["minAmountOut"] == quoted["minAmountOut"]
+
+
+def test_a_quote_for_a_bad_amount_is_one_line_naming_the_field(local_stack):
+    run = cli(local_stack, "quote", "SOL", "USDC", "1e3")
+    assert run.returncode == 3 and run.stdout == ""
+    assert run.stderr.strip().startswith("error (400 invalid_request)") and "[field: amount]" in run.stderr

@@ -13,6 +13,7 @@ from order_engine.dex.adapters.listing_store import ListingStore
 from order_engine.services.submit import SubmitService
 from order_engine.store.intake import OrderIntake
 from order_engine.store.keys import Keys
+from order_engine.store.quotes import QuoteBook
 from order_engine.store.migrations import ensure_database, migrate
 from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
@@ -35,7 +36,7 @@ def make_backlog(servers) -> list[str]:
     db = Database(s.database_url, s.database_schema)
     try:
         submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoExecutor(),
-                               ListingStore(db))
+                               ListingStore(db), QuoteBook(s.redis_url, Keys(s.key_prefix)))
         return [submit.submit(ORDER).order.id for _ in range(BACKLOG)]
     finally:
         db.close()

@@ -55,7 +55,9 @@ class InMemoryOrders:
             return Inserted(self.orders[existing], False, fingerprint == request.fingerprint())
         order = new_order(order_id, token_in_mint=request.token_in.mint, token_out_mint=request.token_out.mint,
                           amount_in=request.amount_in, slippage_bps=request.slippage_bps,
-                          client_order_id=request.client_order_id, correlation_id=correlation_id)
+                          client_order_id=request.client_order_id, correlation_id=correlation_id,
+                          dynamic_slippage=request.dynamic_slippage,
+                          quote=None if request.quote is None else request.quote.to_record())
         self.orders[order_id] = order
         self.owners[order_id] = client_id
         self.timeline[order_id] = [OrderEvent(order_id, 1, Status.PENDING, 0, order.created_at, pending_detail(request))]

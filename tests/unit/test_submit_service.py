@@ -46,11 +46,20 @@ class NoListings:
 
     def for_pair(self, token, quote):
         return None
+class FakeQuoteBook:
+    def __init__(self) -> None:
+        self.quotes: dict[str, dict[str, Any]] = {}
+
+    def put(self, quote_id: str, record: dict[str, Any], valid_ms: int) -> None:
+        self.quotes[quote_id] = record
+
+    def get(self, quote_id: str) -> dict[str, Any] | None:
+        return self.quotes.get(quote_id)
 
 
 def service(wake: bool = False) -> tuple[SubmitService, InMemoryOrders, FakeIntake, FakeWaker]:
     orders, intake, waker = InMemoryOrders(), FakeIntake(wake), FakeWaker()
-    return SubmitService(Settings.from_env({}), orders, intake, waker, NoListings()), orders, intake, waker
+    return SubmitService(Settings.from_env({}), orders, intake, waker, NoListings(), FakeQuoteBook()), orders, intake, waker
 
 
 def test_a_submit_stores_the_order_then_queues_it_with_its_first_event():

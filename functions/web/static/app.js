@@ -18,6 +18,7 @@ const state = {
   chartDirty: false,
   history: { cursor: null, filters: {} },
   countsPaused: false,
+  quote: null, // the quote the page shows (GET api/quote), until executed
   stats: { events: 0, flushes: 0, rowUpdates: 0, longestFlushMs: 0 }, // how well the batching keeps up
 };
 
@@ -474,6 +475,59 @@ async function submitOrder(event) {
   }
 }
 
+// ---- quote preview ------------------------------------------------------------------------------------------------
+
+function orderFields(form) {
+  const fields = { tokenIn: form.tokenIn.value, tokenOut: form.tokenOut.value, amount: form.amount.value.trim() };
+  const slippage = form.slippageBps.value.trim();
+  if (slippage !== "") fields.slippageBps = slippage;
+  return fields;
+}
+
+async function getQuote() {
+  const form = $("#order-form");
+  clearErrors(form);
+  const panel = $("#quote");
+  try {
+    const quote = await api(`api/quote?${new URLSearchParams(orderFields(form))}`);
+    state.quote = quote;
+    $("#quote-venues").replaceChildren(...quote.quotes.map((q) => el("tr", {},
+      el("td", { text: q.venue + (q.venue === quote.route.dex ? " (chosen)" : "") }),
+      el("td", { text: amountOf(q.amountOut, quote.tokenOut) }),
+      el("td", { text: String(q.priceImpactBps) }))));
+    const legs = quote.route.legs.map((leg) => `${leg.percent}% ${leg.venue}`).join(", ");
+    $("#quote-route").textContent = `Route: ${legs}. ${quote.route.reason}`;
+    $("#quote-minimum").textContent = `Expected ${amountOf(quote.expectedAmountOut, quote.tokenOut)}, at least `
+      + `${amountOf(quote.minAmountOut, quote.tokenOut)} (${quote.slippageBps} bps).`;
+    $("#quote-expiry").textContent = `valid until ${new Date(quote.expiresAt).toLocaleTimeString([], { hour12: false })}`;
+    $("#execute-quote").disabled = false;
+    panel.hidden = false;
+  } catch (err) {
+    panel.hidden = true;
+    showErrors(form, err);
+  }
+}
+
+async function executeQuote() {
+  const form = $("#order-form");
+  const quote = state.quote;
+  if (!quote) return;
+  clearErrors(form);
+  const body = { tokenIn: quote.tokenIn, tokenOut: quote.tokenOut, amount: quote.amount, quoteId: quote.quoteId };
+  $("#execute-quote").disabled = true;
+  try {
+    const accepted = await api("api/orders/execute", { json: body });
+    track({ orderId: accepted.orderId, status: "accepted", tokenIn: body.tokenIn, tokenOut: body.tokenOut,
+            amount: body.amount });
+    live.subscribe(accepted.orderId);
+    $("#quote").hidden = true;
+    state.quote = null;
+  } catch (err) {
+    $("#execute-quote").disabled = false;
+    showErrors(form, err); // an expired quote names quoteId: shown under the form
+  }
+}
+
 // ---- history -----------------------------------------------------------------------------------------------------
 
 async function loadHistory(reset) {
@@ -817,6 +871,8 @@ async function start() {
     }
     for (const field of document.querySelectorAll("#order-form .market-only")) field.hidden = type !== "market";
   });
+  $("#get-quote").addEventListener("click", getQuote);
+  $("#execute-quote").addEventListener("click", executeQuote);
   $("#history-form").addEventListener("submit", (event) => {
     event.preventDefault();
     state.history.filters = { status: $("#history-status").value, token: $("#history-token").value };

@@ -4,11 +4,12 @@ HTTP and WebSocket functions, once per run for the executor; tests and benchmark
 """
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from order_engine.config import Settings, settings as load_settings
 from order_engine.dex.adapters.listing_store import ListingStore
@@ -26,11 +27,13 @@ from order_engine.store.orders import OrderRepository
 from order_engine.store.postgres import Database
 from order_engine.store.steps import LiveStepPublisher, PgStepWriter
 from order_engine.store.rate_limit import SubmitBuckets
+from order_engine.store.quotes import QuoteBook
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
     from order_engine.ports import Dex, Metrics, Notifier, Waker
     from order_engine.services.executor.engine import Executor, RunSummary
+    from order_engine.services.quote import QuoteService
     from order_engine.services.subscribe import SubscriptionService
 
 # The WebSocket and executor wiring import their adapters when called: a function's cold start loads only what
@@ -57,6 +60,32 @@ def metrics() -> "Metrics":
 # -- the HTTP functions ---------------------------------------------------------------------------------------
 
 
+class BlockingQuotes:
+    """GET /api/quote for the synchronous HTTP handlers: the quote service and the simulated market it asks, on
+    an event loop this process keeps (the market's Redis client is bound to it), built at the first quote."""
+
+    def __init__(self, s: Settings, book: QuoteBook):
+        self._settings, self._book = s, book
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._dex: "SimulatedDex | None" = None
+        self._service: "QuoteService | None" = None
+
+    def quote(self, query: Mapping[str, str | None]) -> dict[str, Any]:
+        if self._service is None:
+            from order_engine.services.quote import QuoteService
+
+            self._loop, self._dex = asyncio.new_event_loop(), simulated_dex(self._settings)
+            self._service = QuoteService(self._settings, self._dex, self._book)
+        return self._loop.run_until_complete(self._service.quote(query))
+
+    def close(self) -> None:
+        """Release the market's clients and the loop (a Lambda container never needs to; tests do)."""
+        if self._dex is not None and self._loop is not None:
+            self._loop.run_until_complete(self._dex.close())
+            self._loop.close()
+            self._service = self._dex = self._loop = None
+
+
 @dataclass(frozen=True)
 class Services:
     settings: Settings
@@ -65,6 +94,7 @@ class Services:
     operator: OperatorService
     cancel: CancelService
     listings: ListingService
+    quotes: BlockingQuotes
 
 
 def build(s: Settings, sink: "Metrics | None" = None) -> Services:
@@ -74,14 +104,16 @@ def build(s: Settings, sink: "Metrics | None" = None) -> Services:
     waker = ExecutorWaker(s.executor_function_name)
     queries = OrderQueries(s, orders, intake)
     listings = ListingStore(db)
+    book = QuoteBook(s.redis_url, Keys(s.key_prefix))
     return Services(
         settings=s,
-        submit=SubmitService(s, orders, intake, waker, listings, metrics() if sink is None else sink,
+        submit=SubmitService(s, orders, intake, waker, listings, book, metrics() if sink is None else sink,
                              SubmitLimiter(SubmitBuckets(s.redis_url, Keys(s.key_prefix)))),
         queries=queries,
         operator=OperatorService(orders, intake, waker),
         cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s), books=intake),
         listings=ListingService(s, listings),
+        quotes=BlockingQuotes(s, book),
     )
 
 

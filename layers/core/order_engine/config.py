@@ -79,7 +79,7 @@ class Settings:
     dex_venue_spread_bps: float = 350.0  # mean gap between the two venues' prices
     dex_venue_drift_half_life_s: float = 1_800.0  # how slowly a venue's own offset from the reference reverts
     dex_arbitrage_half_life_s: float = 2.0  # how fast arbitrage pulls a pool back after trades move it
-    dex_initial_liquidity_usd: int = 2_000_000  # per pool, at seeding
+    dex_initial_liquidity_usd: int = 0  # 0: each pool at its calibrated depth (README); else every pool at this
     dex_fail_quote_timeout: float = 0.0  # probability a venue's quote times out
     dex_fail_venue_error: float = 0.0  # probability a venue's quote fails
     dex_fail_rpc_error: float = 0.0  # probability sending a transaction fails (it is not sent)
@@ -90,6 +90,8 @@ class Settings:
     dex_chain_gather_ms: int = 2  # the ledger waits this long to gather a batch (group commit); not scaled
     dex_listing_refresh_ms: int = 200  # how often a process asks again about a pair it found no listing for
     dex_quote_view_max_age_ms: int = 0  # quote from this process's view of a pool if read this recently (0: always read)
+    # quotes (GET /api/quote) and dynamic slippage
+    quote_ttl_ms: int = 10_000  # how long a quoteId may be executed
     # live updates
     ws_management_endpoint: str = "http://127.0.0.1:3001/local"
     ws_replay_function_name: str = "order-engine-ws-replay"  # invoked after $connect to send ?orderId='s replay

@@ -27,7 +27,10 @@ class ErrorCode(StrEnum):
     UNAUTHORIZED = "unauthorized"  # no API key, or one that is unknown or revoked
     FORBIDDEN = "forbidden"  # a valid key without the operator right on an operator route
     RATE_LIMITED = "rate_limited"  # the client's submit bucket is empty (Retry-After says when it is not)
+    QUOTE_NOT_FOUND = "quote_not_found"  # a quoteId no quote has (never issued, or long gone)
+    QUOTE_EXPIRED = "quote_expired"  # a quoteId past its validity (QUOTE_TTL_MS)
     DATABASE_UNAVAILABLE = "database_unavailable"
+    VENUE_UNAVAILABLE = "venue_unavailable"  # no venue answered a quote request
     REDIS_UNAVAILABLE = "redis_unavailable"
     INTERNAL_ERROR = "internal_error"
 
@@ -50,7 +53,10 @@ HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNAUTHORIZED: 401,
     ErrorCode.FORBIDDEN: 403,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.QUOTE_NOT_FOUND: 404,
+    ErrorCode.QUOTE_EXPIRED: 410,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
+    ErrorCode.VENUE_UNAVAILABLE: 503,
     ErrorCode.REDIS_UNAVAILABLE: 503,
     ErrorCode.INTERNAL_ERROR: 500,
 }
@@ -95,6 +101,14 @@ class InvalidField(InvalidRequest):
 
 class NotFound(EngineError):
     code = ErrorCode.NOT_FOUND
+
+
+class QuoteNotFound(EngineError):
+    code = ErrorCode.QUOTE_NOT_FOUND
+
+
+class QuoteExpired(EngineError):
+    code = ErrorCode.QUOTE_EXPIRED
 
 
 class IdempotencyConflict(EngineError):

@@ -191,6 +191,13 @@ class OperatorQueue(Protocol):
     def enqueue(self, order_id: str, first_frame: dict[str, Any]) -> bool: ...
 
 
+class QuoteBook(Protocol):
+    """Issued quotes by id (Redis), kept a while past their validity."""
+
+    def put(self, quote_id: str, record: dict[str, Any], valid_ms: int) -> None: ...
+    def get(self, quote_id: str) -> dict[str, Any] | None: ...
+
+
 class Waker(Protocol):
     def wake(self, reason: str, slot: str | None = None, source: str = "order-engine.submit") -> bool:
         """Start an executor asynchronously (best effort); `slot` names its start slot in the queue."""

@@ -12,8 +12,9 @@ from order_engine.domain import listings as listing_fields
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.listings import MAX_LISTING_AHEAD_S, MAX_LIQUIDITY, MIN_LIQUIDITY, VENUE_CHOICES
 from order_engine.domain.prices import MAX_PRICE_CHARS, MAX_PRICE_DECIMALS, POSITIVE_PRICE_PATTERN
-from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN, ORDER_TYPE,
-                                        ORDER_TYPES, SLIPPAGE_BPS, WHOLE_SHAPE)
+from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN,
+                                        DYNAMIC_SLIPPAGE, MAX_BPS, MIN_BPS, ORDER_TYPE, ORDER_TYPES, QUOTE_ID,
+                                        QUOTE_ID_PATTERN, SLIPPAGE_BPS, WHOLE_SHAPE)
 from order_engine.domain.limit_orders import EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, LIMIT_PRICE_PATTERN, TTL_SECONDS
 from order_engine.domain.sniper_orders import MAX_PRICE, SNIPER_FIELDS
 from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
@@ -37,7 +38,7 @@ BaseUnitAmount = Annotated[Union[StrictInt, StrictStr], WithJsonSchema({
                    "per-order maximum."})]
 Token = Annotated[StrictStr, WithJsonSchema(_TOKEN)]
 
-_COMMON = (SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS, *SNIPER_FIELDS)
+_COMMON = (SLIPPAGE_BPS, DYNAMIC_SLIPPAGE, QUOTE_ID, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS, *SNIPER_FIELDS)
 
 
 def _two_shapes(schema: dict[str, Any]) -> None:
@@ -49,13 +50,19 @@ def _two_shapes(schema: dict[str, Any]) -> None:
     properties[SLIPPAGE_BPS] = {"type": "integer", "minimum": 0, "maximum": settings().max_slippage_bps,
                                 "description": f"Slippage bound in basis points (default {settings().default_slippage_bps})"}
     schema.pop("additionalProperties", None)
+    exclusive = [{"not": {"required": [SLIPPAGE_BPS, DYNAMIC_SLIPPAGE]}}, {"not": {"required": [DYNAMIC_SLIPPAGE, QUOTE_ID]}}]
     schema["oneOf"] = [
         {"title": title, "type": "object", "required": list(shape), "additionalProperties": False,
-         "properties": {name: properties[name] for name in (*shape, *_COMMON)}}
+         "properties": {name: properties[name] for name in (*shape, *_COMMON)}, "allOf": exclusive}
         for title, shape in (("WholeTokenOrder", WHOLE_SHAPE), ("BaseUnitOrder", BASE_UNIT_SHAPE))]
     schema["description"] = (schema.get("description", "") + " Rules the schema cannot state, refused with 400 "
                              "naming the rule: tokenOut differs from tokenIn (distinct_tokens); the amount has at "
-                             "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum). "
+                             "most tokenIn's decimals (decimals) and is at most its per-order maximum (maximum); "
+                             f"{DYNAMIC_SLIPPAGE}.{MIN_BPS} is at most its {MAX_BPS} (min_not_above_max); "
+                             f"a {QUOTE_ID} names a quote "
+                             "still valid (404 quote_not_found, 410 quote_expired) for the same pair and amount "
+                             "(same_pair, same_amount), and slippageBps, when given, is the quote's (same_as_quote); "
+                             f"{DYNAMIC_SLIPPAGE} and {QUOTE_ID} are for market orders only (market_only). "
                              "A limit order (type \"limit\") needs limitPrice, with at most tokenOut's decimals "
                              "(decimals) and above zero (positive), and one expiry: expiresAt in the future (future) "
                              "and at most the maximum ahead (maximum), or ttlSeconds (range), not both (one_expiry); "
@@ -66,6 +73,15 @@ def _two_shapes(schema: dict[str, Any]) -> None:
                              "slippageBps (market_only) and limitPrice (limit_only) are refused on it, and maxPrice "
                              "on other types (sniper_only). "
                              + NO_EXPONENT).strip()
+
+
+_BPS = {"type": "integer", "minimum": 0, "maximum": settings().max_slippage_bps}
+DynamicSlippage = Annotated[dict, WithJsonSchema({
+    "type": "object", "required": [MIN_BPS, MAX_BPS], "additionalProperties": False,
+    "properties": {MIN_BPS: _BPS, MAX_BPS: _BPS},
+    "description": "Let the engine pick the slippage within these bounds, from the pool's recent volatility and "
+                   f"the order's price impact (instead of {SLIPPAGE_BPS}); the value it picked is the order's "
+                   f"{SLIPPAGE_BPS} once built"})]
 
 
 class ExecuteOrderRequest(BaseModel):
@@ -83,6 +99,10 @@ class ExecuteOrderRequest(BaseModel):
     output_mint: Token = Field(None, alias=OUTPUT_MINT)
     amount_in: BaseUnitAmount = Field(None, alias=AMOUNT_IN)
     slippage_bps: StrictInt = Field(None, alias=SLIPPAGE_BPS)
+    dynamic_slippage: DynamicSlippage = Field(None, alias=DYNAMIC_SLIPPAGE)
+    quote_id: Annotated[StrictStr, WithJsonSchema({
+        "type": "string", "pattern": QUOTE_ID_PATTERN,
+        "description": "Execute on this quote's route with its minAmountOut (GET /api/quote)"})] = Field(None, alias=QUOTE_ID)
     order_type: Literal[ORDER_TYPES] = Field(None, alias=ORDER_TYPE, description="Order type: market (default), limit or sniper")
     limit_price: Annotated[StrictStr, WithJsonSchema({
         "type": "string", "pattern": LIMIT_PRICE_PATTERN, "maxLength": MAX_AMOUNT_CHARS,
@@ -129,7 +149,10 @@ class OrderView(BaseModel):
     outputMint: str
     amountIn: str
     amount: str
-    slippageBps: int
+    slippageBps: int = Field(description="The slippage the swap is built with (with dynamicSlippage: the value the "
+                                         "engine picked, its maxBps until the order is built)")
+    dynamicSlippage: Optional[dict[str, int]] = Field(description="{minBps, maxBps} when the engine picks the slippage")
+    quoteId: Optional[str] = Field(description="The quote the order executes by")
     clientOrderId: Optional[str]
     dex: Optional[str]
     executedPrice: Optional[str]
@@ -153,6 +176,54 @@ class OrderWithEvents(OrderView):
 class HistoryResponse(BaseModel):
     orders: list[OrderView]
     nextCursor: Optional[str]
+
+
+class QuoteLeg(BaseModel):
+    venue: str
+    amountIn: str
+    amountOut: str
+    percent: int
+    priceImpactBps: int
+
+
+class QuoteRoute(BaseModel):
+    dex: str = Field(description="raydium, meteora, or raydium+meteora for a split")
+    legs: list[QuoteLeg]
+    reason: str = Field(description="Why this route, in whole tokens and percent")
+
+
+class VenueQuote(BaseModel):
+    venue: str
+    amountIn: str
+    amountOut: str = Field(description="After fees and price impact, base units")
+    fee: str
+    priceImpactBps: int
+    volatilityBps: int = Field(description="How far the venue's price may move before a swap lands")
+
+
+class FailedVenue(BaseModel):
+    venue: str
+    reason: str
+
+
+class QuoteResponse(BaseModel):
+    quoteId: str = Field(description="Execute by it (POST /api/orders/execute with quoteId) until expiresAt")
+    tokenIn: str
+    tokenOut: str
+    inputMint: str
+    outputMint: str
+    amountIn: str
+    amount: str
+    slippageBps: int
+    expectedAmountOut: str
+    minAmountOut: str = Field(description="The least the swap accepts, base units: what an order by this quote is held to")
+    minAmount: str = Field(description="minAmountOut in whole tokens")
+    priceImpactBps: int
+    route: QuoteRoute
+    quotes: list[VenueQuote] = Field(description="Each venue's quote for the whole amount")
+    failedVenues: list[FailedVenue]
+    quotedAt: int = Field(description="Epoch milliseconds")
+    expiresAt: int = Field(description="Epoch milliseconds")
 
 
 class ErrorBody(BaseModel):

@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderRequest, ExecuteOrderResponse,
                                      HealthResponse, HistoryResponse, ListingRequest, Listings, ListingView,
-                                     OrderView, OrderWithEvents, PageConfig, QueueStats, RetryResponse)
+                                     OrderView, OrderWithEvents, PageConfig, QueueStats, QuoteResponse, RetryResponse)
 from order_engine.api import telemetry
 from order_engine.api.access import caller
 from order_engine.api.telemetry import logger, tracer
@@ -23,7 +23,8 @@ from order_engine.config import settings
 from order_engine.domain.lifecycle import CANCELLABLE, TERMINAL, Status
 from order_engine.domain.orders import (CLIENT_ORDER_ID_PATTERN, CORRELATION_ID, CORRELATION_ID_PATTERN,
                                         IDEMPOTENCY_KEY_PATTERN, ORDER_ID_PATTERN)
-from order_engine.domain.tokens import TOKENS, token_pattern
+from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
+                                        TOKENS, token_pattern)
 from order_engine.services.operator import MAX_DEAD_LETTERS
 
 submit_router = APIGatewayHttpRouter()
@@ -36,16 +37,18 @@ _JSON = "application/json"
 _ERROR_MEANINGS = {
     400: "Bad input: the message and details name the field and the rule (a header, query or path parameter "
          "holding a NUL character or text that is not UTF-8 is bad input on every route)",
-    404: "No such order",
+    404: "No such order (or, for quoteId, no such quote)",
     409: "A conflict with what exists: the Idempotency-Key was used with a different order, the order is not in a "
          "state that can be retried or cancelled (the details give its status), or the pair already has a listing",
+    410: "The quoteId has expired",
     413: f"The body is over {settings().max_body_bytes} bytes",
     415: "The body is not JSON",
     401: "No API key, or one that is unknown or revoked (Authorization: Bearer <key> or x-api-key)",
     403: "The API key may not use the operator routes",
     429: "The key's submit rate limit: Retry-After says in how many seconds a submit is accepted again",
     500: "A bug on our side",
-    503: "PostgreSQL or Redis is unavailable (the code names which); nothing half-written remains",
+    503: "PostgreSQL, Redis or (for a quote) the venues are unavailable (the code names which); nothing "
+         "half-written remains",
 }
 
 
@@ -59,7 +62,7 @@ def _errors(*statuses: int, open_route: bool = False) -> dict[int, dict[str, Any
     "/api/orders/execute",
     summary="Submit a market swap",
     responses={202: {"description": "Accepted: durable and queued", "content": {_JSON: {"model": ExecuteOrderResponse}}},
-               **_errors(400, 409, 413, 415, 429, 503)},
+               **_errors(400, 404, 409, 410, 413, 415, 429, 503)},
 )
 def execute_order(
     body: ExecuteOrderRequest,
@@ -137,6 +140,34 @@ def cancel_order(orderId: Annotated[str, PathParam(json_schema_extra={  # noqa: 
     logger.append_keys(order_id=orderId)
     client = caller(orders_router.current_event.raw_event)
     return services().cancel.cancel(orderId, client and client.reads_as)
+
+
+_TOKEN_QUERY = {"pattern": token_pattern()}
+
+
+@orders_router.get(
+    "/api/quote",
+    summary="Both venues' quotes, the route the engine would take now, minAmountOut and a quoteId to execute by",
+    description="The fields of the submit body, as query parameters: exactly one of the shapes tokenIn/tokenOut/"
+                "amount or inputMint/outputMint/amountIn, all three of it (refused with 400 one_shape or required: "
+                "rules separate parameters cannot state), and slippageBps; an amount too small to buy anything is "
+                "400 routable. The quoteId binds the pair, the amount, the route and minAmountOut until expiresAt.",
+    responses={200: {"description": "The quote", "content": {_JSON: {"model": QuoteResponse}}}, **_errors(400, 503)},
+)
+def quote(
+    token_in: Annotated[str, Query(alias="tokenIn", json_schema_extra=_TOKEN_QUERY)] = None,
+    token_out: Annotated[str, Query(alias="tokenOut", json_schema_extra=_TOKEN_QUERY)] = None,
+    amount: Annotated[str, Query(max_length=MAX_AMOUNT_CHARS, description="Whole tokens of tokenIn",
+                                 json_schema_extra={"pattern": POSITIVE_WHOLE_AMOUNT_PATTERN})] = None,
+    input_mint: Annotated[str, Query(alias="inputMint", json_schema_extra=_TOKEN_QUERY)] = None,
+    output_mint: Annotated[str, Query(alias="outputMint", json_schema_extra=_TOKEN_QUERY)] = None,
+    amount_in: Annotated[str, Query(alias="amountIn", max_length=MAX_AMOUNT_CHARS, description="Base units of inputMint",
+                                    json_schema_extra={"pattern": POSITIVE_BASE_UNITS_PATTERN})] = None,
+    slippage_bps: Annotated[int, Query(alias="slippageBps", ge=0, le=settings().max_slippage_bps,
+                                       description=f"Slippage bound (default {settings().default_slippage_bps})")] = None,
+) -> dict[str, Any]:
+    # the service reads the query as sent (the same parser as the submit body); the route has checked its shape
+    return services().quotes.quote(orders_router.current_event.query_string_parameters or {})
 
 
 @orders_router.get("/api/health", summary="PostgreSQL and Redis reachability",

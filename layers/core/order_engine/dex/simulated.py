@@ -41,6 +41,7 @@ logger = logging.getLogger(__name__)
 
 TRANSACTION_TTL_S = 7 * 24 * 3600
 _CONFIRMATION_JITTER = 0.2
+_LANDING_HORIZON_TICKS = 2  # a transaction sent now lands within one or two slots
 
 
 def wall_clock_ms() -> int:
@@ -157,31 +158,38 @@ class SimulatedDex:
             raise VenueUnavailable(f"{venue} answered the quote request with an error.")
         swap = model.swap_venue(state, spec, self._liquidity, venue, input_mint, amount_in, self._clock() // 1000,
                                 quote_only=True)
-        return Quote(venue, amount_in, swap.amount_out, swap.fee, swap.price_impact_bps)
+        volatility = model.recent_volatility_bps(state, spec, self.market.params, venue, _LANDING_HORIZON_TICKS)
+        return Quote(venue, amount_in, swap.amount_out, swap.fee, swap.price_impact_bps, volatility)
 
     def _choose(self, spec: model.PairSpec, state: model.PairState, input_mint: str, amount_in: int,
                 quotes: tuple[Quote, ...], failures: tuple[tuple[str, str], ...], now_s: int) -> tuple[tuple[RouteLeg, ...], str]:
         ranked = sorted(quotes, key=lambda q: q.amount_out, reverse=True)
         best = ranked[0]
-        single = (RouteLeg(best.venue, amount_in, best.amount_out),)
+        single = (RouteLeg(best.venue, amount_in, best.amount_out, best.price_impact_bps),)
         if len(ranked) == 1:
             failed = ", ".join(f"{venue} ({reason})" for venue, reason in failures)
             return single, f"only {best.venue} quoted; {failed} did not."
         other = ranked[1]
 
-        def out(venue: str) -> routing.Quoter:
-            return lambda amount: model.swap_venue(
-                state, spec, self._liquidity, venue, input_mint, amount, now_s, quote_only=True).amount_out
+        def swap(venue: str, amount: int) -> model.VenueSwap:
+            return model.swap_venue(state, spec, self._liquidity, venue, input_mint, amount, now_s, quote_only=True)
 
+        def out(venue: str) -> routing.Quoter:
+            return lambda amount: swap(venue, amount).amount_out
+
+        token_out = spec.quote if input_mint == spec.base.mint else spec.base
         if routing.splitting_may_pay(out(best.venue), out(other.venue), amount_in, best.amount_out):
             split = routing.best_split(out(best.venue), out(other.venue), amount_in)
             if split.amount_out > best.amount_out and 0 < split.first_pct < 100:
-                legs = (RouteLeg(best.venue, split.first_amount_in, split.first_amount_out),
-                        RouteLeg(other.venue, split.second_amount_in, split.second_amount_out))
+                legs = (RouteLeg(best.venue, split.first_amount_in, split.first_amount_out,
+                                 swap(best.venue, split.first_amount_in).price_impact_bps),
+                        RouteLeg(other.venue, split.second_amount_in, split.second_amount_out,
+                                 swap(other.venue, split.second_amount_in).price_impact_bps))
+                gain = routing.gain_in_words(split.amount_out, best.amount_out, token_out)
                 return legs, (f"splitting {split.first_pct}% to {best.venue} and {100 - split.first_pct}% to "
-                              f"{other.venue} gives {split.amount_out - best.amount_out} more than {best.venue} alone.")
-        return single, (f"{best.venue} gives {best.amount_out - other.amount_out} more than {other.venue} "
-                        f"after fees and price impact.")
+                              f"{other.venue} returns {gain} more than {best.venue} alone.")
+        gain = routing.gain_in_words(best.amount_out, other.amount_out, token_out)
+        return single, f"{best.venue} returns {gain} more than {other.venue} after fees and price impact."
 
     async def price_levels(self) -> dict[str, float]:
         now_ms = self._clock()

@@ -12,23 +12,31 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.limit_orders import (EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, TTL_SECONDS, LimitTerms,
                                               limit_min_amount_out, parse_limit_terms, refuse_limit_fields)
 from order_engine.domain.prices import price_text
+from order_engine.domain.slippage import SlippageBounds
 from order_engine.domain.sniper_orders import (MAX_PRICE, SNIPER, SNIPER_FIELDS, SniperTerms, parse_sniper_terms,
                                                refuse_sniper_fields, sniper_min_amount_out)
 from order_engine.domain.tokens import Token, by_mint, parse_base_units, resolve_token, to_decimal_string, whole_to_base_units
 from order_engine.errors import InvalidField
 
+if TYPE_CHECKING:
+    from order_engine.domain.quotes import QuoteTerms
+
 # The request's field names, the one place they are spelled (the API's request model takes them from here).
 WHOLE_SHAPE = ("tokenIn", "tokenOut", "amount")
 BASE_UNIT_SHAPE = ("inputMint", "outputMint", "amountIn")
 SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID = "slippageBps", "type", "clientOrderId"
-REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, ORDER_TYPE, CLIENT_ORDER_ID, *LIMIT_FIELDS,
-                  *SNIPER_FIELDS)
+DYNAMIC_SLIPPAGE, MIN_BPS, MAX_BPS = "dynamicSlippage", "minBps", "maxBps"
+QUOTE_ID = "quoteId"
+REQUEST_FIELDS = (*WHOLE_SHAPE, *BASE_UNIT_SHAPE, SLIPPAGE_BPS, DYNAMIC_SLIPPAGE, QUOTE_ID, ORDER_TYPE,
+                  CLIENT_ORDER_ID, *LIMIT_FIELDS, *SNIPER_FIELDS)
+QUOTE_ID_PATTERN = r"^q_[0-9a-f]{32}$"
+_QUOTE_ID = re.compile(QUOTE_ID_PATTERN)
 MARKET, LIMIT = "market", "limit"
 ORDER_TYPES = (MARKET, LIMIT, SNIPER)
 WAITING_TYPES = (LIMIT, SNIPER)  # the types that wait for a trigger before they trade
@@ -61,6 +69,9 @@ class OrderRequest:
     limit: LimitTerms | None = None
     expiry_as_given: str | None = None  # "ttl:<s>" or "at:<iso>": a replay of a ttlSeconds body is the same body
     sniper: SniperTerms | None = None
+    dynamic_slippage: SlippageBounds | None = None  # the engine picks slippage_bps within these at build time
+    quote_id: str | None = None
+    quote: "QuoteTerms | None" = None  # the quote quote_id names, once the submit service found it
 
     @property
     def expires_at(self) -> datetime | None:
@@ -69,13 +80,16 @@ class OrderRequest:
 
     def fingerprint(self) -> str:
         """What makes two submits 'the same body' for idempotency: the normalised order, not its spelling."""
-        order = [self.token_in.mint, self.token_out.mint, self.amount_in, self.slippage_bps, self.order_type,
-                 self.client_order_id]
+        parts: list[Any] = [self.token_in.mint, self.token_out.mint, self.amount_in, self.slippage_bps,
+                            self.order_type, self.client_order_id]
         if self.limit is not None:
-            order += [format(self.limit.limit_price.normalize(), "f"), self.expiry_as_given]
+            parts += [format(self.limit.limit_price.normalize(), "f"), self.expiry_as_given]
         if self.sniper is not None:
-            order += [price_text(self.sniper.max_price), self.expiry_as_given]
-        canonical = json.dumps(order, separators=(",", ":"))
+            parts += [price_text(self.sniper.max_price), self.expiry_as_given]
+        if self.dynamic_slippage is not None or self.quote_id is not None:  # older orders' fingerprints unchanged
+            dynamic = self.dynamic_slippage
+            parts += [None if dynamic is None else [dynamic.min_bps, dynamic.max_bps], self.quote_id]
+        canonical = json.dumps(parts, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -101,6 +115,19 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
     else:
         amount_in = whole_to_base_units(amount_field, body[amount_field], token_in)
     order_type = _order_type(body.get(ORDER_TYPE))
+    dynamic = _dynamic_slippage(body.get(DYNAMIC_SLIPPAGE), max_slippage_bps)
+    quote_id = parse_quote_id(body.get(QUOTE_ID))
+    if order_type != MARKET:
+        for name, given in ((DYNAMIC_SLIPPAGE, dynamic), (QUOTE_ID, quote_id)):
+            if given is not None:
+                raise InvalidField(name, "market_only", f"{name} is for market orders only; a {order_type} "
+                                                        "order's price bound is its own.")
+    if dynamic is not None and body.get(SLIPPAGE_BPS) is not None:
+        raise InvalidField(DYNAMIC_SLIPPAGE, "one_slippage",
+                           f"Give {SLIPPAGE_BPS} or {DYNAMIC_SLIPPAGE}, not both.")
+    if dynamic is not None and quote_id is not None:
+        raise InvalidField(DYNAMIC_SLIPPAGE, "not_with_quote",
+                           f"A {QUOTE_ID} fixes the slippage (its minAmountOut); leave {DYNAMIC_SLIPPAGE} out.")
     limit = sniper = expiry_as_given = None
     if order_type == LIMIT:
         refuse_sniper_fields(body, order_type)
@@ -113,7 +140,9 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
     else:
         refuse_limit_fields(body)
         refuse_sniper_fields(body, order_type)
-        slippage_bps = _slippage(body.get(SLIPPAGE_BPS), default_slippage_bps, max_slippage_bps)
+        # a dynamic order starts at its bound's maximum; the executor records the value it picks
+        slippage_bps = dynamic.max_bps if dynamic else _slippage(body.get(SLIPPAGE_BPS), default_slippage_bps,
+                                                                 max_slippage_bps)
     terms = limit or sniper
     if terms is not None:
         ttl = body.get(TTL_SECONDS)
@@ -128,7 +157,43 @@ def parse_order_request(body: Mapping[str, Any], *, default_slippage_bps: int, m
         limit=limit,
         expiry_as_given=expiry_as_given,
         sniper=sniper,
+        dynamic_slippage=dynamic,
+        quote_id=quote_id,
     )
+
+
+def _dynamic_slippage(value: Any, maximum: int) -> SlippageBounds | None:
+    """`dynamicSlippage: {minBps, maxBps}`: integers, 0 <= minBps <= maxBps <= the maximum slippage."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidField(DYNAMIC_SLIPPAGE, "object", f"{DYNAMIC_SLIPPAGE} must be an object {{{MIN_BPS}, {MAX_BPS}}}.")
+    unknown = sorted(set(value) - {MIN_BPS, MAX_BPS})
+    if unknown:
+        raise InvalidField(f"{DYNAMIC_SLIPPAGE}.{unknown[0]}", "extra_forbidden",
+                           f"{DYNAMIC_SLIPPAGE} has only {MIN_BPS} and {MAX_BPS}; {unknown[0][:64]} is not one of them.")
+    bounds = []
+    for name in (MIN_BPS, MAX_BPS):
+        field, bps = f"{DYNAMIC_SLIPPAGE}.{name}", value.get(name)
+        if bps is None:
+            raise InvalidField(field, "required", f"{field} is required.")
+        if isinstance(bps, bool) or not isinstance(bps, int):
+            raise InvalidField(field, "integer", f"{field} must be an integer number of basis points.")
+        if not 0 <= bps <= maximum:
+            raise InvalidField(field, "range", f"{field} must be between 0 and {maximum}.")
+        bounds.append(bps)
+    if bounds[0] > bounds[1]:
+        raise InvalidField(DYNAMIC_SLIPPAGE, "min_not_above_max",
+                           f"{DYNAMIC_SLIPPAGE}.{MIN_BPS} ({bounds[0]}) must not exceed {MAX_BPS} ({bounds[1]}).")
+    return SlippageBounds(*bounds)
+
+
+def parse_quote_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not _QUOTE_ID.fullmatch(value):
+        raise InvalidField(QUOTE_ID, "format", f"{QUOTE_ID} must be an id GET /api/quote returned (q_ and 32 hex digits).")
+    return value
 
 
 def _slippage(value: Any, default: int, maximum: int) -> int:
@@ -210,6 +275,8 @@ class Order:
     expires_at: datetime | None = None  # a waiting order not triggered by then ends expired
     max_price: str | None = None  # whole tokenIn per tokenOut; a sniper order's fill pays at most this
     correlation_id: str | None = None  # from the submit request: on every log line about the order
+    dynamic_slippage: SlippageBounds | None = None
+    quote: dict[str, Any] | None = None  # the terms of the quote it executes by (QuoteTerms.to_record())
 
     @property
     def token_in(self) -> Token:
@@ -251,6 +318,8 @@ class Order:
             "amountIn": str(self.amount_in),
             "amount": to_decimal_string(self.amount_in, self.token_in),
             "slippageBps": self.slippage_bps,
+            "dynamicSlippage": None if self.dynamic_slippage is None else self.dynamic_slippage.to_api(),
+            "quoteId": None if self.quote is None else self.quote["quoteId"],
             "clientOrderId": self.client_order_id,
             "dex": self.dex,
             "executedPrice": self.executed_price,
@@ -306,6 +375,8 @@ def pending_detail(request: OrderRequest) -> dict[str, Any]:
         "tokenOut": request.token_out.symbol,
         "amountIn": str(request.amount_in),
         "slippageBps": request.slippage_bps,
+        **({"dynamicSlippage": request.dynamic_slippage.to_api()} if request.dynamic_slippage else {}),
+        **({"quoteId": request.quote_id} if request.quote_id else {}),
     }
     if request.limit is not None:
         # `orderType`, not `type`: an event frame's `type` is "status" (to_message), which a detail must not replace

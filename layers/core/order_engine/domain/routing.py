@@ -6,7 +6,10 @@ Pure: the venues are given as functions from an input amount to an output amount
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Callable
+
+from order_engine.domain.tokens import Token, to_decimal_string
 
 Quoter = Callable[[int], int]
 
@@ -65,3 +68,11 @@ def best_split(first: Quoter, second: Quoter, amount_in: int) -> Split:
             hi = m2
     candidates = [at(p) for p in range(lo, hi + 1)] + [at(0), at(100)]
     return max(candidates, key=lambda s: (s.amount_out, -abs(s.first_pct - 50)))
+
+
+def gain_in_words(better_out: int, worse_out: int, token_out: Token) -> str:
+    """How much more one route returns than another, in whole tokens and percent: "0.615 USDC (0.41%)"."""
+    gain = better_out - worse_out
+    pct = Decimal(gain * 100) / Decimal(worse_out) if worse_out > 0 else None
+    share = "" if pct is None else f" ({pct:.2f}%)" if pct >= Decimal("0.01") else " (under 0.01%)"
+    return f"{to_decimal_string(gain, token_out)} {token_out.symbol}{share}"

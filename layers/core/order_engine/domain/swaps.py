@@ -22,6 +22,7 @@ class Quote:
     amount_out: int  # after fees and price impact
     fee: int  # in input base units
     price_impact_bps: int
+    volatility_bps: int = 0  # how far the venue's price may move before a swap quoted now lands
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class RouteLeg:
     venue: str
     amount_in: int
     amount_out: int  # as quoted
+    price_impact_bps: int = 0
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,16 @@ class Route:
         return sum(leg.amount_out for leg in self.legs)
 
     @property
+    def price_impact_bps(self) -> int:
+        return max((leg.price_impact_bps for leg in self.legs), default=0)
+
+    @property
+    def volatility_bps(self) -> int:
+        """The recent volatility of the venues the route trades on (the most volatile of them)."""
+        venues = {leg.venue for leg in self.legs}
+        return max((q.volatility_bps for q in self.quotes if q.venue in venues), default=0)
+
+    @property
     def dex(self) -> str:
         """The venue name recorded on the order ('raydium', 'meteora', or 'raydium+meteora' for a split)."""
         return "+".join(leg.venue for leg in self.legs)
@@ -56,19 +68,33 @@ class Route:
             "dex": self.dex,
             "amountIn": str(self.amount_in),
             "expectedAmountOut": str(self.amount_out),
+            "priceImpactBps": self.price_impact_bps,
+            "volatilityBps": self.volatility_bps,
             "legs": [
                 {"venue": leg.venue, "amountIn": str(leg.amount_in), "amountOut": str(leg.amount_out),
-                 "percent": leg.amount_in * 100 // self.amount_in if self.amount_in else 0}
+                 "percent": leg.amount_in * 100 // self.amount_in if self.amount_in else 0,
+                 "priceImpactBps": leg.price_impact_bps}
                 for leg in self.legs
             ],
             "quotes": [
                 {"venue": q.venue, "amountIn": str(q.amount_in), "amountOut": str(q.amount_out), "fee": str(q.fee),
-                 "priceImpactBps": q.price_impact_bps}
+                 "priceImpactBps": q.price_impact_bps, "volatilityBps": q.volatility_bps}
                 for q in self.quotes
             ],
             "failedVenues": [{"venue": venue, "reason": reason} for venue, reason in self.failures],
             "reason": self.reason,
         }
+
+
+    @classmethod
+    def from_detail(cls, input_mint: str, output_mint: str, detail: dict[str, Any]) -> "Route":
+        """The route a `to_detail()` describes (a quote's route, executed as it was quoted)."""
+        legs = tuple(RouteLeg(leg["venue"], int(leg["amountIn"]), int(leg["amountOut"]),
+                              int(leg.get("priceImpactBps", 0))) for leg in detail["legs"])
+        quotes = tuple(Quote(q["venue"], int(q["amountIn"]), int(q["amountOut"]), int(q["fee"]),
+                             int(q["priceImpactBps"]), int(q.get("volatilityBps", 0))) for q in detail["quotes"])
+        failures = tuple((f["venue"], f["reason"]) for f in detail.get("failedVenues", ()))
+        return cls(input_mint, output_mint, int(detail["amountIn"]), legs, quotes, detail["reason"], failures)
 
 
 @dataclass(frozen=True)

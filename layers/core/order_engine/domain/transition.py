@@ -15,7 +15,7 @@ from typing import Any
 from order_engine.domain.lifecycle import TERMINAL, Status, check_transition
 from order_engine.domain.orders import Order, OrderEvent
 
-CHANGEABLE = frozenset({"attempts", "dex", "executed_price", "amount_out", "min_amount_out", "tx_hash", "error"})
+CHANGEABLE = frozenset({"attempts", "slippage_bps", "dex", "executed_price", "amount_out", "min_amount_out", "tx_hash", "error"})
 
 
 @dataclass(frozen=True)

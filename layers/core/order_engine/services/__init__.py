@@ -1,1 +1,1 @@
-"""Use cases the handlers call: submit, read, execute, subscribe, reconcile."""
+"""Use cases the handlers call: submit, quote, read, execute, subscribe, reconcile."""

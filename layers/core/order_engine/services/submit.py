@@ -1,21 +1,23 @@
 """Submitting an order: validate, make it durable, queue it, wake an executor if none is running."""
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from order_engine.config import Settings
 from order_engine.domain.access import Client
 from order_engine.domain.limit_orders import LIMIT_PRICE, limit_min_amount_out
-from order_engine.domain.orders import (Order, OrderEvent, OrderRequest, parse_correlation_id, parse_idempotency_key,
-                                        parse_order_request, pending_detail)
+from order_engine.domain.orders import (SLIPPAGE_BPS, Order, OrderEvent, OrderRequest, parse_correlation_id,
+                                        parse_idempotency_key, parse_order_request, pending_detail)
+from order_engine.domain.quotes import QuoteTerms, check_quote
 from order_engine.domain.sniper_orders import MAX_PRICE, listing_trigger, sniper_min_amount_out
 from order_engine.domain.triggers import Trigger, price_trigger
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
-from order_engine.ports import NO_METRICS, Intake, ListingBook, Metrics, OrderStore, Waker
+from order_engine.ports import NO_METRICS, Intake, ListingBook, Metrics, OrderStore, QuoteBook, Waker
 from order_engine.services.access import SubmitLimiter
 
 logger = logging.getLogger(__name__)
@@ -29,6 +31,10 @@ class Submitted:
 
 
 MAX_BASE_UNITS_OUT = 2**63 - 1  # what PostgreSQL's bigint holds
+
+
+def wall_clock_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def waiting_trigger(request: OrderRequest) -> Trigger | None:
@@ -59,9 +65,10 @@ def refuse_listed(request: OrderRequest, listings: ListingBook, now_ms: int, slo
 
 class SubmitService:
     def __init__(self, settings: Settings, orders: OrderStore, intake: Intake, waker: Waker, listings: ListingBook,
-                 metrics: Metrics = NO_METRICS, limiter: SubmitLimiter | None = None):
+                 quotes: QuoteBook, metrics: Metrics = NO_METRICS, limiter: SubmitLimiter | None = None,
+                 clock_ms: Callable[[], int] = wall_clock_ms):
         self.settings, self.orders, self.intake, self.waker, self.metrics = settings, orders, intake, waker, metrics
-        self.listings, self.limiter = listings, limiter
+        self.listings, self.quotes, self.limiter, self._clock_ms = listings, quotes, limiter, clock_ms
 
     def submit(self, body: Mapping[str, Any], idempotency_key: str | None = None,
                correlation_id: str | None = None, client: Client | None = None) -> Submitted:
@@ -79,7 +86,9 @@ class SubmitService:
         trigger = waiting_trigger(request)
         if request.sniper is not None:
             out_field = "outputMint" if body.get("outputMint") is not None else "tokenOut"
-            refuse_listed(request, self.listings, int(time.time() * 1000), self.settings.dex_slot_ms, out_field)
+            refuse_listed(request, self.listings, self._clock_ms(), self.settings.dex_slot_ms, out_field)
+        if request.quote_id is not None:
+            request = self._with_quote(request, body.get(SLIPPAGE_BPS))
         if self.limiter is not None:
             self.limiter.check(client)
         inserted = self.orders.insert(str(uuid.uuid4()), request, idempotency_key, trigger, correlation_id,
@@ -109,3 +118,10 @@ class SubmitService:
             self.waker.wake(reason=f"order {order.id}")
         logger.info("order accepted", extra=log)
         return Submitted(order, created=True, queued=True)
+
+    def _with_quote(self, request: OrderRequest, slippage_asked: Any) -> OrderRequest:
+        """The order held to its quote's terms; a 4xx (nothing written) when the quote cannot be executed."""
+        record = self.quotes.get(request.quote_id)
+        terms = None if record is None else QuoteTerms.from_record(record)
+        check_quote(request, terms, self._clock_ms(), slippage_asked)
+        return dataclasses.replace(request, slippage_bps=terms.slippage_bps, quote=terms)

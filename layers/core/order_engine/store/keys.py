@@ -58,6 +58,11 @@ class Keys:
         """LIST of dead letters, newest first: JSON {entry, orderId, reason, at}."""
         return f"{self.prefix}queue:dead"
 
+    def quote(self, quote_id: str) -> str:
+        """STRING (JSON) of a quote's terms (GET /api/quote), kept a while past its validity so an expired id is
+        told apart from an unknown one."""
+        return f"{self.prefix}quote:{quote_id}"
+
     @property
     def dead_ids(self) -> str:
         """SET of dead-lettered order ids, which the reconciler leaves alone."""

@@ -13,21 +13,23 @@ from order_engine.domain.lifecycle import Status
 from order_engine.domain.triggers import Trigger
 from order_engine.domain.prices import price_text
 from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
+from order_engine.domain.slippage import SlippageBounds
 from order_engine.ports import Inserted
 from order_engine.store.postgres import Database
 
 ORDER_COLUMNS = (
     "id, status, token_in, token_out, amount_in, slippage_bps, order_type, attempts, seq, created_at, updated_at,"
     " client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,"
-    " expires_at, max_price, correlation_id"
+    " expires_at, max_price, correlation_id, quote, dynamic_slippage"
 )
 
 _INSERT = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash, correlation_id, client_id)
+                        idempotency_key, request_hash, correlation_id, client_id, quote, dynamic_slippage)
     VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
-            :idempotency_key, :request_hash, :correlation_id, :client_id)
+            :idempotency_key, :request_hash, :correlation_id, :client_id, CAST(:quote AS jsonb),
+            CAST(:dynamic_slippage AS jsonb))
     ON CONFLICT (client_id, idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
@@ -42,10 +44,11 @@ _INSERT_WAITING = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
                         idempotency_key, request_hash, limit_price, expires_at, waiting_trigger, max_price,
-                        correlation_id, client_id)
+                        correlation_id, client_id, quote, dynamic_slippage)
     VALUES (:id, 'waiting', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
             :idempotency_key, :request_hash, CAST(:limit_price AS numeric), CAST(:expires_at AS timestamptz),
-            CAST(:trigger AS jsonb), CAST(:max_price AS numeric), :correlation_id, :client_id)
+            CAST(:trigger AS jsonb), CAST(:max_price AS numeric), :correlation_id, :client_id, CAST(:quote AS jsonb),
+            CAST(:dynamic_slippage AS jsonb))
     ON CONFLICT (client_id, idempotency_key) DO NOTHING
     RETURNING id, created_at
 ), first_event AS (
@@ -86,7 +89,7 @@ SELECT {ORDER_COLUMNS},
 def row_to_order(row: list[Any]) -> Order:
     (oid, status, token_in, token_out, amount_in, slippage, order_type, attempts, seq, created_at, updated_at,
      client_order_id, dex, executed_price, amount_out, min_amount_out, tx_hash, error, completed_at, limit_price,
-     expires_at, max_price, correlation_id) = row
+     expires_at, max_price, correlation_id, quote, dynamic_slippage) = row
     return Order(
         id=str(oid), status=Status(status), token_in_mint=token_in, token_out_mint=token_out, amount_in=int(amount_in),
         slippage_bps=slippage, order_type=order_type, attempts=attempts, seq=seq, created_at=created_at,
@@ -96,7 +99,16 @@ def row_to_order(row: list[Any]) -> Order:
         limit_price=None if limit_price is None else format(limit_price.normalize(), "f"), expires_at=expires_at,
         max_price=None if max_price is None else format(max_price.normalize(), "f"),
         correlation_id=correlation_id,
+        quote=_json(quote), dynamic_slippage=_bounds(_json(dynamic_slippage)),
     )
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _bounds(value: dict[str, int] | None) -> SlippageBounds | None:
+    return None if value is None else SlippageBounds(int(value["minBps"]), int(value["maxBps"]))
 
 
 def row_to_event(row: list[Any]) -> OrderEvent:
@@ -145,6 +157,8 @@ class OrderRepository:
             request_hash=request.fingerprint(),
             correlation_id=correlation_id,
             detail=json.dumps(pending_detail(request)),
+            quote=None if request.quote is None else json.dumps(request.quote.to_record()),
+            dynamic_slippage=None if request.dynamic_slippage is None else json.dumps(request.dynamic_slippage.to_api()),
         )
         if rows:
             created_at = rows[0][0]
@@ -154,7 +168,8 @@ class OrderRepository:
                 order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
                 client_order_id=request.client_order_id, correlation_id=correlation_id,
                 limit_price=limit_price if waiting else None, max_price=max_price if waiting else None,
-                expires_at=request.expires_at if waiting else None,
+                expires_at=request.expires_at if waiting else None, dynamic_slippage=request.dynamic_slippage,
+                quote=None if request.quote is None else request.quote.to_record(),
             )
             return Inserted(order, created=True, same_request=True)
         existing = self.db.run(

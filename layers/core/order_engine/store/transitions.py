@@ -31,13 +31,13 @@ logger = logging.getLogger(__name__)
 _WRITE = """
 WITH v AS (
     SELECT * FROM jsonb_to_recordset(CAST(:batch AS jsonb)) AS v(
-        id uuid, from_status text, from_seq integer, to_status text, via text[], attempts integer, dex text,
+        id uuid, from_status text, from_seq integer, to_status text, via text[], attempts integer, slippage_bps integer, dex text,
         executed_price numeric, amount_out bigint, min_amount_out bigint, tx_hash text, error text,
         at timestamptz, completed boolean, events jsonb)
 ), moved AS (
     UPDATE orders o
        SET status = v.to_status, via = v.via, seq = o.seq + jsonb_array_length(v.events), attempts = v.attempts,
-           dex = v.dex, executed_price = v.executed_price, amount_out = v.amount_out,
+           slippage_bps = v.slippage_bps, dex = v.dex, executed_price = v.executed_price, amount_out = v.amount_out,
            min_amount_out = v.min_amount_out, tx_hash = v.tx_hash, error = v.error, updated_at = v.at,
            waiting_trigger = NULL,
            completed_at = CASE WHEN v.completed THEN v.at ELSE o.completed_at END
@@ -89,7 +89,8 @@ def _row(chain: Sequence[Transition]) -> dict[str, Any]:
     return {
         "id": after.id, "from_status": str(first.order.status), "from_seq": first.order.seq,
         "to_status": str(last.to), "via": [str(t.to) for t in chain[:-1]] or None,
-        "attempts": after.attempts, "dex": after.dex, "executed_price": after.executed_price,
+        "attempts": after.attempts, "slippage_bps": after.slippage_bps, "dex": after.dex,
+        "executed_price": after.executed_price,
         "amount_out": after.amount_out, "min_amount_out": after.min_amount_out, "tx_hash": after.tx_hash,
         "error": after.error, "at": last.at.isoformat(), "completed": last.terminal,
         "events": [{"seq": t.order.seq + 1, "status": str(t.to), "attempt": t.after().attempts,

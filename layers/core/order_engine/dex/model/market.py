@@ -30,13 +30,12 @@ class PairSpec:
     dlmm_base_factor: int
     dlmm_variable_fee_control: int
     dlmm_max_volatility_accumulator: int
+    raydium_depth_usd: int  # the pool's value at seeding (both sides), calibrated to the real pool (README)
+    meteora_depth_usd: int
     raydium_fee_rate: int = cpmm.RAYDIUM_TRADE_FEE_RATE
     venues: tuple[str, ...] = VENUES  # the venues with a pool of the pair
     liquidity: int | None = None  # whole quote tokens per pool (None: the market's default depth)
     listing_slot: int | None = None  # a listed pair's pools exist from this slot on, at the listing price
-
-    def depth(self, default_liquidity: int) -> int:
-        return default_liquidity if self.liquidity is None else self.liquidity
 
     @property
     def name(self) -> str:
@@ -47,12 +46,22 @@ class PairSpec:
         """ln(quote base units per base base unit)."""
         return math.log(self.reference_price * self.quote.scale / self.base.scale)
 
-    def dlmm_params(self, liquidity_usd: int) -> dlmm.DlmmParams:
-        return _dlmm_params(self, self.depth(liquidity_usd))
+    def depth_usd(self, venue: str, liquidity_usd: int = 0) -> int:
+        """A venue's pool value at seeding: a listed pair's own liquidity; else `liquidity_usd` for every pool
+        when given (an override, e.g. the uniform $2M pools of before the calibration), else the pool's
+        calibrated depth."""
+        if self.liquidity is not None:
+            return self.liquidity
+        if liquidity_usd > 0:
+            return liquidity_usd
+        return self.raydium_depth_usd if venue == RAYDIUM else self.meteora_depth_usd
+
+    def dlmm_params(self, liquidity_usd: int = 0) -> dlmm.DlmmParams:
+        return _dlmm_params(self, self.depth_usd(METEORA, liquidity_usd))
 
 
 @lru_cache(maxsize=64)
-def _dlmm_params(spec: PairSpec, liquidity_usd: int) -> dlmm.DlmmParams:
+def _dlmm_params(spec: PairSpec, depth_usd: int) -> dlmm.DlmmParams:
     return dlmm.DlmmParams(
         bin_step=spec.dlmm_bin_step,
         base_factor=spec.dlmm_base_factor,
@@ -61,18 +70,24 @@ def _dlmm_params(spec: PairSpec, liquidity_usd: int) -> dlmm.DlmmParams:
         filter_period_s=30,
         decay_period_s=600,
         reduction_factor=5_000,
-        bin_liquidity=liquidity_usd * spec.quote.scale // DLMM_LIQUIDITY_BINS,
+        bin_liquidity=depth_usd * spec.quote.scale // DLMM_LIQUIDITY_BINS,
     )
 
 
-def _pair(base: str, quote: str, price: float, bin_step: int, base_factor: int, vfc: int, max_va: int) -> PairSpec:
-    return PairSpec(lookup(base), lookup(quote), price, bin_step, base_factor, vfc, max_va)
+def _pair(base: str, quote: str, price: float, bin_step: int, base_factor: int, vfc: int, max_va: int,
+          raydium_usd: int, meteora_usd: int) -> PairSpec:
+    return PairSpec(lookup(base), lookup(quote), price, bin_step, base_factor, vfc, max_va, raydium_usd, meteora_usd)
 
 
+# Depths: approximate TVL of the largest real pool of each pair on each venue (Raydium AMM v4, Meteora DLMM), as
+# the venues' pool pages and DefiLlama showed them around mid-2025; the README's table names the pools.
 PAIRS: tuple[PairSpec, ...] = (
-    _pair("SOL", "USDC", 150.0, bin_step=10, base_factor=8_000, vfc=300_000, max_va=100_000),
-    _pair("SOL", "USDT", 150.0, bin_step=10, base_factor=8_000, vfc=300_000, max_va=100_000),
-    _pair("USDC", "USDT", 1.0, bin_step=1, base_factor=10_000, vfc=2_000_000, max_va=100_000),
+    _pair("SOL", "USDC", 150.0, bin_step=10, base_factor=8_000, vfc=300_000, max_va=100_000,
+          raydium_usd=10_000_000, meteora_usd=6_000_000),
+    _pair("SOL", "USDT", 150.0, bin_step=10, base_factor=8_000, vfc=300_000, max_va=100_000,
+          raydium_usd=3_000_000, meteora_usd=2_000_000),
+    _pair("USDC", "USDT", 1.0, bin_step=1, base_factor=10_000, vfc=2_000_000, max_va=100_000,
+          raydium_usd=2_000_000, meteora_usd=4_000_000),
 )
 _BY_MINTS = {frozenset((p.base.mint, p.quote.mint)): p for p in PAIRS}
 
@@ -89,7 +104,8 @@ _LISTING_DLMM = dict(dlmm_bin_step=80, dlmm_base_factor=3_125, dlmm_variable_fee
 @lru_cache(maxsize=256)
 def listed_pair(listing: Listing) -> PairSpec:
     """The pair a listing creates: the new token as base, priced in its quote token."""
-    return PairSpec(listing.token, listing.quote, float(listing.price), **_LISTING_DLMM, venues=listing.venues,
+    return PairSpec(listing.token, listing.quote, float(listing.price), **_LISTING_DLMM,
+                    raydium_depth_usd=listing.liquidity, meteora_depth_usd=listing.liquidity, venues=listing.venues,
                     liquidity=listing.liquidity, listing_slot=listing.slot)
 
 
@@ -157,7 +173,7 @@ def initial_state(spec: PairSpec, market: MarketParams, liquidity_usd: int, tick
     listed = spec.listing_slot is not None
     r_off = 0.0 if listed else market.offset_sigma * normal(market.seed, spec.name, RAYDIUM, "genesis")
     m_off = 0.0 if listed else market.offset_sigma * normal(market.seed, spec.name, METEORA, "genesis")
-    quote_reserve = spec.depth(liquidity_usd) * spec.quote.scale // 2
+    quote_reserve = spec.depth_usd(RAYDIUM, liquidity_usd) * spec.quote.scale // 2
     base_reserve = max(1, int(quote_reserve / math.exp(ref + r_off)))
     active = dlmm.bin_for_log_price(spec.dlmm_bin_step, ref + m_off)
     pool = dlmm.DlmmPool(active_id=active, index_reference=active)
@@ -202,6 +218,21 @@ def shocked(state: PairState, spec: PairSpec, liquidity_usd: int, venue: str, lo
         return _with(state, raydium=cpmm.rebalance(*state.raydium, price))
     target = dlmm.bin_for_log_price(spec.dlmm_bin_step, state.venue_log_price(METEORA, spec) + log_move)
     return _with(state, meteora=dlmm.move_active(state.meteora, spec.dlmm_params(liquidity_usd), target))
+
+
+def recent_volatility_bps(state: PairState, spec: PairSpec, market: MarketParams, venue: str,
+                          horizon_ticks: int) -> int:
+    """How far the venue's price may move before a swap quoted now lands `horizon_ticks` later: one standard
+    deviation of the reference walk over that time, plus how far recent trades pushed the pool from where
+    arbitrage pulls it (flow comes in bursts, and the pull moves the price back), plus, for the DLMM pool, its
+    volatility accumulator (the bins crossed recently: Meteora's own measure of recent volatility)."""
+    walk = market.reference_sigma * math.sqrt(max(1, horizon_ticks))
+    offset = state.raydium_offset if venue == RAYDIUM else state.meteora_offset
+    pushed = abs(state.venue_log_price(venue, spec) - (state.reference_log + offset))
+    accumulated = 0.0
+    if venue == METEORA:
+        accumulated = state.meteora.volatility_accumulator / dlmm.BASIS_POINT_MAX * spec.dlmm_bin_step / 10_000
+    return math.ceil((walk + pushed + accumulated) * 10_000)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,10 @@ from order_engine.domain.swaps import (
     BlockhashExpired, BuiltSwap, DexError, Route, RouteLeg, SignatureState, SlippageExceeded, SwapResult,
     TransactionDropped,
 )
+from order_engine.domain import slippage
 from order_engine.domain.lifecycle import HELD, TERMINAL, Status
 from order_engine.domain.orders import Order
+from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.retry import Fail, RetryPolicy
 from order_engine.domain.transition import Transition
 from order_engine.ports import Dex
@@ -79,8 +81,11 @@ class OrderFlow:
 
     async def _attempt(self, order: Order) -> Outcome:
         attempt = max(order.attempts, 1)
+        quote = None if order.quote is None else QuoteTerms.from_record(order.quote)
         try:
-            route = await self.dex.route(order.token_in_mint, order.token_out_mint, order.amount_in)
+            # an order placed by a quote executes on the quoted route, never a fresh one
+            route = quote.executable_route() if quote else await self.dex.route(
+                order.token_in_mint, order.token_out_mint, order.amount_in)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message)
         least = order.floor_amount_out
@@ -88,15 +93,18 @@ class OrderFlow:
             return await self._attempt_failed(
                 order, attempt, LIMIT_NOT_MET, True,
                 f"the best route returns {route.amount_out}, below the {least} the {order.floor_reason} asks for.")
-        routing = Transition(order, Status.ROUTING, detail=route.to_detail(),
+        routed = route.to_detail() if quote is None else {**route.to_detail(), "quoteId": quote.quote_id}
+        routing = Transition(order, Status.ROUTING, detail=routed,
                              changes={"attempts": attempt, "dex": route.dex, "amount_out": route.amount_out})
         order, pending = routing.after(), (routing,)
+        slippage_bps, chosen = _tolerance(order, route)
         try:
-            built = await self.dex.build(order.id, route, order.slippage_bps, least)
+            built = await self.dex.build(order.id, route, slippage_bps, least)
         except DexError as exc:
             return await self._attempt_failed(order, attempt, exc.reason, exc.retryable, exc.message, pending)
-        order = await self._step(order, Status.BUILDING, _build_detail(built, built.signature), pending,
-                                 min_amount_out=built.min_amount_out, tx_hash=built.signature)
+        order = await self._step(order, Status.BUILDING, {**_build_detail(built, built.signature), **chosen}, pending,
+                                 min_amount_out=built.min_amount_out, tx_hash=built.signature,
+                                 slippage_bps=slippage_bps)
         if order is None:
             return Outcome.ack("lost")
         if not await self._holds_lease(order.id):
@@ -198,6 +206,12 @@ class OrderFlow:
 
     async def _attempt_failed(self, order: Order, attempt: int, code: str, retryable: bool,
                               message: str | None, pending: tuple[Transition, ...] = ()) -> Outcome:
+        if order.quote is not None and code == SlippageExceeded.reason:
+            # a retry would only meet the same minimum on the same route: the quote no longer holds
+            retryable = False
+            message = (f"the market moved past quote {order.quote['quoteId']}'s slippage of "
+                       f"{order.quote['slippageBps']} bps; the order is not re-routed: get a new quote. "
+                       f"{message or ''}").strip()
         decision = self.policy.decide(max(attempt, 1), code, retryable, message, self._rng)
         if isinstance(decision, Fail):
             stored = await self._step(order, Status.FAILED, decision.detail(), pending, error=decision.error,
@@ -213,6 +227,16 @@ class OrderFlow:
                     **changes: Any) -> Order | None:
         """Write the step to `to`, after the steps still `pending` (in the same write)."""
         return await self.recorder.record_chain([*pending, Transition(order, to, detail=detail, changes=changes)])
+
+
+def _tolerance(order: Order, route: Route) -> tuple[int, dict[str, Any]]:
+    """The slippage the order's swap is built with, and (dynamic slippage) the event detail saying why."""
+    bounds = order.dynamic_slippage
+    if bounds is None:
+        return order.slippage_bps, {}
+    bps = slippage.dynamic_slippage_bps(bounds, route.volatility_bps, route.price_impact_bps)
+    return bps, {"dynamicSlippage": {**bounds.to_api(), "chosenBps": bps, "volatilityBps": route.volatility_bps,
+                                     "priceImpactBps": route.price_impact_bps}}
 
 
 def _signed_transaction(order: Order, sent: dict[str, Any]) -> BuiltSwap | None:
