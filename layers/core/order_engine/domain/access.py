@@ -21,7 +21,7 @@ def new_key() -> str:
 
 
 def key_hash(key: str) -> str:
-    """SHA-256, hex. Enough for 256-bit random keys (nothing to guess from); see 009_api_keys.sql."""
+    """SHA-256, hex. Enough for 256-bit random keys (nothing to guess from); see 011_api_keys.sql."""
     return hashlib.sha256(key.encode("ascii")).hexdigest()
 
 
