@@ -14,6 +14,7 @@ from helpers import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 from order_engine.bootstrap import deadline_in, run_executor_async
 from order_engine.config import Settings
+from order_engine.dex.adapters.listing_store import ListingStore
 from order_engine.dex.simulated import SimulatedDex
 from order_engine.domain.slippage import min_amount_out
 from order_engine.services.quote import QuoteService
@@ -49,7 +50,7 @@ def quote_then_execute(settings: Settings, db: Database, query: dict[str, str], 
             if move is not None:
                 await move(dex, quoted)
             submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoWaker(),
-                                   book, clock_ms=clock)
+                                   ListingStore(db), book, clock_ms=clock)
             order = submit.submit({**query, "quoteId": quoted["quoteId"]}).order
             await run_executor_async(s, deadline_in(30_000), dex=dex, notifier=LoggingNotifier(), owner="quote-test")
             return quoted, order.id
