@@ -140,3 +140,24 @@ def test_after_the_websocket_drops_the_page_reconnects_and_fills_the_gap(page, w
         stored = api_get(web_stack, f"/api/orders/{order_id}")
         seqs = [int(s) for s in row.get_attribute("data-seqs").split(",")]
         assert seqs == [e["seq"] for e in stored["events"]] == list(range(1, len(stored["events"]) + 1))
+
+
+def test_a_limit_order_from_the_form_waits_with_its_limit_shown_and_a_bad_price_is_shown_at_its_field(page):
+    page.select_option("#orderType", "limit")
+    expect(page.locator("#limitPrice")).to_be_visible()
+    expect(page.locator("#slippageBps")).to_be_hidden()  # a limit order is bounded by its price
+    page.select_option("#tokenIn", "SOL")
+    page.select_option("#tokenOut", "USDC")
+    page.fill("#amount", "0.5")
+    page.fill("#limitPrice", "0")
+    rows = page.locator("#live-rows tr").count()
+    page.click("#submit")
+    expect(page.locator("#limitPrice-error")).to_contain_text("limitPrice must be greater than zero")
+    expect(page.locator("#limitPrice")).to_have_attribute("aria-invalid", "true")
+    assert page.locator("#live-rows tr").count() == rows
+    page.fill("#limitPrice", "9999")  # far above the market: it waits
+    page.click("#submit")
+    expect(page.locator("#live-rows tr")).to_have_count(rows + 1)
+    row = page.locator("#live-rows tr").first
+    expect(row.locator('[data-cell="swap"]')).to_contain_text("limit ≥ 9999 USDC/SOL")
+    expect(row.locator('[data-cell="status"]')).to_contain_text("waiting", timeout=LIVE_TIMEOUT_MS)

@@ -275,3 +275,11 @@ def test_a_cancelled_waiting_order_leaves_its_book(configured, submit_fn, orders
     assert resp["statusCode"] == 200 and response_json(resp)["status"] == "cancelled"
     assert redis_client.zcard(book) == 0 and redis_client.zcard(keys.waiting_expiry) == 0
     assert redis_client.hlen(keys.waiting_books) == 0
+
+
+def test_a_limit_orders_first_frame_is_a_status_frame(configured, submit_fn, settings, redis_client):
+    """The waiting event's detail must not overwrite the frame's `type` (a client routes frames by it)."""
+    _, body = submit(submit_fn, {**SELL_SOL, "limitPrice": "500", "ttlSeconds": 600})
+    [frame] = [json.loads(raw) for raw in redis_client.lrange(Keys(settings.key_prefix).order_events(body["orderId"]), 0, -1)]
+    assert frame["type"] == "status" and frame["status"] == "waiting"
+    assert (frame["orderType"], frame["limitPrice"], frame["seq"]) == ("limit", "500", 1)
