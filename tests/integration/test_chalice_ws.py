@@ -81,7 +81,8 @@ def test_messages_are_routed_by_action_to_the_same_handlers(chalice_ws):
 
     pong, errors = asyncio.run(scenario())
     assert pong == [{"type": "pong"}]
-    assert [e["code"] for e in errors] == ["invalid_json", "unknown_action"]
+    # chalice's local server may answer the two messages in either order: each is answered with its own error
+    assert sorted(e["code"] for e in errors) == ["invalid_json", "unknown_action"]
 
 
 def test_subscribe_and_connect_with_order_id_replay_through_chalice(chalice_ws):
