@@ -247,9 +247,9 @@ class HttpGateway:
         self.runtime = runtime
         self.router = Router(template.http_routes)
         # the gateway's own routes are guarded like the operator routes (the authorizer, then an operator key)
-        self.operator_authorizer = next(
-            (r.authorizer for r in template.http_routes if r.authorizer is not None and r.path.startswith("/api/operator/")),
-            next((r.authorizer for r in template.http_routes if r.authorizer is not None), None))
+        guarded = [r for r in template.http_routes if r.authorizer is not None]
+        self.operator_authorizer = next((r.authorizer for r in guarded if r.path.startswith("/api/operator/")),
+                                        guarded[0].authorizer if guarded else None)
         self.timeouts = {lid: f.timeout for lid, f in template.functions.items()}
         self.auth = auth
         self.authorizers = AuthorizerRunner(runtime.invoke)
@@ -279,22 +279,24 @@ class HttpGateway:
         """`GET /api/metrics`: the summary of the functions' EMF metrics, for an operator key."""
         request_id = base64.b64encode(os.urandom(10)).decode()
         denied: HttpResponse | None = None
-        if request.method != "GET":
-            message = f"{request.method} is not allowed on {METRICS_PATH}; it answers GET."
-            denied = _from_powertools(error_response(
-                ErrorCode.METHOD_NOT_ALLOWED, message, [{"field": "method", "rule": "allowed", "message": message}],
-                headers={"Allow": "GET"}))
-        elif self.auth and self.operator_authorizer is not None:
-            route = HttpRoute("GET", METRICS_PATH, self.operator_authorizer.function, authorizer=self.operator_authorizer)
+        if self.auth and self.operator_authorizer is not None:  # access first, then the method, as the functions do
+            authorizer = self.operator_authorizer
+            route = HttpRoute(request.method, METRICS_PATH, authorizer.function, authorizer=authorizer)
             event = build_event(
                 method=request.method, raw_path=request.rel_url.raw_path, raw_query=request.rel_url.raw_query_string,
                 headers=request.headers.items(), body=b"", match=RouteMatch(route, {}),
                 source_ip=request.remote or "127.0.0.1", request_id=request_id,
             )
-            denied = await self._authorize(self.operator_authorizer, event)
+            denied = await self._authorize(authorizer, event)
             if denied is None:
                 refused = refusal(event, operator_only=True)
                 denied = None if refused is None else _from_powertools(refused)
+        if denied is None and request.method != "GET":
+            message = f"{METRICS_PATH} does not serve {request.method[:16]}; it serves GET."
+            denied = _from_powertools(error_response(
+                ErrorCode.METHOD_NOT_ALLOWED, message,
+                [{"field": "method", "rule": "allowed_methods", "allowed": ["GET"], "message": message}],
+                headers={"Allow": "GET"}))
         response = denied or json_response(200, summary())
         out = web.Response(status=response.status, body=response.body)
         for name, value in response.headers:

@@ -261,7 +261,7 @@ class LocalStack:
                             else "the template declares no authorizer"))
         for route in self.template.http_routes:
             lines.append(f"    {route.route_key:<34} -> {self.template.functions[route.function].function_name}")
-        lines.append(f"    {'GET /api/metrics':<34} -> the functions' EMF metrics, summarised (local only, operator key)")
+        lines.append(f"    {'GET /api/metrics':<34} -> the functions' EMF metrics (local only; operator key)")
         for schedule in (self.scheduler.describe() if self.scheduler else []):
             lines.append(f"    schedule {schedule}")
         lines.append("Ctrl-C stops everything.")
