@@ -409,7 +409,7 @@ class FunctionPool:
 async def relay_lines(stream: asyncio.StreamReader, on_emf: EmfSink | None, out_fd: int | None = None) -> None:
     """Copy a worker's stdout to ours line by line (as Lambda's stdout goes to CloudWatch Logs), handing EMF lines
     to `on_emf` too (as CloudWatch makes metrics of them). Ends at EOF, i.e. when the worker exits or is killed."""
-    fd: int | None = sys.stdout.fileno() if out_fd is None else out_fd
+    fd: int | None = 1 if out_fd is None else out_fd  # fd 1, which the workers inherited before (not sys.stdout)
     while True:
         whole = True
         try:
