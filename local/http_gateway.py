@@ -12,7 +12,7 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import parse_qsl, unquote
 
 import orjson
@@ -21,6 +21,9 @@ from aiohttp import web
 from local.authorizers import AuthorizerRunner
 from local.runtime import FunctionError, FunctionNotFound, Runtime, TooManyRequests
 from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, Authorizer, HttpRoute, Template
+from order_engine.api.access import refusal
+from order_engine.api.http import error_response
+from order_engine.errors import ErrorCode
 
 API_ID = "localhttpapi"
 INTEGRATION_TIMEOUT_S = 30  # API Gateway's HTTP API gives up on an integration after 30 s (503)
@@ -30,6 +33,7 @@ NOT_FOUND = (404, {"message": "Not Found"})
 INTERNAL_ERROR = (500, {"message": "Internal Server Error"})
 SERVICE_UNAVAILABLE = (503, {"message": "Service Unavailable"})
 TOO_MANY_REQUESTS = (429, {"message": "Too Many Requests"})
+METRICS_PATH = "/api/metrics"  # local only: what CloudWatch shows on AWS (see README "Observability")
 
 _STATIC, _PARAM, _GREEDY = 0, 1, 2
 _TEXT_TYPES = re.compile(
@@ -242,6 +246,10 @@ class HttpGateway:
     def __init__(self, runtime: Runtime, template: Template, auth: bool = True):
         self.runtime = runtime
         self.router = Router(template.http_routes)
+        # the gateway's own routes are guarded like the operator routes (the authorizer, then an operator key)
+        guarded = [r for r in template.http_routes if r.authorizer is not None]
+        self.operator_authorizer = next((r.authorizer for r in guarded if r.path.startswith("/api/operator/")),
+                                        guarded[0].authorizer if guarded else None)
         self.timeouts = {lid: f.timeout for lid, f in template.functions.items()}
         self.auth = auth
         self.authorizers = AuthorizerRunner(runtime.invoke)
@@ -261,6 +269,35 @@ class HttpGateway:
             authorizer = match.route.authorizer if self.auth else None
             refusal = None if authorizer is None else await self._authorize(authorizer, event)
             response = refusal or await self._invoke(match.route.function, event)
+        out = web.Response(status=response.status, body=response.body)
+        for name, value in response.headers:
+            out.headers.add(name, value)
+        out.headers["apigw-requestid"] = request_id
+        return out
+
+    async def serve_metrics(self, request: web.Request, summary: Callable[[], Any]) -> web.StreamResponse:
+        """`GET /api/metrics`: the summary of the functions' EMF metrics, for an operator key."""
+        request_id = base64.b64encode(os.urandom(10)).decode()
+        denied: HttpResponse | None = None
+        if self.auth and self.operator_authorizer is not None:  # access first, then the method, as the functions do
+            authorizer = self.operator_authorizer
+            route = HttpRoute(request.method, METRICS_PATH, authorizer.function, authorizer=authorizer)
+            event = build_event(
+                method=request.method, raw_path=request.rel_url.raw_path, raw_query=request.rel_url.raw_query_string,
+                headers=request.headers.items(), body=b"", match=RouteMatch(route, {}),
+                source_ip=request.remote or "127.0.0.1", request_id=request_id,
+            )
+            denied = await self._authorize(authorizer, event)
+            if denied is None:
+                refused = refusal(event, operator_only=True)
+                denied = None if refused is None else _from_powertools(refused)
+        if denied is None and request.method != "GET":
+            message = f"{METRICS_PATH} does not serve {request.method[:16]}; it serves GET."
+            denied = _from_powertools(error_response(
+                ErrorCode.METHOD_NOT_ALLOWED, message,
+                [{"field": "method", "rule": "allowed_methods", "allowed": ["GET"], "message": message}],
+                headers={"Allow": "GET"}))
+        response = denied or json_response(200, summary())
         out = web.Response(status=response.status, body=response.body)
         for name, value in response.headers:
             out.headers.add(name, value)
@@ -295,15 +332,23 @@ class HttpGateway:
         return build_response(result)
 
 
+def _from_powertools(response: Any) -> HttpResponse:
+    headers = [(name, v) for name, value in response.headers.items()
+               for v in (value if isinstance(value, list) else [value])]
+    return HttpResponse(response.status_code, headers, str(response.body).encode())
+
+
 def _consume(task: asyncio.Future) -> None:
     if not task.cancelled():
         task.exception()
 
 
 def create_http_app(runtime: Runtime, template: Template,
-                    extra_routes: Mapping[str, Any] | None = None, *, auth: bool = True) -> web.Application:
+                    extra_routes: Mapping[str, Any] | None = None, *, auth: bool = True,
+                    metrics: Callable[[], Any] | None = None) -> web.Application:
     """The HTTP API as an aiohttp app. `extra_routes` ({"GET /": handler}) leaves room for local-only pages such
-    as a redirect of / to the tracking page; template routes are matched first."""
+    as a redirect of / to the tracking page; template routes are matched first. `metrics` (the summary of the
+    functions' EMF lines) is served as `GET /api/metrics` when the template has no such route."""
     gateway = HttpGateway(runtime, template, auth)
     app = web.Application(client_max_size=MAX_PAYLOAD_BYTES)
     extras = dict(extra_routes or {})
@@ -312,6 +357,9 @@ def create_http_app(runtime: Runtime, template: Template,
         extra = extras.get(f"{request.method} {request.path}")
         if extra is not None and gateway.router.match(request.method, request.rel_url.raw_path) is None:
             return await extra(request)
+        if (metrics is not None and request.path == METRICS_PATH
+                and gateway.router.match(request.method, request.rel_url.raw_path) is None):
+            return await gateway.serve_metrics(request, metrics)
         return await gateway.handle(request)
 
     # [\s\S], not `.`: a path with an encoded newline must reach the router, not aiohttp's plain-text 404

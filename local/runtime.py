@@ -7,12 +7,15 @@ runs more than that many at once: a synchronous invoke beyond it is throttled, a
 function's queue until a slot frees. An asynchronous invocation that fails (an error, a crash, a timeout) is retried
 twice, after the delays Lambda uses (one and two minutes by default), and an environment idle for longer than the
 reaping time is stopped, as Lambda reclaims idle ones (down to the prewarmed count), so memory returns to baseline.
+A worker's stdout is relayed line by line to the stack's (Lambda's goes to CloudWatch Logs), its EMF lines handed
+to a metrics sink as well; its stderr is the stack's own.
 """
 from __future__ import annotations
 
 import asyncio
 import collections
 import logging
+import os
 import secrets
 import signal
 import socket
@@ -22,7 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import orjson
 
@@ -32,6 +35,10 @@ log = logging.getLogger("local.runtime")
 
 _HEADER = struct.Struct(">I")
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
+EMF_MARK = b'{"_aws"'  # CloudWatch's embedded metric format: the lines a metrics sink gets
+_STDOUT_LINE_LIMIT = 1024 * 1024  # a longer line is relayed in pieces (and not given to the sink)
+
+EmfSink = Callable[[bytes], None]
 
 
 class InvokeError(Exception):
@@ -130,8 +137,10 @@ class FunctionPool:
 
     def __init__(self, function: Function, env: Mapping[str, str], size: int, *, python: str = sys.executable,
                  async_max_age: float = 6 * 3600, async_retry_delays: tuple[float, ...] = (60.0, 120.0),
-                 idle_reap_s: float | None = 300.0, keep_warm: int = 0):
+                 idle_reap_s: float | None = 300.0, keep_warm: int = 0, on_emf: EmfSink | None = None):
         self.function = function
+        self.on_emf = on_emf  # given every EMF line of the workers' stdout (which goes on to ours unchanged)
+        self._relays: set[asyncio.Task] = set()
         self.async_retry_delays = tuple(async_retry_delays)
         self.idle_reap_s = idle_reap_s
         self.keep_warm = keep_warm  # environments the reaper leaves (the prewarmed ones)
@@ -198,9 +207,13 @@ class FunctionPool:
                 "--code-dir", str(self.function.code_uri), "--handler", self.function.handler,
                 "--meta", orjson.dumps(meta).decode(),
                 pass_fds=(child.fileno(),), env=env, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, limit=_STDOUT_LINE_LIMIT,
             )
         finally:
             child.close()
+        relay = asyncio.ensure_future(relay_lines(process.stdout, self.on_emf))
+        self._relays.add(relay)
+        relay.add_done_callback(self._relays.discard)
         reader, writer = await asyncio.open_unix_connection(sock=parent)
         worker = Worker(process, reader, writer)
         try:
@@ -385,6 +398,47 @@ class FunctionPool:
         workers, self._all = list(self._all), set()
         self._idle.clear()
         await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
+        relays = list(self._relays)
+        if relays:  # the workers are gone, so their pipes are at EOF; a grandchild holding one must not hold us
+            _done, pending = await asyncio.wait(relays, timeout=2.0)
+            for relay in pending:
+                relay.cancel()
+            await asyncio.gather(*relays, return_exceptions=True)
+
+
+async def relay_lines(stream: asyncio.StreamReader, on_emf: EmfSink | None, out_fd: int | None = None) -> None:
+    """Copy a worker's stdout to ours line by line (as Lambda's stdout goes to CloudWatch Logs), handing EMF lines
+    to `on_emf` too (as CloudWatch makes metrics of them). Ends at EOF, i.e. when the worker exits or is killed."""
+    fd: int | None = 1 if out_fd is None else out_fd  # fd 1, which the workers inherited before (not sys.stdout)
+    while True:
+        whole = True
+        try:
+            line = await stream.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:  # EOF: what is left has no newline
+            line = exc.partial
+        except asyncio.LimitOverrunError as exc:
+            line, whole = await stream.read(max(1, exc.consumed)), False
+        if not line:
+            return
+        if fd is not None:
+            try:
+                _write_all(fd, line)
+            except OSError:  # our stdout is gone (a closed pipe): keep draining the worker's, so it never blocks
+                fd = None
+        if whole and on_emf is not None and EMF_MARK in line:
+            try:
+                on_emf(line)
+            except Exception:  # noqa: BLE001 - a sink's bug must not stop the worker's output
+                log.exception("the metrics sink failed on a line")
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[os.write(fd, view):]
+        except BlockingIOError:
+            time.sleep(0.001)  # a non-blocking stdout that is full: wait for its reader, as a print would
 
 
 class Runtime:
@@ -393,14 +447,15 @@ class Runtime:
     def __init__(self, template: Template, environments: Mapping[str, Mapping[str, str]], *,
                  pool_size: int = 4, pool_sizes: Mapping[str, int] | None = None, python: str = sys.executable,
                  async_max_age: float = 6 * 3600, async_retry_delays: tuple[float, ...] = (60.0, 120.0),
-                 idle_reap_s: float | None = 300.0):
+                 idle_reap_s: float | None = 300.0, on_emf: EmfSink | None = None):
         self.template = template
         self.pools: dict[str, FunctionPool] = {}
         for logical_id, function in template.functions.items():
             size = (pool_sizes or {}).get(logical_id) or function.reserved_concurrency or pool_size
             self.pools[logical_id] = FunctionPool(function, environments.get(logical_id, {}), size,
                                                   python=python, async_max_age=async_max_age,
-                                                  async_retry_delays=async_retry_delays, idle_reap_s=idle_reap_s)
+                                                  async_retry_delays=async_retry_delays, idle_reap_s=idle_reap_s,
+                                                  on_emf=on_emf)
 
     def pool(self, name: str) -> FunctionPool:
         function = self.template.function(name)

@@ -23,6 +23,7 @@ from aiohttp import web
 from local.embedded import EmbeddedPostgres, EmbeddedRedis, ensure_servers, stop_servers
 from local.http_gateway import create_http_app
 from local.lambda_api import create_lambda_app
+from local.metrics import MetricsSummary
 from local.runtime import Runtime
 from local.scheduler import Scheduler
 from local.template import LOCAL_REGION, LOCAL_STACK_NAME, Template, load_template, resolve_environment
@@ -32,6 +33,7 @@ log = logging.getLogger("local.stack")
 
 ROOT = Path(__file__).resolve().parents[1]
 START_UP_KEY_RATE = 1_000_000  # submits a second (and burst) for the start-up key: no practical limit
+METRICS_WINDOW = 10_000  # timings' percentiles in GET /api/metrics are over their latest this many values
 _PASS_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "PYTHONPATH", "VIRTUAL_ENV", "TMPDIR")
 _PASS_THROUGH_PREFIXES = ("POWERTOOLS_", "LOCAL_")
 
@@ -157,6 +159,8 @@ class LocalStack:
         self._background: set[asyncio.Task] = set()
         self.ws_enabled = False
         self.api_key: str | None = None  # the operator key created at start-up (access control on)
+        # the local CloudWatch: the functions' EMF lines, summarised for GET /api/metrics
+        self.metrics = MetricsSummary(window=METRICS_WINDOW)
 
     async def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -168,12 +172,12 @@ class LocalStack:
         self.runtime = Runtime(self.template, function_environment(self.template, self.config, self.env),
                                pool_size=self.config.pool_size, pool_sizes=self.config.pool_sizes,
                                async_retry_delays=self.config.async_retry_delays,
-                               idle_reap_s=self.config.idle_reap_s)
+                               idle_reap_s=self.config.idle_reap_s, on_emf=self._record_metrics)
         await self.runtime.start(prewarm=self.config.prewarm)
         if self.settings.auth_enabled and self.template.authorizers:
             self.api_key = await loop.run_in_executor(None, self._create_start_up_key)
-        await self._serve(create_http_app(self.runtime, self.template, auth=self.settings.auth_enabled),
-                          self.config.http_port)
+        await self._serve(create_http_app(self.runtime, self.template, auth=self.settings.auth_enabled,
+                                          metrics=self.metrics.summary), self.config.http_port)
         ws_module = _load_ws_gateway() if self.template.websocket_api is not None else None
         if ws_module is not None:
             # the WebSocket gateway (another module) serves its API and the @connections management API
@@ -187,6 +191,9 @@ class LocalStack:
         self.scheduler = Scheduler(self.runtime, self.template, self.config.schedule_seconds,
                                    on_start=self.config.schedule_on_start)
         self.scheduler.start()
+
+    def _record_metrics(self, line: bytes) -> None:
+        self.metrics.add(line.decode("utf-8", "replace"))
 
     def _create_start_up_key(self) -> str:
         """An operator key for whoever started the stack (the page, the CLI, the load generator), with no
@@ -257,6 +264,7 @@ class LocalStack:
                             else "the template declares no authorizer"))
         for route in self.template.http_routes:
             lines.append(f"    {route.route_key:<34} -> {self.template.functions[route.function].function_name}")
+        lines.append(f"    {'GET /api/metrics':<34} -> the functions' EMF metrics (local only; operator key)")
         for schedule in (self.scheduler.describe() if self.scheduler else []):
             lines.append(f"    schedule {schedule}")
         lines.append("Ctrl-C stops everything.")

@@ -6,6 +6,7 @@ import json
 
 import requests
 
+from keyed_clients import keyless
 from local.metrics import summarise
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
@@ -43,3 +44,35 @@ def test_orders_lives_show_in_the_stacks_metrics_and_their_correlation_ids_in_th
                 assert record["correlation_id"] == ids[record["order_id"]]
                 steps[record["order_id"]].append(record["status"])
     assert all(s == ["routing", "building", "submitted", "confirmed"] for s in steps.values()), steps
+
+
+def test_the_stack_serves_the_summary_of_the_functions_metrics_and_still_logs_their_lines(start_engine, wait_for):
+    stack = start_engine(DEX_LATENCY_SCALE="0", METRICS_FLUSH_MS="300", IDLE_EXIT_MS="1000")
+    response = requests.post(f"{stack.http_url}/api/orders/execute", json=ORDER, timeout=10)
+    assert response.status_code == 202, response.text
+    order_id = response.json()["orderId"]
+    wait_for(lambda: requests.get(f"{stack.http_url}/api/orders/{order_id}", timeout=10).json()["status"]
+             == "confirmed", timeout=60)
+
+    def served() -> dict | None:
+        answer = requests.get(f"{stack.http_url}/api/metrics", timeout=10)
+        assert answer.status_code == 200, answer.text
+        metrics = answer.json()
+        return metrics if metrics.get("OrdersConfirmed", {}).get("total", 0) >= 1 else None
+
+    metrics = wait_for(served, timeout=30)
+    assert metrics["OrdersSubmitted"]["total"] >= 1
+    assert metrics["SubmitToConfirmedMs"]["count"] >= 1
+    assert metrics["SubmitToConfirmedMs"]["p50"] <= metrics["SubmitToConfirmedMs"]["max"]
+    assert "last" in metrics["InFlight"]
+    # the workers' lines still reach the stack's log, EMF and JSON log lines alike, as the served figures say
+    log = stack.log().splitlines()
+    assert summarise(log)["OrdersConfirmed"] == metrics["OrdersConfirmed"]
+    assert any('"order step recorded"' in line and order_id in line for line in log)
+
+    with keyless():
+        refused = requests.get(f"{stack.http_url}/api/metrics", timeout=10)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
+    wrong_method = requests.post(f"{stack.http_url}/api/metrics", timeout=10)
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET"
+    assert wrong_method.json()["error"]["code"] == "method_not_allowed"

@@ -1,14 +1,17 @@
 """The local Lambda runtime, in-process over tests/fixtures/template.yaml: a failed asynchronous invocation is
 retried twice after Lambda's waits (shortened here), and environments left idle longer than the reaping time are
-stopped, as Lambda reclaims them, down to the prewarmed ones."""
+stopped, as Lambda reclaims them, down to the prewarmed ones; a worker's stdout is relayed unchanged, its EMF lines
+to the metrics sink, until the worker exits or is killed."""
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import sys
 from pathlib import Path
 
 from helpers import alive
-from local.runtime import Runtime
+from local.runtime import FunctionCrashed, Runtime, relay_lines
 from local.template import load_template
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -86,3 +89,52 @@ def test_environments_idle_longer_than_the_reaping_time_are_stopped_down_to_the_
     grown, left, reaped, running = asyncio.run(scenario())
     assert len(grown) >= 2 and len(left) == 1 and reaped == len(grown) - 1
     assert running == left  # the reclaimed processes are gone, not just forgotten
+
+
+EMF = '{"_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "OrdersSubmitted", "Unit": "Count"}]}]}, "OrdersSubmitted": 1}'
+PRINTER = f"""
+import sys, time
+sys.stdout.write("plain line\\n" + {EMF!r} + "\\n" + "x" * (2 * 1024 * 1024) + "\\nlast, no newline")
+sys.stdout.flush()
+time.sleep(float(sys.argv[1]))
+"""
+
+
+def test_a_workers_stdout_is_relayed_unchanged_and_its_emf_lines_reach_the_sink_until_it_is_killed(tmp_path):
+    async def scenario():
+        sink: list[bytes] = []
+        process = await asyncio.create_subprocess_exec(sys.executable, "-c", PRINTER, "60",
+                                                       stdout=asyncio.subprocess.PIPE, limit=1024 * 1024)
+        with open(tmp_path / "out", "wb") as out:
+            relay = asyncio.ensure_future(relay_lines(process.stdout, sink.append, out.fileno()))
+            await settled(lambda: (tmp_path / "out").stat().st_size > 2 * 1024 * 1024)
+            assert not relay.done()  # the worker lives: its pipe is open
+            process.send_signal(signal.SIGKILL)
+            await asyncio.wait_for(relay, 10)  # its pipe ends with it
+            await process.wait()
+        return sink
+
+    sink = asyncio.run(scenario())
+    relayed = (tmp_path / "out").read_bytes()
+    assert relayed == ("plain line\n" + EMF + "\n" + "x" * (2 * 1024 * 1024) + "\nlast, no newline").encode()
+    assert sink == [(EMF + "\n").encode()]
+
+
+def test_a_crashed_workers_relay_ends_and_closing_the_runtime_leaves_none_running():
+    async def scenario():
+        rt = runtime(idle_reap_s=None, on_emf=lambda line: None)
+        await rt.start(prewarm=1)
+        pool = rt.pool("CrashFunction")
+        try:
+            try:
+                await pool.invoke({"queryStringParameters": {"exit": "1"}})
+            except FunctionCrashed:
+                pass
+            else:
+                raise AssertionError("the worker did not crash")
+            await settled(lambda: len(pool._relays) == len(pool.worker_pids) == 1)  # noqa: SLF001 - its replacement's
+        finally:
+            await rt.close()
+        return [len(p._relays) for p in rt.pools.values()]  # noqa: SLF001
+
+    assert set(asyncio.run(scenario())) == {0}

@@ -106,3 +106,40 @@ def test_the_gateway_sends_api_gateways_authorizer_event_and_the_context_reaches
     (handled, health) = recorder.events["OrdersFunction"]
     assert handled["requestContext"]["authorizer"] == {"lambda": {"clientId": "acme", "reason": "x"}}
     assert "authorizer" not in health["requestContext"]
+
+
+def test_the_gateways_own_metrics_route_is_for_operator_keys_only_behind_the_same_authorizer():
+    template = load_template(__import__("pathlib").Path(__file__).resolve().parents[2] / "template.yaml")
+    keys = {"op": {"clientId": "ops", "operator": True}, "client": {"clientId": "acme", "operator": False}}
+
+    async def invoke(function, event, **_):
+        assert function == "AuthorizerFunction"
+        context = keys.get(event["headers"].get("x-api-key"), {"clientId": "", "reason": "missing"})
+        return {"isAuthorized": True, "context": context}
+
+    runtime = type("Runtime", (), {"invoke": staticmethod(invoke)})()
+    summary = {"OrdersSubmitted": {"total": 2}}
+    port = _free_port()
+
+    async def scenario():
+        runner = web.AppRunner(create_http_app(runtime, template, metrics=lambda: summary))
+        await runner.setup()
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        answers = {}
+        try:
+            async with aiohttp.ClientSession() as session:
+                for name, headers in (("none", {}), ("client", {"x-api-key": "client"}), ("op", {"x-api-key": "op"})):
+                    async with session.get(f"http://127.0.0.1:{port}/api/metrics", headers=headers) as r:
+                        answers[name] = (r.status, await r.json())
+                async with session.delete(f"http://127.0.0.1:{port}/api/metrics", headers={"x-api-key": "op"}) as r:
+                    answers["delete"] = (r.status, await r.json(), r.headers.get("Allow"))
+        finally:
+            await runner.cleanup()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers["none"][0] == 401 and answers["none"][1]["error"]["code"] == "unauthorized"
+    assert answers["client"][0] == 403 and answers["client"][1]["error"]["details"][0]["rule"] == "operator"
+    assert answers["op"] == (200, summary)
+    assert answers["delete"][0] == 405 and answers["delete"][2] == "GET"
+    assert answers["delete"][1]["error"]["code"] == "method_not_allowed"

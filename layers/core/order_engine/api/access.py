@@ -27,7 +27,8 @@ def caller(event: dict[str, Any]) -> Client | None:
     return None if context is None else Client.from_context(context)
 
 
-def refusal(event: dict[str, Any]) -> Response | None:
+def refusal(event: dict[str, Any], operator_only: bool | None = None) -> Response | None:
+    """`operator_only`: whether only an operator key may go on (by default: on the operator routes' paths)."""
     context = authorizer_context(event)
     if context is None:
         return None
@@ -43,7 +44,9 @@ def refusal(event: dict[str, Any]) -> Response | None:
         return error_response(ErrorCode.UNAUTHORIZED, message,
                               [{"field": "Authorization", "rule": "api_key", "message": message}], headers=_CHALLENGE)
     path = ((event.get("requestContext") or {}).get("http") or {}).get("path") or event.get("rawPath") or ""
-    if path.startswith(OPERATOR_PATH_PREFIX) and not client.operator:
+    if operator_only is None:
+        operator_only = path.startswith(OPERATOR_PATH_PREFIX)
+    if operator_only and not client.operator:
         message = "This API key may not use the operator routes; use an operator key (python -m local.keys create --operator)."
         return error_response(ErrorCode.FORBIDDEN, message,
                               [{"field": "Authorization", "rule": "operator", "message": message}])
