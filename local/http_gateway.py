@@ -343,6 +343,9 @@ def _consume(task: asyncio.Future) -> None:
         task.exception()
 
 
+HTTP_GATEWAY = web.AppKey("http_gateway", HttpGateway)
+
+
 def create_http_app(runtime: Runtime, template: Template,
                     extra_routes: Mapping[str, Any] | None = None, *, auth: bool = True,
                     metrics: Callable[[], Any] | None = None) -> web.Application:
@@ -364,5 +367,5 @@ def create_http_app(runtime: Runtime, template: Template,
 
     # [\s\S], not `.`: a path with an encoded newline must reach the router, not aiohttp's plain-text 404
     app.router.add_route("*", r"/{tail:[\s\S]*}", dispatch)
-    app["gateway"] = gateway
+    app[HTTP_GATEWAY] = gateway
     return app

@@ -99,3 +99,28 @@ def assert_each_order_finished_once(db: Database, ids: list[str]) -> None:
     for order_id in ids:
         seqs = [seq for seq, *_ in timeline(db, order_id)]
         assert seqs == list(range(1, len(seqs) + 1))
+
+
+class InProcessExecutor:
+    """`async with InProcessExecutor(s, clock)`: an executor (and its watcher) running in this process on a
+    simulated dex whose clock the test holds; `summary` is its run's once the block ends."""
+
+    def __init__(self, s: Settings, clock: Any, owner: str):
+        self.s, self.clock, self.owner = s, clock, owner
+        self.executor = None
+
+    async def __aenter__(self) -> "InProcessExecutor":
+        from order_engine.bootstrap import simulated_dex
+
+        self.dex = simulated_dex(self.s, clock=self.clock)
+        self.task = asyncio.create_task(run_async(
+            self.s, deadline_in(120_000), dex=self.dex, notifier=LoggingNotifier(), owner=self.owner,
+            on_start=lambda executor: setattr(self, "executor", executor)))
+        while self.executor is None:
+            await asyncio.sleep(0.01)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self.executor.stop()
+        self.summary = await asyncio.wait_for(self.task, 30)
+        await self.dex.close()

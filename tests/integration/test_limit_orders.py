@@ -4,7 +4,6 @@ while 1,000 wait loses none of them."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import time
 from datetime import datetime, timedelta, timezone
@@ -13,13 +12,11 @@ import pytest
 from decimal import ROUND_DOWN, Decimal
 
 from dex_helpers import SOL, USDC, ManualClock, lose_redis, trade_on
-from executor_support import executor_settings, statuses, timeline
+from executor_support import InProcessExecutor, executor_settings, statuses, timeline
 from helpers import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap
-from order_engine.bootstrap import deadline_in, run_executor_async, simulated_dex
 from order_engine.domain.triggers import price_book
 from order_engine.store.keys import Keys
-from order_engine.store.ws_notifier import LoggingNotifier
 
 FAR_EXPIRY_S = 30
 SELL_SOL = {"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
@@ -40,26 +37,9 @@ def price(value: float) -> str:
     return str(Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
 
 
-class Stack:
-    """An executor (and its watcher) running in this process on a dex whose clock the test holds."""
-
-    def __init__(self, s):
-        self.s, self.clock = s, ManualClock()
-        self.executor = None
-
-    async def __aenter__(self):
-        self.dex = simulated_dex(self.s, clock=self.clock)
-        self.task = asyncio.create_task(run_executor_async(
-            self.s, deadline_in(120_000), dex=self.dex, notifier=LoggingNotifier(), owner="limit-test",
-            on_start=lambda executor: setattr(self, "executor", executor)))
-        while self.executor is None:
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc):
-        self.executor.stop()
-        self.summary = await asyncio.wait_for(self.task, 30)
-        await self.dex.close()
+def in_process(s) -> InProcessExecutor:
+    """An in-process executor on a dex whose clock the test holds."""
+    return InProcessExecutor(s, ManualClock(), "limit-test")
 
     async def best_sol_price(self) -> float:
         return (await self.dex.price_levels())[price_book(SOL, USDC)]
@@ -96,7 +76,7 @@ def test_a_limit_order_waits_until_the_market_crosses_its_price_and_fills_at_or_
     s = limit_settings(settings)
 
     async def scenario():
-        async with Stack(s) as stack:
+        async with in_process(s) as stack:
             best = await stack.best_sol_price()
             limit = price(best * 1.01)
             resp, body = submit(submit_fn, {**SELL_SOL, "limitPrice": limit, "ttlSeconds": 600})
@@ -129,7 +109,7 @@ def test_a_limit_order_the_market_never_reaches_expires_with_an_event(configured
     s = limit_settings(settings)
 
     async def scenario():
-        async with Stack(s) as stack:
+        async with in_process(s) as stack:
             limit = price(await stack.best_sol_price() * 2)
             resp, body = submit(submit_fn, {**SELL_SOL, "limitPrice": limit, "ttlSeconds": 1})
             assert resp["statusCode"] == 202, body
@@ -161,7 +141,7 @@ def test_a_redis_flush_while_1000_limit_orders_wait_loses_none(configured, setti
     submitters = [bootstrap.build(configured).submit for _ in range(4)]  # a connection each, as 4 submit workers
 
     async def scenario():
-        async with Stack(s) as stack:
+        async with in_process(s) as stack:
             best = await stack.best_sol_price()
             near, far = price(best * 1.01), price(best * 3)
             expires_at = datetime.now(timezone.utc) + timedelta(seconds=FAR_EXPIRY_S)
@@ -201,7 +181,7 @@ def test_market_orders_still_run_beside_waiting_limit_orders(configured, submit_
     s = limit_settings(settings)
 
     async def scenario():
-        async with Stack(s) as stack:
+        async with in_process(s) as stack:
             far = price(await stack.best_sol_price() * 3)
             _, waiting = submit(submit_fn, {**SELL_SOL, "limitPrice": far, "ttlSeconds": 600})
             resp, market = submit(submit_fn, {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"})

@@ -11,11 +11,9 @@ from fractions import Fraction
 import pytest
 
 from dex_helpers import ManualClock
-from executor_support import executor_settings, timeline
+from executor_support import InProcessExecutor, executor_settings, timeline
 from helpers import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
-from order_engine.bootstrap import deadline_in, run_executor_async, simulated_dex
-from order_engine.store.ws_notifier import LoggingNotifier
 
 SLOT_MS = 50
 NOVA_SCALE, USDC_SCALE = 10**6, 10**6
@@ -43,27 +41,10 @@ def list_token(orders_fn, body=NOVA_LISTING):
     return response_json(resp)
 
 
-class Stack:
-    """An executor (and its watcher) in this process, on a dex whose clock the test holds (it starts at now, the
-    time the functions schedule listings and expiries by)."""
-
-    def __init__(self, s):
-        self.s, self.clock = s, ManualClock(int(time.time() * 1000))
-        self.executor = None
-
-    async def __aenter__(self):
-        self.dex = simulated_dex(self.s, clock=self.clock)
-        self.task = asyncio.create_task(run_executor_async(
-            self.s, deadline_in(120_000), dex=self.dex, notifier=LoggingNotifier(), owner="sniper-test",
-            on_start=lambda executor: setattr(self, "executor", executor)))
-        while self.executor is None:
-            await asyncio.sleep(0.01)
-        return self
-
-    async def __aexit__(self, *exc):
-        self.executor.stop()
-        await asyncio.wait_for(self.task, 30)
-        await self.dex.close()
+def in_process(s) -> InProcessExecutor:
+    """An in-process executor on a dex whose clock the test holds (it starts at now, the time the functions
+    schedule listings and expiries by)."""
+    return InProcessExecutor(s, ManualClock(int(time.time() * 1000)), "sniper-test")
 
     async def ticks(self, n: int) -> None:
         """n market ticks: the clock moves a slot, and the watcher has time to look."""
@@ -95,7 +76,7 @@ def test_a_sniper_order_waits_for_its_listing_and_fills_in_the_listing_slot_with
     s = stack_settings(settings)
 
     async def scenario():
-        async with Stack(s) as stack:
+        async with in_process(s) as stack:
             listing = list_token(orders_fn)
             resp, body = submit(submit_fn, {**SNIPE_NOVA, "maxPrice": "0.3"})
             assert resp["statusCode"] == 202, body
@@ -131,7 +112,7 @@ def test_a_sniper_order_whose_max_price_the_listing_price_exceeds_fails_with_the
     s = stack_settings(settings)
 
     async def scenario():
-        async with Stack(s) as stack:
+        async with in_process(s) as stack:
             listing = list_token(orders_fn)
             resp, body = submit(submit_fn, {**SNIPE_NOVA, "maxPrice": "0.2"})
             assert resp["statusCode"] == 202, body
@@ -151,7 +132,7 @@ def test_a_sniper_order_whose_listing_never_comes_expires(sniper_env, submit_fn,
     s = stack_settings(settings)
 
     async def scenario():
-        async with Stack(s) as stack:
+        async with in_process(s) as stack:
             resp, body = submit(submit_fn, {**SNIPE_NOVA, "maxPrice": "0.3", "ttlSeconds": 1})
             assert resp["statusCode"] == 202, body
             await stack.ticks(3)

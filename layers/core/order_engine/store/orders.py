@@ -23,37 +23,22 @@ ORDER_COLUMNS = (
     " expires_at, max_price, correlation_id, quote, dynamic_slippage"
 )
 
+# A market order is created pending; a limit or sniper order waiting, with the trigger its Redis book is rebuilt
+# from (the waiting columns are NULL for a market order).
 _INSERT = """
-WITH inserted AS (
-    INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
-                        idempotency_key, request_hash, correlation_id, client_id, quote, dynamic_slippage)
-    VALUES (:id, 'pending', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
-            :idempotency_key, :request_hash, :correlation_id, :client_id, CAST(:quote AS jsonb),
-            CAST(:dynamic_slippage AS jsonb))
-    ON CONFLICT (client_id, idempotency_key) DO NOTHING
-    RETURNING id, created_at
-), first_event AS (
-    INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
-    SELECT id, 1, 'pending', 0, created_at, CAST(:detail AS jsonb) FROM inserted
-)
-SELECT created_at FROM inserted
-"""
-
-# A limit or sniper order is created waiting, with the trigger its Redis book is rebuilt from.
-_INSERT_WAITING = """
 WITH inserted AS (
     INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, client_order_id,
                         idempotency_key, request_hash, limit_price, expires_at, waiting_trigger, max_price,
                         correlation_id, client_id, quote, dynamic_slippage)
-    VALUES (:id, 'waiting', :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
+    VALUES (:id, :status, :order_type, :token_in, :token_out, :amount_in, :slippage_bps, :client_order_id,
             :idempotency_key, :request_hash, CAST(:limit_price AS numeric), CAST(:expires_at AS timestamptz),
             CAST(:trigger AS jsonb), CAST(:max_price AS numeric), :correlation_id, :client_id, CAST(:quote AS jsonb),
             CAST(:dynamic_slippage AS jsonb))
     ON CONFLICT (client_id, idempotency_key) DO NOTHING
-    RETURNING id, created_at
+    RETURNING id, status, created_at
 ), first_event AS (
     INSERT INTO order_events (order_id, seq, status, attempt, at, detail)
-    SELECT id, 1, 'waiting', 0, created_at, CAST(:detail AS jsonb) FROM inserted
+    SELECT id, 1, status, 0, created_at, CAST(:detail AS jsonb) FROM inserted
 )
 SELECT created_at FROM inserted
 """
@@ -136,15 +121,17 @@ class OrderRepository:
                trigger: Trigger | None = None, correlation_id: str | None = None, client_id: str = "") -> Inserted:
         """Write the order and its first event in one statement, or find the order its idempotency key made.
         With a `trigger` the order is created waiting for it (a limit or sniper order)."""
-        waiting = {}
+        waiting = trigger is not None and request.expires_at is not None
         limit_price = None if request.limit is None else format(request.limit.limit_price.normalize(), "f")
         max_price = None if request.sniper is None else price_text(request.sniper.max_price)
-        if trigger is not None and request.expires_at is not None:
-            waiting = dict(limit_price=limit_price, max_price=max_price, expires_at=request.expires_at.isoformat(),
-                           trigger=json.dumps(trigger.to_json()))
+        status = Status.WAITING if waiting else Status.PENDING
         rows = self.db.run(
-            _INSERT_WAITING if waiting else _INSERT,
-            **waiting,
+            _INSERT,
+            status=str(status),
+            limit_price=limit_price if waiting else None,
+            max_price=max_price if waiting else None,
+            expires_at=request.expires_at.isoformat() if waiting else None,
+            trigger=json.dumps(trigger.to_json()) if waiting else None,
             id=order_id,
             order_type=request.order_type,
             token_in=request.token_in.mint,
@@ -163,7 +150,7 @@ class OrderRepository:
         if rows:
             created_at = rows[0][0]
             order = Order(
-                id=order_id, status=Status.WAITING if waiting else Status.PENDING, token_in_mint=request.token_in.mint,
+                id=order_id, status=status, token_in_mint=request.token_in.mint,
                 token_out_mint=request.token_out.mint, amount_in=request.amount_in, slippage_bps=request.slippage_bps,
                 order_type=request.order_type, attempts=0, seq=1, created_at=created_at, updated_at=created_at,
                 client_order_id=request.client_order_id, correlation_id=correlation_id,
