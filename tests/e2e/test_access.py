@@ -178,7 +178,10 @@ def test_a_revoked_key_stops_working_within_the_cache_ttl_on_http_and_websocket(
             assert time.monotonic() - revoked_at < 2 + 3, "the revoked key still works after the cache TTL"
             time.sleep(0.2)
         assert_unauthorized(requests.get(f"{stack.http_url}/api/queue", headers=bearer(key), timeout=30))
-    assert ws_status(stack, query=f"?apiKey={key}") == 401
+    # the WebSocket authorizer's decision was cached after the HTTP one's, so it may outlive it by that much
+    while (status := ws_status(stack, query=f"?apiKey={key}")) == 101 and time.monotonic() - revoked_at < 2 + 3:
+        time.sleep(0.2)
+    assert status == 401, "the revoked key still opens a WebSocket after the cache TTL"
     listed = {r["keyId"]: r for r in keys_command(stack, "list", "--all")}
     assert listed[created["keyId"]]["revokedAt"] is not None and "apiKey" not in listed[created["keyId"]]
 

@@ -13,7 +13,7 @@ import pytest
 
 from chalice_support import chalice_module
 from helpers import FakeLambdaContext
-from order_engine import bootstrap
+from order_engine import bootstrap, config
 from ws_stack import WsStack, wired
 
 
@@ -58,6 +58,9 @@ def chalice_ws(configured, monkeypatch):
     stack.functions = ChaliceFunctions()
     stack.start()
     yield from wired(stack, monkeypatch)
+
+
+ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}
 
 
 async def frames(ws, count):
@@ -105,3 +108,32 @@ def test_subscribe_and_connect_with_order_id_replay_through_chalice(chalice_ws):
     assert replayed[0] == {"type": "subscribed", "orderId": order_id}
     assert (replayed[1]["status"], replayed[1]["seq"]) == ("pending", 1)
     assert refused_status == 400
+
+
+def test_a_clients_connection_subscribes_only_to_its_own_orders_though_chalice_messages_carry_no_context(chalice_ws):
+    store = bootstrap.key_store(config.settings())
+    try:
+        key_a, _ = store.create(f"a-{uuid.uuid4().hex[:8]}")
+        key_b, _ = store.create(f"b-{uuid.uuid4().hex[:8]}")
+    finally:
+        store.db.close()
+    submit, authenticator = bootstrap.services().submit, bootstrap.authenticator()
+    mine = submit.submit(ORDER, client=authenticator.client(key_a)).order.id
+    theirs = submit.submit(ORDER, client=authenticator.client(key_b)).order.id
+    unknown = str(uuid.uuid4())
+
+    async def scenario():
+        answers = {}
+        async with aiohttp.ClientSession() as session, \
+                session.ws_connect(chalice_ws.ws_url, headers={"x-api-key": key_a}) as ws:
+            for name, order_id, count in (("theirs", theirs, 1), ("unknown", unknown, 1), ("mine", mine, 2)):
+                await ws.send_json({"action": "subscribe", "orderId": order_id})  # one at a time: answers in order
+                answers[name] = await frames(ws, count)
+        return answers
+
+    answers = asyncio.run(scenario())
+    [refused], [not_found] = answers["theirs"], answers["unknown"]
+    assert refused == {"type": "error", "code": "order_not_found", "message": f"No order has id {theirs}."}
+    assert not_found == {**refused, "message": refused["message"].replace(theirs, unknown)}
+    assert answers["mine"][0] == {"type": "subscribed", "orderId": mine}
+    assert (answers["mine"][1]["orderId"], answers["mine"][1]["status"]) == (mine, "pending")

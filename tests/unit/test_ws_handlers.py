@@ -62,6 +62,7 @@ def test_connect_with_a_malformed_order_id_refuses_the_handshake_with_the_error_
 
 
 def test_subscribe_route_sends_ack_and_replay(ws_app, live):
+    ws_app.connect(ws_event("$connect"), FakeLambdaContext())
     assert ws_app.subscribe(ws_event("subscribe", {"action": "subscribe", "orderId": ORDER_ID}), FakeLambdaContext()) == {"statusCode": 200}
     assert sent(live) == [{"type": "subscribed", "orderId": ORDER_ID}, frame(1)]
 

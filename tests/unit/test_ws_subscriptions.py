@@ -13,6 +13,7 @@ CONN = Connection("Y29ubg==", connected_at_ms=999_000)
 
 def test_subscribe_acknowledges_then_replays_the_log_in_seq_order():
     live = service(log=FakeLog({ORDER_ID: [frame(1), frame(2)]}))
+    live.connect(CONN, None)
     live.subscribe(CONN, ORDER_ID)
     assert live.poster.sent[CONN.id] == [{"type": "subscribed", "orderId": ORDER_ID}, frame(1), frame(2)]
     assert live.registry.subscribers(ORDER_ID) == {CONN.id}
@@ -27,7 +28,9 @@ def test_the_subscription_is_registered_before_the_events_are_read():
             return [frame(1)]
 
     log = WatchingLog()
-    service(log=log, registry=registry).subscribe(CONN, ORDER_ID)
+    live = service(log=log, registry=registry)
+    live.connect(CONN, None)
+    live.subscribe(CONN, ORDER_ID)
     assert log.registered_first
 
 
@@ -39,6 +42,7 @@ def test_replay_comes_from_postgresql_when_redis_lost_the_start_of_the_log():
 
 def test_a_finished_order_that_redis_no_longer_holds_replays_its_whole_history():
     live = service(history=FakeHistory({ORDER_ID: 5}))
+    live.connect(CONN, None)
     live.subscribe(CONN, ORDER_ID)
     assert [f.get("seq") for f in live.poster.sent[CONN.id][1:]] == [1, 2, 3, 4, 5]
 
@@ -51,6 +55,42 @@ def test_subscribing_to_a_bad_or_unknown_order_is_refused_and_leaves_no_subscrip
         live.subscribe(CONN, order_id)
     assert refused.value.code is code
     assert live.registry.subscribers(ORDER_ID) == set()
+
+
+OTHER_ORDER_ID = "9b1d2c3e-4f5a-4b6c-8d7e-0f1a2b3c4d5e"
+
+
+class OwnedHistory(FakeHistory):
+    def owner(self, order_id):
+        return {ORDER_ID: "client-a", OTHER_ORDER_ID: "client-b"}.get(order_id)
+
+
+@pytest.mark.parametrize("message_reader", [None, "client-a"])  # None: a message event without authorizer context
+def test_a_connection_admitted_as_a_client_subscribes_only_to_its_own_orders(message_reader):
+    log = FakeLog({ORDER_ID: [frame(1)], OTHER_ORDER_ID: [frame(1, OTHER_ORDER_ID)]})
+    live = service(log=log, history=OwnedHistory())
+    live.connect(CONN, None, "client-a")
+    with pytest.raises(EngineError) as refused:
+        live.subscribe(CONN, OTHER_ORDER_ID, message_reader)
+    assert refused.value.code is ErrorCode.ORDER_NOT_FOUND
+    live.subscribe(CONN, ORDER_ID, message_reader)
+    assert live.registry.subscribers(ORDER_ID) == {CONN.id} and live.registry.subscribers(OTHER_ORDER_ID) == set()
+
+
+def test_an_operator_or_access_off_connection_subscribes_to_any_clients_order():
+    log = FakeLog({ORDER_ID: [frame(1)], OTHER_ORDER_ID: [frame(1, OTHER_ORDER_ID)]})
+    live = service(log=log, history=OwnedHistory())
+    live.connect(CONN, None)  # no authorizer context at $connect: access control off (an operator key: EVERY_CLIENT)
+    live.subscribe(CONN, ORDER_ID)
+    live.subscribe(CONN, OTHER_ORDER_ID)
+    assert live.registry.subscribers(OTHER_ORDER_ID) == {CONN.id}
+
+
+def test_a_message_without_context_from_a_connection_the_registry_does_not_know_is_refused():
+    live = service(log=FakeLog({ORDER_ID: [frame(1)]}))
+    with pytest.raises(EngineError) as refused:
+        live.subscribe(CONN, ORDER_ID)
+    assert refused.value.code is ErrorCode.ORDER_NOT_FOUND
 
 
 def test_an_error_reply_is_one_error_frame():

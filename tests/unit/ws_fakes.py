@@ -5,6 +5,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from order_engine.config import Settings
+from order_engine.domain.access import EVERY_CLIENT
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.orders import OrderEvent
 from order_engine.services.subscribe import SubscriptionService
@@ -23,16 +24,17 @@ class FakeRegistry:
         self.connections: dict[str, ConnectionState] = {}
         self.subscriptions: dict[str, set[str]] = {}
 
-    def register(self, connection_id, connected_at_ms, now_ms):
-        self.connections[connection_id] = ConnectionState(connected_at_ms, False)
+    def register(self, connection_id, connected_at_ms, now_ms, reader=EVERY_CLIENT):
+        self.connections[connection_id] = ConnectionState(connected_at_ms, False, reader)
 
     def seen(self, connection_id, connected_at_ms, now_ms):
-        self.connections[connection_id] = ConnectionState(connected_at_ms, True)
+        state = self.connections.get(connection_id)
+        self.connections[connection_id] = ConnectionState(connected_at_ms, True, state and state.reader)
 
     def mark_open(self, connection_id):
         state = self.connections.get(connection_id)
         if state is not None:
-            self.connections[connection_id] = ConnectionState(state.connected_at_ms, True)
+            self.connections[connection_id] = ConnectionState(state.connected_at_ms, True, state.reader)
 
     def state(self, connection_id):
         return self.connections.get(connection_id)

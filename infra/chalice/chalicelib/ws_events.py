@@ -38,7 +38,8 @@ def on_message(event: dict[str, Any], context: Any) -> Any:
 def on_connect(event: dict[str, Any], context: Any) -> Any:
     """Chalice attaches no authorizer to a WebSocket API, so the key is checked here, by the same authorizer code
     template.yaml runs on $connect; a refusal is the same 401 handshake, an admitted client's context is put where
-    API Gateway would put it."""
+    API Gateway would put it, so $connect registers the connection as that client (chalice's message events carry
+    no context: a subscribe is limited by the registered client)."""
     try:
         admitted = handlers.authorizer.websocket(event, context)
     except Exception:  # noqa: BLE001 - the authorizer's "Unauthorized" (or an outage): refuse the handshake

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable, Protocol, Sequence
 
-from order_engine.domain.access import KeyRecord
+from order_engine.domain.access import EVERY_CLIENT, KeyRecord
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.listings import Listing
 from order_engine.domain.tokens import Token
@@ -61,6 +61,7 @@ class Snapshot:
 class ConnectionState:
     connected_at_ms: int
     open: bool
+    reader: str | None = None  # the client $connect admitted (EVERY_CLIENT: any client's orders); None: not recorded
 
 
 class PostResult(Enum):
@@ -318,7 +319,8 @@ class Dex(Protocol):
 
 
 class Registry(Protocol):
-    def register(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None: ...
+    def register(self, connection_id: str, connected_at_ms: int, now_ms: int, reader: str = EVERY_CLIENT) -> None:
+        """`reader`: the client id the connection was admitted as, or EVERY_CLIENT; `state` returns it."""
     def seen(self, connection_id: str, connected_at_ms: int, now_ms: int) -> bool: ...
     def mark_open(self, connection_id: str) -> None: ...
     def state(self, connection_id: str) -> ConnectionState | None: ...

@@ -13,7 +13,7 @@ from order_engine import bootstrap
 from order_engine.api import strict_json
 from order_engine.api.telemetry import log_library_through_powertools, logger, tracer
 from order_engine.config import settings
-from order_engine.domain.access import Client
+from order_engine.domain.access import EVERY_CLIENT, Client
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.services.subscribe import Connection, unknown_action
 
@@ -39,12 +39,13 @@ def _connection(event: dict[str, Any]) -> Connection:
     return Connection(id=context["connectionId"], connected_at_ms=int(context.get("connectedAt") or 0))
 
 
-def _client_id(event: dict[str, Any]) -> str | None:
-    """Whose orders the connection may follow: the client the $connect authorizer admitted (API Gateway puts its
-    context, flattened beside principalId, in requestContext.authorizer of every event of the connection). None:
-    every client's (no authorizer, access control off; or an operator key)."""
+def _reader(event: dict[str, Any]) -> str | None:
+    """Whose orders the connection may follow, as the event says: the client the $connect authorizer admitted (API
+    Gateway puts its context, flattened beside principalId, in requestContext.authorizer of every event of the
+    connection), EVERY_CLIENT for an operator key. None: the event carries no authorizer context (access control
+    off; or a chalice message event), and the subscription service decides (services/subscribe.py)."""
     client = Client.from_context((event.get("requestContext") or {}).get("authorizer") or {})
-    return None if client is None else client.reads_as
+    return None if client is None else client.reads_as or EVERY_CLIENT
 
 
 def _message(event: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def _on_message(event: dict[str, Any], action: Callable[[Connection, dict[str, A
 def connect(event: dict[str, Any], context: Any) -> dict[str, Any]:
     order_id = _about((event.get("queryStringParameters") or {}).get("orderId"))
     try:
-        bootstrap.subscriptions().connect(_connection(event), order_id, _client_id(event))
+        bootstrap.subscriptions().connect(_connection(event), order_id, _reader(event))
     except EngineError as exc:
         return {"statusCode": exc.http_status, "body": json.dumps(exc.to_body())}
     return OK
@@ -99,7 +100,7 @@ def disconnect(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @_entry
 def subscribe(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return _on_message(event, lambda conn, message: bootstrap.subscriptions().subscribe(
-        conn, _about(message.get("orderId")), _client_id(event)))
+        conn, _about(message.get("orderId")), _reader(event)))
 
 
 @_entry

@@ -14,6 +14,9 @@ _KEY_BYTES = 32
 KEY_PATTERN = re.compile(r"^oek_[A-Za-z0-9_-]{43}$")
 CLIENT_ID_PATTERN = re.compile(r"^[A-Za-z0-9._:@-]{1,64}$")
 OPERATOR_PATH_PREFIX = "/api/operator/"
+# whom a WebSocket connection admitted with an operator key, or with access control off, reads as: every client
+# (not a client id: CLIENT_ID_PATTERN has no '*')
+EVERY_CLIENT = "*"
 
 
 def new_key() -> str:

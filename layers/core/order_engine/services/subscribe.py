@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from order_engine.config import Settings
+from order_engine.domain.access import EVERY_CLIENT
 from order_engine.domain.orders import OrderEvent
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.ports import ConnectionState, EventHistory, EventLog, Poster, PostResult, Registry, ReplayStarter
@@ -80,16 +81,19 @@ class SubscriptionService:
         return int(self.clock() * 1000)
 
     # $connect / $disconnect
-    # client_id: the connection's client (from the $connect authorizer); it may follow only its own orders, and
-    # another client's order is refused as an unknown one. None: access control is off.
-    def connect(self, conn: Connection, order_id: str | None, client_id: str | None = None) -> None:
+    # reader: whom the connection reads as, from the $connect authorizer's context: a client id (it may follow only
+    # its own orders, and another client's order is refused as an unknown one) or EVERY_CLIENT (an operator key).
+    # None: the event carries no authorizer context; at $connect that is access control off (every client), on a
+    # message the reader $connect registered (chalice's message events carry no context, API Gateway's do).
+    def connect(self, conn: Connection, order_id: str | None, reader: str | None = None) -> None:
         """Register the connection; with an order id, subscribe and start its replay. Raises EngineError (the
         handshake is then refused with its status)."""
+        reader = reader or EVERY_CLIENT
         order_id = None if order_id is None else parse_order_id(order_id)
         now = self._now_ms()
-        if order_id is not None and (not self._visible(order_id, client_id) or not self.events_so_far(order_id)):
+        if order_id is not None and (not self._visible(order_id, reader) or not self.events_so_far(order_id)):
             raise order_not_found(order_id)
-        self.registry.register(conn.id, conn.connected_at_ms, now)
+        self.registry.register(conn.id, conn.connected_at_ms, now, reader)
         if order_id is not None:
             self.replays.start(conn.id, order_id)
 
@@ -97,10 +101,10 @@ class SubscriptionService:
         self.registry.remove(connection_id)
 
     # messages
-    def subscribe(self, conn: Connection, order_id: Any, client_id: str | None = None) -> None:
+    def subscribe(self, conn: Connection, order_id: Any, reader: str | None = None) -> None:
         self._seen(conn)
         order_id = parse_order_id(order_id)
-        if not self._visible(order_id, client_id):
+        if not self._visible(order_id, reader or self._registered_reader(conn.id)):
             raise order_not_found(order_id)
         self.registry.subscribe(conn.id, order_id, conn.connected_at_ms, self._now_ms())
         frames = self.events_so_far(order_id)
@@ -109,8 +113,14 @@ class SubscriptionService:
             raise order_not_found(order_id)
         self._send(conn.id, [{"type": "subscribed", "orderId": order_id}, *frames])
 
-    def _visible(self, order_id: str, client_id: str | None) -> bool:
-        return client_id is None or self.history.owner(order_id) == client_id
+    def _registered_reader(self, connection_id: str) -> str | None:
+        state = self.registry.state(connection_id)
+        return None if state is None else state.reader
+
+    def _visible(self, order_id: str, reader: str | None) -> bool:
+        if reader is None:  # not known whom the connection reads as (it is gone, or predates the record): nothing
+            return False
+        return reader == EVERY_CLIENT or self.history.owner(order_id) == reader
 
     def unsubscribe(self, conn: Connection, order_id: Any) -> None:
         self._seen(conn)

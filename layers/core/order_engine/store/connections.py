@@ -1,6 +1,7 @@
 """The WebSocket connection registry in Redis: which connections exist and which orders each one watches.
 
-Per connection a HASH (`connectedAt`, `open`) and a SET of its order ids; per order a SET of its subscribers.
+Per connection a HASH (`connectedAt`, `open`, `reader`: the client `$connect` admitted it as, or EVERY_CLIENT) and
+a SET of its order ids; per order a SET of its subscribers.
 Expiries follow API Gateway's limits, so a registry entry never outlives the connection it describes even when a
 `$disconnect` is lost: a connection's keys expire at the earlier of `connectedAt + max duration` and `last message +
 idle timeout`; an order's subscriber set expires one maximum connection lifetime after its latest subscribe.
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import redis
 import redis.asyncio
 
+from order_engine.domain.access import EVERY_CLIENT
 from order_engine.ports import ConnectionState
 from order_engine.store.keys import Keys
 from order_engine.store.redis_client import redis_errors
@@ -84,11 +86,11 @@ class ConnectionRegistry:
         self._seen = client.register_script(_SEEN)
         self._subscribe = client.register_script(_SUBSCRIBE)
 
-    def register(self, connection_id: str, connected_at_ms: int, now_ms: int) -> None:
+    def register(self, connection_id: str, connected_at_ms: int, now_ms: int, reader: str = EVERY_CLIENT) -> None:
         conn = self.keys.ws_connection(connection_id)
         with redis_errors():
             pipe = self.redis.pipeline(transaction=True)
-            pipe.hset(conn, mapping={"connectedAt": connected_at_ms, "open": 0})
+            pipe.hset(conn, mapping={"connectedAt": connected_at_ms, "open": 0, "reader": reader})
             pipe.pexpire(conn, self.limits.expiry_ms(connected_at_ms, now_ms))
             pipe.execute()
 
@@ -105,10 +107,11 @@ class ConnectionRegistry:
 
     def state(self, connection_id: str) -> ConnectionState | None:
         with redis_errors():
-            connected_at, is_open = self.redis.hmget(self.keys.ws_connection(connection_id), "connectedAt", "open")
+            connected_at, is_open, reader = self.redis.hmget(self.keys.ws_connection(connection_id),
+                                                             "connectedAt", "open", "reader")
         if connected_at is None:
             return None
-        return ConnectionState(int(connected_at), is_open == "1")
+        return ConnectionState(int(connected_at), is_open == "1", reader or None)
 
     def subscribe(self, connection_id: str, order_id: str, connected_at_ms: int, now_ms: int) -> bool:
         """Add the subscription, unless the connection is gone (its `$disconnect` already ran): False then."""
