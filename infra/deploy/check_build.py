@@ -43,6 +43,9 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "GET /api/operator/dead-letters": ({}, 200),
     "POST /api/operator/orders/{orderId}/retry": ({}, 409),  # the submitted order is pending: not retryable
     "DELETE /api/orders/{orderId}": ({}, 200),  # pending (or already cancelled): cancelled
+    "POST /api/operator/listings": ({"body": {"token": "NOVA", "quoteToken": "USDC", "price": "0.25",
+                                              "liquidity": 200000, "inSeconds": 60}}, 201),  # a fresh schema each run
+    "GET /api/operator/listings": ({}, 200),
 }
 # a path's other methods reach its function through an ANY route, and are answered 405 with Allow
 CATCH_ALL_METHOD = "PATCH"  # no route serves it

@@ -37,9 +37,11 @@ def price(value: float) -> str:
     return str(Decimal(repr(value)).quantize(Decimal("0.0001"), rounding=ROUND_DOWN))
 
 
-def in_process(s) -> InProcessExecutor:
+class Stack(InProcessExecutor):
     """An in-process executor on a dex whose clock the test holds."""
-    return InProcessExecutor(s, ManualClock(), "limit-test")
+
+    def __init__(self, s):
+        super().__init__(s, ManualClock(), "limit-test")
 
     async def best_sol_price(self) -> float:
         return (await self.dex.price_levels())[price_book(SOL, USDC)]
@@ -76,7 +78,7 @@ def test_a_limit_order_waits_until_the_market_crosses_its_price_and_fills_at_or_
     s = limit_settings(settings)
 
     async def scenario():
-        async with in_process(s) as stack:
+        async with Stack(s) as stack:
             best = await stack.best_sol_price()
             limit = price(best * 1.01)
             resp, body = submit(submit_fn, {**SELL_SOL, "limitPrice": limit, "ttlSeconds": 600})
@@ -109,7 +111,7 @@ def test_a_limit_order_the_market_never_reaches_expires_with_an_event(configured
     s = limit_settings(settings)
 
     async def scenario():
-        async with in_process(s) as stack:
+        async with Stack(s) as stack:
             limit = price(await stack.best_sol_price() * 2)
             resp, body = submit(submit_fn, {**SELL_SOL, "limitPrice": limit, "ttlSeconds": 1})
             assert resp["statusCode"] == 202, body
@@ -141,7 +143,7 @@ def test_a_redis_flush_while_1000_limit_orders_wait_loses_none(configured, setti
     submitters = [bootstrap.build(configured).submit for _ in range(4)]  # a connection each, as 4 submit workers
 
     async def scenario():
-        async with in_process(s) as stack:
+        async with Stack(s) as stack:
             best = await stack.best_sol_price()
             near, far = price(best * 1.01), price(best * 3)
             expires_at = datetime.now(timezone.utc) + timedelta(seconds=FAR_EXPIRY_S)
@@ -181,7 +183,7 @@ def test_market_orders_still_run_beside_waiting_limit_orders(configured, submit_
     s = limit_settings(settings)
 
     async def scenario():
-        async with in_process(s) as stack:
+        async with Stack(s) as stack:
             far = price(await stack.best_sol_price() * 3)
             _, waiting = submit(submit_fn, {**SELL_SOL, "limitPrice": far, "ttlSeconds": 600})
             resp, market = submit(submit_fn, {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"})

@@ -41,10 +41,12 @@ def list_token(orders_fn, body=NOVA_LISTING):
     return response_json(resp)
 
 
-def in_process(s) -> InProcessExecutor:
+class Stack(InProcessExecutor):
     """An in-process executor on a dex whose clock the test holds (it starts at now, the time the functions
     schedule listings and expiries by)."""
-    return InProcessExecutor(s, ManualClock(int(time.time() * 1000)), "sniper-test")
+
+    def __init__(self, s):
+        super().__init__(s, ManualClock(int(time.time() * 1000)), "sniper-test")
 
     async def ticks(self, n: int) -> None:
         """n market ticks: the clock moves a slot, and the watcher has time to look."""
@@ -76,7 +78,7 @@ def test_a_sniper_order_waits_for_its_listing_and_fills_in_the_listing_slot_with
     s = stack_settings(settings)
 
     async def scenario():
-        async with in_process(s) as stack:
+        async with Stack(s) as stack:
             listing = list_token(orders_fn)
             resp, body = submit(submit_fn, {**SNIPE_NOVA, "maxPrice": "0.3"})
             assert resp["statusCode"] == 202, body
@@ -112,7 +114,7 @@ def test_a_sniper_order_whose_max_price_the_listing_price_exceeds_fails_with_the
     s = stack_settings(settings)
 
     async def scenario():
-        async with in_process(s) as stack:
+        async with Stack(s) as stack:
             listing = list_token(orders_fn)
             resp, body = submit(submit_fn, {**SNIPE_NOVA, "maxPrice": "0.2"})
             assert resp["statusCode"] == 202, body
@@ -132,7 +134,7 @@ def test_a_sniper_order_whose_listing_never_comes_expires(sniper_env, submit_fn,
     s = stack_settings(settings)
 
     async def scenario():
-        async with in_process(s) as stack:
+        async with Stack(s) as stack:
             resp, body = submit(submit_fn, {**SNIPE_NOVA, "maxPrice": "0.3", "ttlSeconds": 1})
             assert resp["statusCode"] == 202, body
             await stack.ticks(3)

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger
-
 from order_engine import bootstrap
+from order_engine.api.telemetry import logger
 from order_engine.domain.access import credentials
 from order_engine.errors import DependencyUnavailable
 
-logger = Logger(service="order-engine")
 MISSING, INVALID = "missing", "invalid"
 
 
