@@ -4,6 +4,8 @@ import re
 import tomllib
 from pathlib import Path
 
+from helpers import parse_python
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -19,7 +21,7 @@ def test_layer_requirements_match_pyproject_runtime_dependencies():
 
 def test_domain_imports_no_io_and_no_adapters():
     for path in (ROOT / "layers/core/order_engine/domain").rglob("*.py"):
-        tree = ast.parse(path.read_text())
+        tree = parse_python(path)
         for node in ast.walk(tree):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
@@ -34,7 +36,7 @@ def test_functions_import_only_the_layer_the_stdlib_and_the_lambda_runtime():
 
     shipped = {"order_engine", "aws_lambda_powertools", "boto3", "botocore", "redis", "pg8000", "pydantic"}
     for path in (ROOT / "functions").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path)):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 module = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
                 top = module.split(".")[0]
@@ -48,7 +50,7 @@ def test_the_library_imports_only_what_the_layer_installs():
     installed = {"order_engine", "aws_lambda_powertools", "boto3", "botocore", "redis", "pg8000", "pydantic", "uvloop",
                  "aiohttp", "orjson", "yarl", "urllib3"}  # yarl comes with aiohttp, urllib3 with botocore
     for path in (ROOT / "layers/core/order_engine").rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
+        for node in ast.walk(parse_python(path)):
             if isinstance(node, (ast.Import, ast.ImportFrom)) and not getattr(node, "level", 0):
                 module = (node.module if isinstance(node, ast.ImportFrom) else node.names[0].name) or ""
                 top = module.split(".")[0]

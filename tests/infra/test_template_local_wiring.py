@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import parse_python
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,7 +19,7 @@ def test_every_function_has_its_handler_in_its_code_uri(function):
     module, _, name = function.handler.rpartition(".")
     source = function.code_uri / f"{module.replace('.', '/')}.py"
     assert source.is_file(), f"{function.logical_id}: {source} is missing"
-    tree = ast.parse(source.read_text())
+    tree = parse_python(source)
     defined = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     defined |= {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
     assert name in defined, f"{function.logical_id}: {source} defines no {name}"

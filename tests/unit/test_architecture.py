@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import parse_python
+
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "layers" / "core" / "order_engine"
 SHARED = {"order_engine.config", "order_engine.errors", "order_engine.log_context"}
@@ -32,7 +34,7 @@ def library_modules() -> dict[str, Path]:
 def imports(path: Path) -> set[str]:
     """Every order_engine module a file imports, at the top or inside a function."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse_python(path)):
         if isinstance(node, ast.Import):
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module:
@@ -105,7 +107,7 @@ def test_handlers_are_thin_and_touch_no_adapter(path):
 
 def sql_and_redis_calls(path: Path) -> list[str]:
     found = []
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(parse_python(path)):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             text = node.value.lstrip().upper()
             if text.startswith(SQL_STARTS) and (" FROM " in text or " INTO " in text or " SET " in text

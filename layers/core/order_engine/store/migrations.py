@@ -13,6 +13,7 @@ from order_engine.config import Settings
 from order_engine.domain.lifecycle import INITIAL, database_transitions
 from order_engine.store.postgres import connect_kwargs
 
+MIGRATION_TIMEOUT_S = 120.0
 DEFAULT_DIR = Path(__file__).resolve().parents[4] / "infra" / "migrations"
 _LOCK_KEY = 0x0E_0E_0E
 _DUPLICATE_DATABASE, _UNIQUE_VIOLATION = "42P04", "23505"
@@ -43,7 +44,8 @@ def ensure_database(database_url: str) -> None:
 
 def migrate(database_url: str, schema: str = "public", directory: Path = DEFAULT_DIR) -> list[str]:
     """Apply what is missing; returns the names applied. Safe to run concurrently and repeatedly."""
-    conn = pg8000.native.Connection(**connect_kwargs(database_url, schema))
+    # DDL may wait on the advisory lock (another migration) and on busy tables: not the 5 s of a request's query
+    conn = pg8000.native.Connection(**connect_kwargs(database_url, schema, timeout=MIGRATION_TIMEOUT_S))
     applied: list[str] = []
     try:
         conn.run("SELECT pg_advisory_lock(:k)", k=_LOCK_KEY)
