@@ -12,20 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from decimal import Decimal
 from fractions import Fraction
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.limit_orders import (EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, TTL_SECONDS, LimitTerms,
                                               limit_min_amount_out, parse_limit_terms, refuse_limit_fields)
 from order_engine.domain.prices import price_text
+from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.slippage import SlippageBounds
 from order_engine.domain.sniper_orders import (MAX_PRICE, SNIPER, SNIPER_FIELDS, SniperTerms, parse_sniper_terms,
                                                refuse_sniper_fields, sniper_min_amount_out)
 from order_engine.domain.tokens import Token, by_mint, parse_base_units, resolve_token, to_decimal_string, whole_to_base_units
-from order_engine.errors import InvalidField
+from order_engine.errors import InvalidField, QuoteExpired, QuoteNotFound
 
-if TYPE_CHECKING:
-    from order_engine.domain.quotes import QuoteTerms
 
 # The request's field names, the one place they are spelled (the API's request model takes them from here).
 WHOLE_SHAPE = ("tokenIn", "tokenOut", "amount")
@@ -71,7 +70,7 @@ class OrderRequest:
     sniper: SniperTerms | None = None
     dynamic_slippage: SlippageBounds | None = None  # the engine picks slippage_bps within these at build time
     quote_id: str | None = None
-    quote: "QuoteTerms | None" = None  # the quote quote_id names, once the submit service found it
+    quote: QuoteTerms | None = None  # the quote quote_id names, once the submit service found it
 
     @property
     def expires_at(self) -> datetime | None:
@@ -386,3 +385,29 @@ def pending_detail(request: OrderRequest) -> dict[str, Any]:
         detail.update(orderType=request.order_type, maxPrice=price_text(request.sniper.max_price),
                       expiresAt=_iso(request.sniper.expires_at))
     return detail
+
+
+def check_quote(request: OrderRequest, terms: QuoteTerms | None, now_ms: int, slippage_asked: Any) -> None:
+    """Refuse an order whose quote is unknown, expired, or for another pair or amount than the order (or with
+    another slippage than the quote's: `slippage_asked` is the body's slippageBps, None when left out)."""
+    quote_id = request.quote_id
+    if terms is None:
+        raise QuoteNotFound(f"No quote {quote_id} exists; get a new one from GET /api/quote.",
+                            [{"field": QUOTE_ID, "rule": "known", "message": "no such quote"}])
+    if now_ms >= terms.expires_at_ms:
+        age_s = (now_ms - terms.expires_at_ms) / 1000
+        raise QuoteExpired(f"Quote {quote_id} expired {age_s:.1f} s ago; get a new one from GET /api/quote.",
+                           [{"field": QUOTE_ID, "rule": "not_expired", "expiresAt": terms.expires_at_ms}])
+    if (request.token_in.mint, request.token_out.mint) != (terms.input_mint, terms.output_mint):
+        raise InvalidField(QUOTE_ID, "same_pair",
+                           f"{QUOTE_ID} {quote_id} quoted {by_mint(terms.input_mint).symbol} -> "
+                           f"{by_mint(terms.output_mint).symbol}, not {request.token_in.symbol} -> "
+                           f"{request.token_out.symbol}.")
+    if request.amount_in != terms.amount_in:
+        raise InvalidField(QUOTE_ID, "same_amount",
+                           f"{QUOTE_ID} {quote_id} quoted {terms.amount_in} base units of "
+                           f"{request.token_in.symbol}, not {request.amount_in}.")
+    if slippage_asked is not None and slippage_asked != terms.slippage_bps:
+        raise InvalidField(SLIPPAGE_BPS, "same_as_quote",
+                           f"{SLIPPAGE_BPS} must be the quote's ({terms.slippage_bps}) or left out: the quote fixed "
+                           f"the minimum output.")

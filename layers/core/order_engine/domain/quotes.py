@@ -9,11 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from order_engine.domain.orders import QUOTE_ID, SLIPPAGE_BPS, OrderRequest
 from order_engine.domain.slippage import min_amount_out
 from order_engine.domain.swaps import Route
 from order_engine.domain.tokens import by_mint, to_decimal_string
-from order_engine.errors import InvalidField, QuoteExpired, QuoteNotFound
 
 
 @dataclass(frozen=True)
@@ -68,29 +66,3 @@ class QuoteTerms:
             "quotedAt": self.quoted_at_ms,
             "expiresAt": self.expires_at_ms,
         }
-
-
-def check_quote(request: OrderRequest, terms: QuoteTerms | None, now_ms: int, slippage_asked: Any) -> None:
-    """Refuse an order whose quote is unknown, expired, or for another pair or amount than the order (or with
-    another slippage than the quote's: `slippage_asked` is the body's slippageBps, None when left out)."""
-    quote_id = request.quote_id
-    if terms is None:
-        raise QuoteNotFound(f"No quote {quote_id} exists; get a new one from GET /api/quote.",
-                            [{"field": QUOTE_ID, "rule": "known", "message": "no such quote"}])
-    if now_ms >= terms.expires_at_ms:
-        age_s = (now_ms - terms.expires_at_ms) / 1000
-        raise QuoteExpired(f"Quote {quote_id} expired {age_s:.1f} s ago; get a new one from GET /api/quote.",
-                           [{"field": QUOTE_ID, "rule": "not_expired", "expiresAt": terms.expires_at_ms}])
-    if (request.token_in.mint, request.token_out.mint) != (terms.input_mint, terms.output_mint):
-        raise InvalidField(QUOTE_ID, "same_pair",
-                           f"{QUOTE_ID} {quote_id} quoted {by_mint(terms.input_mint).symbol} -> "
-                           f"{by_mint(terms.output_mint).symbol}, not {request.token_in.symbol} -> "
-                           f"{request.token_out.symbol}.")
-    if request.amount_in != terms.amount_in:
-        raise InvalidField(QUOTE_ID, "same_amount",
-                           f"{QUOTE_ID} {quote_id} quoted {terms.amount_in} base units of "
-                           f"{request.token_in.symbol}, not {request.amount_in}.")
-    if slippage_asked is not None and slippage_asked != terms.slippage_bps:
-        raise InvalidField(SLIPPAGE_BPS, "same_as_quote",
-                           f"{SLIPPAGE_BPS} must be the quote's ({terms.slippage_bps}) or left out: the quote fixed "
-                           f"the minimum output.")

@@ -11,9 +11,10 @@ from typing import Any, Callable, Mapping
 from order_engine.config import Settings
 from order_engine.domain.access import Client
 from order_engine.domain.limit_orders import LIMIT_PRICE, limit_min_amount_out
-from order_engine.domain.orders import (SLIPPAGE_BPS, Order, OrderEvent, OrderRequest, parse_correlation_id,
-                                        parse_idempotency_key, parse_order_request, pending_detail)
-from order_engine.domain.quotes import QuoteTerms, check_quote
+from order_engine.domain.orders import (SLIPPAGE_BPS, Order, OrderEvent, OrderRequest, check_quote,
+                                        parse_correlation_id, parse_idempotency_key, parse_order_request,
+                                        pending_detail)
+from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.sniper_orders import MAX_PRICE, listing_trigger, sniper_min_amount_out
 from order_engine.domain.triggers import Trigger, price_trigger
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
