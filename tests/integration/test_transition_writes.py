@@ -2,11 +2,13 @@
 is one row of the batch statement, stored whole or not at all, with every step in the timeline."""
 from __future__ import annotations
 
+import json
+
 from executor_support import executor_settings, submit_orders, timeline
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
 from order_engine.store.orders import OrderRepository
-from order_engine.store.transitions import write_transitions
+from order_engine.store.transitions import _LOAD, _WRITE, PgWorker, write_transitions
 
 
 def _routed_and_built(order, **build_changes):
@@ -57,3 +59,21 @@ def test_a_chain_the_database_refuses_does_not_sink_the_others_in_its_batch(sett
     assert [status for _, status, _, _ in timeline(db, good_id)] == ["pending", "routing", "building"]
     assert [status for _, status, _, _ in timeline(db, bad_id)] == ["pending"]
     assert repo.get(bad_id).status is Status.PENDING
+
+
+def test_the_executor_statements_reach_their_orders_through_the_primary_key_with_one_plan(settings, db):
+    # Many orders, as a running engine has: a plan scanning the whole table would cost more with each order stored.
+    db.run("INSERT INTO orders (id, status, token_in, token_out, amount_in, slippage_bps, request_hash)"
+           " SELECT gen_random_uuid(), 'pending', 'in', 'out', 1, 50, 'h' FROM generate_series(1, 5000)")
+    db.run("ANALYZE orders")
+    ids = [row[0] for row in db.run("SELECT CAST(id AS text) FROM orders LIMIT 3")]
+    batch = json.dumps([{"id": i, "from_status": "pending", "from_seq": 1, "to_status": "routing", "events": []}
+                        for i in ids])
+    worker = PgWorker(settings.database_url, settings.database_schema, "plan-check")
+    try:
+        assert worker.db.run("SHOW plan_cache_mode") == [["force_generic_plan"]]
+        for sql, params in ((_WRITE, {"batch": batch, "ids": ids}), (_LOAD, {"ids": ids})):
+            plan = "\n".join(row[0] for row in worker.db.run(f"EXPLAIN {sql}", **params))
+            assert "orders_pkey" in plan and "Seq Scan on orders" not in plan, plan
+    finally:
+        worker.close()
