@@ -13,7 +13,6 @@ from typing import Any, Callable, Iterable
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEventV2
 
 from order_engine import bootstrap
 from order_engine.api import access
@@ -49,8 +48,11 @@ def api_routes() -> RouteTable:
 
 
 def _method_not_allowed(event: dict[str, Any]) -> Response | None:
-    request = APIGatewayProxyEventV2(event)
-    method, path = request.http_method.upper(), request.path
+    context = event.get("requestContext") or {}
+    method = ((context.get("http") or {}).get("method") or "").upper()
+    path, stage = event.get("rawPath") or "", context.get("stage") or "$default"
+    if stage != "$default":  # the path within the stage, as Powertools routes it
+        path = path[len("/" + stage):]
     allowed = api_routes().allowed(path)
     if allowed is None or method in allowed:
         return None
@@ -64,8 +66,6 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
     """The Lambda handler for a resolver: guards, then routes; a bug becomes a 500 in our error shape."""
     log_library_through_powertools()
 
-    @logger.inject_lambda_context(clear_state=True)
-    @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.set_correlation_id(correlation_id(event))
         refused = access.refusal(event) or guard(event) or _method_not_allowed(event)
@@ -79,4 +79,6 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
         finally:
             bootstrap.metrics().flush()  # a frozen or reclaimed environment would never write what it kept
 
-    return handler
+    # Disabled, the Tracer still opens a (dummy) X-Ray subsegment per call: wrap only when it traces
+    traced = handler if tracer.disabled else tracer.capture_lambda_handler(handler, capture_response=False)
+    return logger.inject_lambda_context(traced, clear_state=True)

@@ -3,11 +3,14 @@ correlation id and the order id), its Tracer (X-Ray, active in the template; a n
 POWERTOOLS_TRACE_DISABLED is set, as the local stack sets it) and the correlation id of an HTTP request."""
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from typing import Any
 
+import orjson
 from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.shared.functions import powertools_dev_is_set
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
 from order_engine.domain.orders import CORRELATION_ID, parse_correlation_id
@@ -38,7 +41,20 @@ class CurrentStdout(logging.StreamHandler):
         self._chosen = None if value is sys.stdout else value
 
 
-logger = Logger(service=SERVICE, logger_handler=CurrentStdout())
+# orjson writes what Powertools' json.dumps(default=str, ensure_ascii=False) writes, in a tenth of the time; the
+# types it would write otherwise (datetimes, dataclasses) go through str() as before
+_LOG_JSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | (
+    orjson.OPT_INDENT_2 if powertools_dev_is_set() else 0)
+
+
+def log_json(line: dict[str, Any]) -> str:
+    try:
+        return orjson.dumps(line, default=str, option=_LOG_JSON).decode()
+    except TypeError:  # what orjson refuses (an int over 64 bits): the standard library writes it
+        return json.dumps(line, default=str, separators=(",", ":"), ensure_ascii=False)
+
+
+logger = Logger(service=SERVICE, logger_handler=CurrentStdout(), json_serializer=log_json)
 tracer = Tracer(service=SERVICE)
 
 

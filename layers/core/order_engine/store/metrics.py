@@ -22,6 +22,9 @@ class EmfMetrics:
         self._counts: defaultdict[tuple[str, str | None], float] = defaultdict(float)
         self._timings: defaultdict[str, list[float]] = defaultdict(list)
         self._gauges: dict[str, float] = {}
+        # built once: Powertools' provider costs more to build than to fill, and its flush empties it for reuse
+        self._plain: EphemeralMetrics | None = None
+        self._by_reason: EphemeralMetrics | None = None
 
     def count(self, name: str, value: float = 1, reason: str | None = None) -> None:
         self._counts[(name, reason)] += value
@@ -33,10 +36,25 @@ class EmfMetrics:
         self._gauges[name] = value
 
     def flush(self) -> None:
+        if not (self._counts or self._timings or self._gauges):
+            return  # most reads record nothing: no line, nothing to build
         counts, self._counts = self._counts, defaultdict(float)
         timings, self._timings = self._timings, defaultdict(list)
         gauges, self._gauges = self._gauges, {}
-        plain = self._line()
+        if self._plain is None:
+            self._plain, self._by_reason = self._line(), self._line()
+        try:
+            self._write(counts, timings, gauges)
+        except BaseException:
+            self._plain = self._by_reason = None  # a line half-filled must not ride in the next flush
+            raise
+        # Powertools prints; a stdout that is a pipe or file holds lines back until its buffer fills, and a frozen
+        # or reclaimed environment would never write them
+        sys.stdout.flush()
+
+    def _write(self, counts: dict[tuple[str, str | None], float], timings: dict[str, list[float]],
+               gauges: dict[str, float]) -> None:
+        plain = self._plain
         by_reason: defaultdict[str, list[tuple[str, float]]] = defaultdict(list)
         for (name, reason), total in counts.items():
             if reason is None:
@@ -51,14 +69,11 @@ class EmfMetrics:
         if plain.metric_set:
             plain.flush_metrics()
         for reason, totals in by_reason.items():
-            line = self._line()
+            line = self._by_reason  # its flush clears the reason dimension with the metrics
             line.add_dimension(name="reason", value=reason[:250])
             for name, total in totals:
                 line.add_metric(name=name, unit=MetricUnit.Count, value=total)
             line.flush_metrics()
-        # Powertools prints; a stdout that is a pipe or file holds lines back until its buffer fills, and a frozen
-        # or reclaimed environment would never write them
-        sys.stdout.flush()
 
     def _line(self) -> EphemeralMetrics:
         return EphemeralMetrics(namespace=self.namespace, service=self.service)
