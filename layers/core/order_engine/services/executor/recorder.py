@@ -21,6 +21,7 @@ from order_engine.services.executor import step_metrics
 logger = logging.getLogger(__name__)
 
 PUBLISH_CONCURRENCY = 50
+TIMELINES_MAX = 10_000
 
 
 class StepRecorder:
@@ -34,6 +35,7 @@ class StepRecorder:
         self._commits: list[GroupCommit[list[Transition], Order | None]] = [
             GroupCommit(functools.partial(self._flush, writer), max_batch) for writer in writers]
         self._steps = 0
+        self._timelines: dict[str, list[tuple[str, float]]] = {}  # order id -> its steps' timings, until it ends
         self._fanout: asyncio.Queue[list[tuple[Order, OrderEvent]] | None] = asyncio.Queue()
         self._fanout_task = asyncio.create_task(self._deliver())
 
@@ -61,11 +63,7 @@ class StepRecorder:
         done = [t for t, ok in zip(batch, stored) if ok]
         steps = [(after, t.event(after)) for t in done for after in (t.after(),)]
         step_metrics.observe(self._metrics, done)
-        if logger.isEnabledFor(logging.INFO):
-            for after, _event in steps:
-                logger.info("order step recorded", extra={
-                    "order_id": after.id, "correlation_id": after.correlation_id, "status": str(after.status),
-                    "seq": after.seq, "attempt": after.attempts})
+        self._log(done, steps)
         if steps:
             try:
                 await self._live.record(steps)
@@ -75,6 +73,34 @@ class StepRecorder:
             self._fanout.put_nowait(steps)
         ends = iter(stored)
         return [chain[-1].after() if all([next(ends) for _ in chain]) else None for chain in chains]
+
+    def _log(self, done: list[Transition], steps: list[tuple[Order, OrderEvent]]) -> None:
+        """One INFO line per order when it ends (with its steps' timings) and per retry; each step at DEBUG.
+        The full timeline is in PostgreSQL: the lines are for following an order without querying it."""
+        debug = logger.isEnabledFor(logging.DEBUG)
+        for t, (after, _event) in zip(done, steps):
+            step_ms = round((t.at - t.order.updated_at).total_seconds() * 1000, 1)
+            if debug:
+                logger.debug("order step recorded", extra={
+                    "order_id": after.id, "correlation_id": after.correlation_id, "status": str(after.status),
+                    "seq": after.seq, "attempt": after.attempts, "step_ms": step_ms})
+            timeline = self._timelines.pop(after.id, None) or []
+            timeline.append((str(after.status), step_ms))
+            retry = t.detail.get("retry")
+            if t.terminal:
+                logger.info("order finished", extra={
+                    "order_id": after.id, "correlation_id": after.correlation_id, "status": str(after.status),
+                    "seq": after.seq, "attempt": after.attempts, "error": after.error,
+                    "total_ms": round((t.at - after.created_at).total_seconds() * 1000, 1),
+                    "steps_ms": timeline})  # [status, ms since the step before], as this executor saw them
+                continue
+            if retry:
+                logger.info("order retry scheduled", extra={
+                    "order_id": after.id, "correlation_id": after.correlation_id, "seq": after.seq,
+                    "attempt": after.attempts, "reason": retry.get("reason"), "error": after.error})
+            self._timelines[after.id] = timeline
+            if len(self._timelines) > TIMELINES_MAX:  # orders another executor finishes: forget the oldest
+                del self._timelines[next(iter(self._timelines))]
 
     async def _deliver(self) -> None:
         # Batches go out in order (an order's events stay in seq order); within one, a bounded number at once.
