@@ -26,12 +26,14 @@ def live_fields(order: Order) -> dict[str, str]:
     return fields
 
 
-# KEYS: per order (live hash, event log)   ARGV: ttl, then per order: terminal '1'|'0', n, n field/value items,
-# m, m frames. An order's consecutive steps in one call cost one HSET (the fields after its last step: no reader
-# sees the steps in between, the script being atomic) and one RPUSH of all its frames.
+# KEYS: per order (live hash, event log, WebSocket subscribers)   ARGV: ttl, then per order: terminal '1'|'0', n,
+# n field/value items, m, m frames. An order's consecutive steps in one call cost one HSET (the fields after its
+# last step: no reader sees the steps in between, the script being atomic) and one RPUSH of all its frames.
+# Returns each order's subscribers, read after its frames were appended: a subscriber that came later finds the
+# frames in the log it replays (store/connections.py), so the fan-out needs no lookup of its own.
 _RECORD = """
-local ttl, a = ARGV[1], 2
-for i = 1, #KEYS, 2 do
+local ttl, a, subscribers = ARGV[1], 2, {}
+for i = 1, #KEYS, 3 do
   local terminal, n = ARGV[a], tonumber(ARGV[a + 1])
   redis.call('HSET', KEYS[i], unpack(ARGV, a + 2, a + 1 + n))
   a = a + 2 + n
@@ -42,20 +44,22 @@ for i = 1, #KEYS, 2 do
     redis.call('EXPIRE', KEYS[i], ttl)
     redis.call('EXPIRE', KEYS[i + 1], ttl)
   end
+  subscribers[#subscribers + 1] = redis.call('SMEMBERS', KEYS[i + 2])
 end
-return #KEYS / 2
+return subscribers
 """
 
 
 class LiveState:
-    """Writes many orders' steps in one script call (one round trip, two or four commands per order)."""
+    """Writes many orders' steps in one script call (one round trip, a few commands per order)."""
 
     def __init__(self, client: redis.asyncio.Redis, keys: Keys, terminal_ttl_s: int):
         self.redis, self.keys, self.terminal_ttl_s = client, keys, terminal_ttl_s
         self._record = client.register_script(_RECORD)
 
     @translates_redis_errors
-    async def record(self, steps: Iterable[tuple[Order, OrderEvent]]) -> None:
+    async def record(self, steps: Iterable[tuple[Order, OrderEvent]]) -> dict[str, set[str]]:
+        """Each order's WebSocket subscribers (see _RECORD)."""
         # an order's steps come in seq order; its fields are what HSETs of each step in turn would leave
         by_order: dict[str, tuple[Order, dict[str, str], list[bytes]]] = {}
         for order, event in steps:
@@ -64,17 +68,19 @@ class LiveState:
             frames.append(_dumps(event.to_message()))
             by_order[order.id] = (order, fields, frames)
         if not by_order:
-            return
+            return {}
         keys: list[str] = []
         args: list[object] = [self.terminal_ttl_s]
         for order_id, (order, fields, frames) in by_order.items():
-            keys += [self.keys.order_live(order_id), self.keys.order_events(order_id)]
+            keys += [self.keys.order_live(order_id), self.keys.order_events(order_id),
+                     self.keys.ws_subscribers(order_id)]
             args += ["1" if order.status in TERMINAL else "0", 2 * len(fields)]
             for item in fields.items():
                 args += item
             args.append(len(frames))
             args += frames
-        await self._record(keys=keys, args=args)
+        found = await self._record(keys=keys, args=args)
+        return {order_id: set(members) for order_id, members in zip(by_order, found)}
 
 
 def _dumps(value: object) -> bytes:

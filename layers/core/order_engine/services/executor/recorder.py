@@ -36,7 +36,8 @@ class StepRecorder:
             GroupCommit(functools.partial(self._flush, writer), max_batch) for writer in writers]
         self._steps = 0
         self._timelines: dict[str, list[tuple[str, float]]] = {}  # order id -> its steps' timings, until it ends
-        self._fanout: asyncio.Queue[list[tuple[Order, OrderEvent]] | None] = asyncio.Queue()
+        # (order, event, its subscribers if known) to publish
+        self._fanout: asyncio.Queue[list[tuple[Order, OrderEvent, set[str] | None]] | None] = asyncio.Queue()
         self._fanout_task = asyncio.create_task(self._deliver())
 
     @property
@@ -65,12 +66,18 @@ class StepRecorder:
         step_metrics.observe(self._metrics, done)
         self._log(done, steps)
         if steps:
+            subscribers = None
             try:
-                await self._live.record(steps)
+                subscribers = await self._live.record(steps)
             except DependencyUnavailable:
                 # PostgreSQL has the steps; readers fall back to it and the reconciler restores the queue.
                 logger.warning("could not write the live state of %d steps to Redis", len(steps))
-            self._fanout.put_nowait(steps)
+            if subscribers is None:
+                self._fanout.put_nowait([(order, event, None) for order, event in steps])
+            else:  # the steps of orders nobody watches (most) go nowhere
+                watched = [(order, event, subscribers[order.id]) for order, event in steps if subscribers.get(order.id)]
+                if watched:
+                    self._fanout.put_nowait(watched)
         ends = iter(stored)
         return [chain[-1].after() if all([next(ends) for _ in chain]) else None for chain in chains]
 
@@ -106,16 +113,16 @@ class StepRecorder:
         # Batches go out in order (an order's events stay in seq order); within one, a bounded number at once.
         limit = asyncio.Semaphore(PUBLISH_CONCURRENCY)
 
-        async def publish(order: Order, event: OrderEvent) -> None:
+        async def publish(order: Order, event: OrderEvent, subscribers: set[str] | None) -> None:
             about(order.id, order.correlation_id)  # this task's lines (the notifier's too) name the order
             async with limit:
                 try:
-                    await self._notifier.publish(order.id, event.to_message())
+                    await self._notifier.publish(order.id, event.to_message(), subscribers)
                 except Exception as exc:  # noqa: BLE001 - delivery is best effort; the event is stored
                     logger.warning("notifier failed: %s", exc)
 
         while (steps := await self._fanout.get()) is not None:
-            await asyncio.gather(*(publish(order, event) for order, event in steps))
+            await asyncio.gather(*(publish(*step) for step in steps))
 
     async def close(self) -> None:
         """Stop taking steps; deliver the events already stored."""
