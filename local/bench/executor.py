@@ -134,10 +134,11 @@ def outcome(s: Settings) -> dict[str, Any]:
     return {"counts": counts, "window_s": window, "events": events, "failures": failures}
 
 
-def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_name: str) -> dict[str, Any]:
+def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_name: str,
+          redis_url: str = Settings.redis_url) -> dict[str, Any]:
     tag = uuid.uuid4().hex[:10]
     s = dataclasses.replace(
-        Settings.from_env({}), database_url=database_url, database_schema=f"bench_{tag}", key_prefix=f"bench{tag}:",
+        Settings.from_env({}), database_url=database_url, redis_url=redis_url, database_schema=f"bench_{tag}", key_prefix=f"bench{tag}:",
         dex_latency_scale=0.0, executor_concurrency=concurrency, max_in_flight=concurrency, idle_exit_ms=300,
         executor_poll_ms=100, executor_pg_writers=writers)
     ensure_database(s.database_url)
@@ -205,9 +206,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("-c", "--concurrency", type=int, default=1000)
     parser.add_argument("-w", "--pg-writers", type=int, default=Settings().executor_pg_writers)
     parser.add_argument("--database-url", default=os.environ.get("TEST_DATABASE_URL", BENCH_DATABASE_URL))
+    parser.add_argument("--redis-url", default=Settings.redis_url,
+                        help="a Redis of the run's own makes the command counts this run's alone")
     parser.add_argument("--notifier", choices=("management", "logging"), default="management")
     args = parser.parse_args(argv)
-    print(json.dumps(bench(args.orders, args.concurrency, args.pg_writers, args.database_url, args.notifier),
+    print(json.dumps(bench(args.orders, args.concurrency, args.pg_writers, args.database_url, args.notifier,
+                           args.redis_url),
                      indent=2))
 
 

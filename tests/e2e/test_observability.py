@@ -38,11 +38,11 @@ def test_orders_lives_show_in_the_stacks_metrics_and_their_correlation_ids_in_th
 
     steps: dict[str, list[str]] = {order_id: [] for order_id in ids}
     for line in stack.log().splitlines():
-        if '"order step recorded"' in line:
+        if '"order finished"' in line:
             record = json.loads(line)
             if record["order_id"] in ids:
                 assert record["correlation_id"] == ids[record["order_id"]]
-                steps[record["order_id"]].append(record["status"])
+                steps[record["order_id"]] += [status for status, _ms in record["steps_ms"]]
     assert all(s == ["routing", "building", "submitted", "confirmed"] for s in steps.values()), steps
 
 
@@ -68,7 +68,7 @@ def test_the_stack_serves_the_summary_of_the_functions_metrics_and_still_logs_th
     # the workers' lines still reach the stack's log, EMF and JSON log lines alike, as the served figures say
     log = stack.log().splitlines()
     assert summarise(log)["OrdersConfirmed"] == metrics["OrdersConfirmed"]
-    assert any('"order step recorded"' in line and order_id in line for line in log)
+    assert any('"order finished"' in line and order_id in line for line in log)
 
     with keyless():
         refused = requests.get(f"{stack.http_url}/api/metrics", timeout=10)

@@ -90,8 +90,9 @@ def test_an_orders_life_shows_in_the_metrics_and_its_correlation_id_on_every_exe
     assert metrics[("QueueReady", None)][-1] == 0 and metrics[("InFlight", None)][-1] == 0
 
     about_order = [line for line in executor_out if line.get("order_id") == order_id]
-    steps = [line["status"] for line in about_order if line.get("message") == "order step recorded"]
-    assert steps == ["routing", "building", "submitted", "confirmed"]
+    [finished] = [line for line in about_order if line.get("message") == "order finished"]
+    assert [status for status, _ms in finished["steps_ms"]] == ["routing", "building", "submitted", "confirmed"]
+    assert finished["status"] == "confirmed" and finished["total_ms"] >= sum(ms for _s, ms in finished["steps_ms"]) - 1
     assert all(line.get("correlation_id") == "client-corr-42" for line in about_order)
 
 

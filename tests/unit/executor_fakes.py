@@ -138,7 +138,7 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
 
-    async def publish(self, order_id: str, message: dict[str, Any]) -> None:
+    async def publish(self, order_id: str, message: dict[str, Any], subscribers: set[str] | None = None) -> None:
         self.frames.append(message)
 
     async def close(self) -> None:

@@ -281,13 +281,16 @@ class TransitionWriter(Protocol):
 
 
 class LiveState(Protocol):
-    async def record(self, steps: Iterable[tuple[Order, OrderEvent]]) -> None: ...
+    async def record(self, steps: Iterable[tuple[Order, OrderEvent]]) -> dict[str, set[str]] | None:
+        """Mirror the stored steps; may return each order's WebSocket subscribers, read in the same atomic
+        write right after its events were appended (so the notifier need not look them up)."""
 
 
 class Notifier(Protocol):
-    async def publish(self, order_id: str, message: dict[str, Any]) -> None:
-        """Deliver one event frame (`OrderEvent.to_message()`) to the order's subscribers. Never raises for a
-        subscriber's failure and never blocks the caller beyond a small bounded time."""
+    async def publish(self, order_id: str, message: dict[str, Any], subscribers: set[str] | None = None) -> None:
+        """Deliver one event frame (`OrderEvent.to_message()`) to the order's subscribers (`subscribers` when
+        the caller read them after the event was stored, else looked up). Never raises for a subscriber's
+        failure and never blocks the caller beyond a small bounded time."""
 
     async def close(self) -> None: ...
 

@@ -120,8 +120,8 @@ class SimulatedDex:
             raise NoRoute(f"{amount_in} base units of {by_mint(input_mint).symbol} is too little to buy anything.")
         legs, reason = self._choose(spec, state, input_mint, amount_in, quotes, failures, now_ms // 1000)
         route = Route(input_mint, output_mint, amount_in, legs, quotes, reason, failures)
-        if logger.isEnabledFor(logging.INFO):
-            logger.info("routed", extra={"route": route.to_detail()})
+        if logger.isEnabledFor(logging.DEBUG):  # the route is in the routing event: stored and published
+            logger.debug("routed", extra={"route": route.to_detail()})
         return route
 
     async def _quote_venues(self, spec: model.PairSpec, state: model.PairState, input_mint: str,

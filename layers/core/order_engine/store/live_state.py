@@ -1,6 +1,6 @@
 """The executor's writes of an order's live state (HASH) and event log (LIST of frames) in Redis.
 
-Written after PostgreSQL has the step, for many orders in one pipeline. A finished order's keys expire, since
+Written after PostgreSQL has the step, for many orders in one script call. A finished order's keys expire, since
 PostgreSQL keeps its history for good.
 """
 from __future__ import annotations
@@ -26,41 +26,61 @@ def live_fields(order: Order) -> dict[str, str]:
     return fields
 
 
-# KEYS: per step (live hash, event log)   ARGV: ttl, then per step (fields as JSON, frame, terminal '1'|'0')
+# KEYS: per order (live hash, event log, WebSocket subscribers)   ARGV: ttl, then per order: terminal '1'|'0', n,
+# n field/value items, m, m frames. An order's consecutive steps in one call cost one HSET (the fields after its
+# last step: no reader sees the steps in between, the script being atomic) and one RPUSH of all its frames.
+# Returns each order's subscribers, read after its frames were appended: a subscriber that came later finds the
+# frames in the log it replays (store/connections.py), so the fan-out needs no lookup of its own.
 _RECORD = """
-local ttl = ARGV[1]
-for i = 1, #KEYS, 2 do
-  local j = 2 + (i - 1) / 2 * 3
-  local fields = cjson.decode(ARGV[j])
-  local flat = {}
-  for k, v in pairs(fields) do flat[#flat + 1] = k; flat[#flat + 1] = v end
-  redis.call('HSET', KEYS[i], unpack(flat))
-  redis.call('RPUSH', KEYS[i + 1], ARGV[j + 1])
-  if ARGV[j + 2] == '1' then
+local ttl, a, subscribers = ARGV[1], 2, {}
+for i = 1, #KEYS, 3 do
+  local terminal, n = ARGV[a], tonumber(ARGV[a + 1])
+  redis.call('HSET', KEYS[i], unpack(ARGV, a + 2, a + 1 + n))
+  a = a + 2 + n
+  local m = tonumber(ARGV[a])
+  redis.call('RPUSH', KEYS[i + 1], unpack(ARGV, a + 1, a + m))
+  a = a + 1 + m
+  if terminal == '1' then
     redis.call('EXPIRE', KEYS[i], ttl)
     redis.call('EXPIRE', KEYS[i + 1], ttl)
   end
+  subscribers[#subscribers + 1] = redis.call('SMEMBERS', KEYS[i + 2])
 end
-return #KEYS / 2
+return subscribers
 """
 
 
 class LiveState:
-    """Writes many orders' steps in one script call (one round trip, little client-side work per step)."""
+    """Writes many orders' steps in one script call (one round trip, a few commands per order)."""
 
     def __init__(self, client: redis.asyncio.Redis, keys: Keys, terminal_ttl_s: int):
         self.redis, self.keys, self.terminal_ttl_s = client, keys, terminal_ttl_s
         self._record = client.register_script(_RECORD)
 
     @translates_redis_errors
-    async def record(self, steps: Iterable[tuple[Order, OrderEvent]]) -> None:
+    async def record(self, steps: Iterable[tuple[Order, OrderEvent]]) -> dict[str, set[str]]:
+        """Each order's WebSocket subscribers (see _RECORD)."""
+        # an order's steps come in seq order; its fields are what HSETs of each step in turn would leave
+        by_order: dict[str, tuple[Order, dict[str, str], list[bytes]]] = {}
+        for order, event in steps:
+            _, fields, frames = by_order.get(order.id) or (order, {}, [])
+            fields.update(live_fields(order))
+            frames.append(_dumps(event.to_message()))
+            by_order[order.id] = (order, fields, frames)
+        if not by_order:
+            return {}
         keys: list[str] = []
         args: list[object] = [self.terminal_ttl_s]
-        for order, event in steps:
-            keys += [self.keys.order_live(order.id), self.keys.order_events(order.id)]
-            args += [_dumps(live_fields(order)), _dumps(event.to_message()), "1" if order.status in TERMINAL else "0"]
-        if keys:
-            await self._record(keys=keys, args=args)
+        for order_id, (order, fields, frames) in by_order.items():
+            keys += [self.keys.order_live(order_id), self.keys.order_events(order_id),
+                     self.keys.ws_subscribers(order_id)]
+            args += ["1" if order.status in TERMINAL else "0", 2 * len(fields)]
+            for item in fields.items():
+                args += item
+            args.append(len(frames))
+            args += frames
+        found = await self._record(keys=keys, args=args)
+        return {order_id: set(members) for order_id, members in zip(by_order, found)}
 
 
 def _dumps(value: object) -> bytes:

@@ -22,22 +22,55 @@ from order_engine.store.redis_client import translates_redis_errors
 
 ORPHAN_OWNER = "-"  # owner of a lease the sweeper took for an id stranded in the processing list
 
+# Lua's unpack() is bounded by its C stack: multi-member commands go out in chunks of this many arguments.
+_CHUNKED = """
+local function chunked(command, key, items, flag)
+  for i = 1, #items, 4000 do
+    local last = math.min(i + 3999, #items)
+    if flag then redis.call(command, key, flag, unpack(items, i, last))
+    else redis.call(command, key, unpack(items, i, last)) end
+  end
+end
+local function hmget(key, ids)
+  local values = {}
+  for i = 1, #ids, 4000 do
+    for _, v in ipairs(redis.call('HMGET', key, unpack(ids, i, math.min(i + 3999, #ids)))) do
+      values[#values + 1] = v
+    end
+  end
+  return values
+end
+"""
+
 # KEYS: ready, processing, leases, owners, delayed, peak   ARGV: n, owner, expiry, max_in_flight
-_CLAIM = """
+# A few commands per claim, not per order: ids pop in one RPOP, are checked in one ZMSCORE per set, leased in one
+# ZADD and one HSET.
+_CLAIM = _CHUNKED + """
 local n = tonumber(ARGV[1])
 local room = tonumber(ARGV[4]) - redis.call('ZCARD', KEYS[3])
 if room < n then n = room end
-local claimed, dropped = {}, 0
+local claimed, dropped, seen, leases, owners = {}, 0, {}, {}, {}
 while #claimed < n do
-  local id = redis.call('RPOP', KEYS[1])
-  if not id then break end
-  if redis.call('ZSCORE', KEYS[3], id) or redis.call('ZSCORE', KEYS[5], id) then
-    dropped = dropped + 1
-  else
-    redis.call('ZADD', KEYS[3], ARGV[3], id)
-    redis.call('HSET', KEYS[4], id, ARGV[2])
-    claimed[#claimed + 1] = id
+  local want = n - #claimed
+  local ids = redis.call('RPOP', KEYS[1], want)
+  if not ids then break end
+  local leased = redis.call('ZMSCORE', KEYS[3], unpack(ids))
+  local delayed = redis.call('ZMSCORE', KEYS[5], unpack(ids))
+  for i, id in ipairs(ids) do
+    if leased[i] or delayed[i] or seen[id] then
+      dropped = dropped + 1
+    else
+      seen[id] = true
+      claimed[#claimed + 1] = id
+      leases[#leases + 1] = ARGV[3]; leases[#leases + 1] = id
+      owners[#owners + 1] = id; owners[#owners + 1] = ARGV[2]
+    end
   end
+  if #ids < want then break end
+end
+if #claimed > 0 then
+  chunked('ZADD', KEYS[3], leases)
+  chunked('HSET', KEYS[4], owners)
 end
 local inflight = redis.call('ZCARD', KEYS[3])
 if inflight > tonumber(redis.call('GET', KEYS[6]) or '0') then redis.call('SET', KEYS[6], inflight) end
@@ -72,43 +105,59 @@ return {1, inflight}
 # KEYS: leases, owners  ARGV: owner, expiry, ids...  Returns the ids whose lease this owner no longer holds.
 # An id nobody holds (Redis lost its leases: FLUSHALL, or a restart without them) is taken back by the executor
 # still working on it, so it is neither reclaimed by the reconciler nor left unheld.
-_RENEW = """
-local lost = {}
-for i = 3, #ARGV do
-  local id = ARGV[i]
-  local owner = redis.call('HGET', KEYS[2], id)
+_RENEW = _CHUNKED + """
+local ids = {}
+for i = 3, #ARGV do ids[#ids + 1] = ARGV[i] end
+local owners = hmget(KEYS[2], ids)
+local mine, taken, lost = {}, {}, {}
+for i, id in ipairs(ids) do
+  local owner = owners[i]
   if owner == ARGV[1] then
-    redis.call('ZADD', KEYS[1], 'XX', ARGV[2], id)
+    mine[#mine + 1] = ARGV[2]; mine[#mine + 1] = id
   elseif not owner and not redis.call('ZSCORE', KEYS[1], id) then
-    redis.call('ZADD', KEYS[1], ARGV[2], id)
-    redis.call('HSET', KEYS[2], id, ARGV[1])
+    taken[#taken + 1] = id
   else
     lost[#lost + 1] = id
   end
+end
+if #mine > 0 then chunked('ZADD', KEYS[1], mine, 'XX') end
+for _, id in ipairs(taken) do
+  redis.call('ZADD', KEYS[1], ARGV[2], id)
+  redis.call('HSET', KEYS[2], id, ARGV[1])
 end
 return lost
 """
 
 # Finish with orders this owner holds. KEYS: leases, owners, stalls, delayed, ready
 # ARGV: owner, then (id, action, arg) triples; action 'ack' | 'delay' (arg = due ms) | 'release' (back to ready)
-_SETTLE = """
-local done = 0
-for i = 2, #ARGV, 3 do
-  local id, action = ARGV[i], ARGV[i + 1]
-  if redis.call('HGET', KEYS[2], id) == ARGV[1] then
-    redis.call('ZREM', KEYS[1], id)
-    redis.call('HDEL', KEYS[2], id)
+_SETTLE = _CHUNKED + """
+local ids = {}
+for i = 2, #ARGV, 3 do ids[#ids + 1] = ARGV[i] end
+local owners = hmget(KEYS[2], ids)
+local held, acked, delays, released, seen = {}, {}, {}, {}, {}
+for j, id in ipairs(ids) do
+  if owners[j] == ARGV[1] and not seen[id] then
+    seen[id] = true
+    local i = 2 + (j - 1) * 3
+    local action = ARGV[i + 1]
+    held[#held + 1] = id
     if action == 'ack' then
-      redis.call('HDEL', KEYS[3], id)
+      acked[#acked + 1] = id
     elseif action == 'delay' then
-      redis.call('ZADD', KEYS[4], ARGV[i + 2], id)
+      delays[#delays + 1] = ARGV[i + 2]; delays[#delays + 1] = id
     else
-      redis.call('RPUSH', KEYS[5], id)
+      released[#released + 1] = id
     end
-    done = done + 1
   end
 end
-return done
+if #held > 0 then
+  chunked('ZREM', KEYS[1], held)
+  chunked('HDEL', KEYS[2], held)
+end
+if #acked > 0 then chunked('HDEL', KEYS[3], acked) end
+if #delays > 0 then chunked('ZADD', KEYS[4], delays) end
+if #released > 0 then chunked('RPUSH', KEYS[5], released) end
+return #held
 """
 
 # KEYS: delayed, ready  ARGV: now, limit   Returns {promoted, the next due time as a string, or false}.

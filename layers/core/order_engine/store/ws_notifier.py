@@ -79,12 +79,14 @@ class ManagementApiNotifier:
             found = dict(zip(unique, await pipe.execute()))
         return [found[order_id] for order_id in order_ids]
 
-    async def publish(self, order_id: str, message: dict[str, Any]) -> None:
+    async def publish(self, order_id: str, message: dict[str, Any], subscribers: set[str] | None = None) -> None:
+        if subscribers is not None and not subscribers:
+            return
         session, registry = self._bind()
         try:
             async with asyncio.timeout(self.timeout_s):
                 assert self._lookups is not None
-                connection_ids = await self._lookups.submit(order_id)
+                connection_ids = subscribers if subscribers is not None else await self._lookups.submit(order_id)
                 if not connection_ids:
                     return
                 body = encode_frame(message)
@@ -146,7 +148,7 @@ class ManagementApiNotifier:
 class LoggingNotifier:
     """Delivers nowhere; logs each event. For runs without WebSocket subscribers (benchmarks, tests)."""
 
-    async def publish(self, order_id: str, message: dict[str, Any]) -> None:
+    async def publish(self, order_id: str, message: dict[str, Any], subscribers: set[str] | None = None) -> None:
         logger.debug("event", extra={"order_id": order_id, "status": message.get("status"), "seq": message.get("seq")})
 
     async def close(self) -> None:

@@ -21,6 +21,7 @@ from order_engine.services.executor import step_metrics
 logger = logging.getLogger(__name__)
 
 PUBLISH_CONCURRENCY = 50
+TIMELINES_MAX = 10_000
 
 
 class StepRecorder:
@@ -34,7 +35,9 @@ class StepRecorder:
         self._commits: list[GroupCommit[list[Transition], Order | None]] = [
             GroupCommit(functools.partial(self._flush, writer), max_batch) for writer in writers]
         self._steps = 0
-        self._fanout: asyncio.Queue[list[tuple[Order, OrderEvent]] | None] = asyncio.Queue()
+        self._timelines: dict[str, list[tuple[str, float]]] = {}  # order id -> its steps' timings, until it ends
+        # (order, event, its subscribers if known) to publish
+        self._fanout: asyncio.Queue[list[tuple[Order, OrderEvent, set[str] | None]] | None] = asyncio.Queue()
         self._fanout_task = asyncio.create_task(self._deliver())
 
     @property
@@ -61,35 +64,65 @@ class StepRecorder:
         done = [t for t, ok in zip(batch, stored) if ok]
         steps = [(after, t.event(after)) for t in done for after in (t.after(),)]
         step_metrics.observe(self._metrics, done)
-        if logger.isEnabledFor(logging.INFO):
-            for after, _event in steps:
-                logger.info("order step recorded", extra={
-                    "order_id": after.id, "correlation_id": after.correlation_id, "status": str(after.status),
-                    "seq": after.seq, "attempt": after.attempts})
+        self._log(done, steps)
         if steps:
+            subscribers = None
             try:
-                await self._live.record(steps)
+                subscribers = await self._live.record(steps)
             except DependencyUnavailable:
                 # PostgreSQL has the steps; readers fall back to it and the reconciler restores the queue.
                 logger.warning("could not write the live state of %d steps to Redis", len(steps))
-            self._fanout.put_nowait(steps)
+            if subscribers is None:
+                self._fanout.put_nowait([(order, event, None) for order, event in steps])
+            else:  # the steps of orders nobody watches (most) go nowhere
+                watched = [(order, event, subscribers[order.id]) for order, event in steps if subscribers.get(order.id)]
+                if watched:
+                    self._fanout.put_nowait(watched)
         ends = iter(stored)
         return [chain[-1].after() if all([next(ends) for _ in chain]) else None for chain in chains]
+
+    def _log(self, done: list[Transition], steps: list[tuple[Order, OrderEvent]]) -> None:
+        """One INFO line per order when it ends (with its steps' timings) and per retry; each step at DEBUG.
+        The full timeline is in PostgreSQL: the lines are for following an order without querying it."""
+        debug = logger.isEnabledFor(logging.DEBUG)
+        for t, (after, _event) in zip(done, steps):
+            step_ms = round((t.at - t.order.updated_at).total_seconds() * 1000, 1)
+            if debug:
+                logger.debug("order step recorded", extra={
+                    "order_id": after.id, "correlation_id": after.correlation_id, "status": str(after.status),
+                    "seq": after.seq, "attempt": after.attempts, "step_ms": step_ms})
+            timeline = self._timelines.pop(after.id, None) or []
+            timeline.append((str(after.status), step_ms))
+            retry = t.detail.get("retry")
+            if t.terminal:
+                logger.info("order finished", extra={
+                    "order_id": after.id, "correlation_id": after.correlation_id, "status": str(after.status),
+                    "seq": after.seq, "attempt": after.attempts, "error": after.error,
+                    "total_ms": round((t.at - after.created_at).total_seconds() * 1000, 1),
+                    "steps_ms": timeline})  # [status, ms since the step before], as this executor saw them
+                continue
+            if retry:
+                logger.info("order retry scheduled", extra={
+                    "order_id": after.id, "correlation_id": after.correlation_id, "seq": after.seq,
+                    "attempt": after.attempts, "reason": retry.get("reason"), "error": after.error})
+            self._timelines[after.id] = timeline
+            if len(self._timelines) > TIMELINES_MAX:  # orders another executor finishes: forget the oldest
+                del self._timelines[next(iter(self._timelines))]
 
     async def _deliver(self) -> None:
         # Batches go out in order (an order's events stay in seq order); within one, a bounded number at once.
         limit = asyncio.Semaphore(PUBLISH_CONCURRENCY)
 
-        async def publish(order: Order, event: OrderEvent) -> None:
+        async def publish(order: Order, event: OrderEvent, subscribers: set[str] | None) -> None:
             about(order.id, order.correlation_id)  # this task's lines (the notifier's too) name the order
             async with limit:
                 try:
-                    await self._notifier.publish(order.id, event.to_message())
+                    await self._notifier.publish(order.id, event.to_message(), subscribers)
                 except Exception as exc:  # noqa: BLE001 - delivery is best effort; the event is stored
                     logger.warning("notifier failed: %s", exc)
 
         while (steps := await self._fanout.get()) is not None:
-            await asyncio.gather(*(publish(order, event) for order, event in steps))
+            await asyncio.gather(*(publish(*step) for step in steps))
 
     async def close(self) -> None:
         """Stop taking steps; deliver the events already stored."""
