@@ -8,6 +8,7 @@ import json
 
 import aiohttp
 import pytest
+import uvloop
 from aiohttp import web
 
 from order_engine import config
@@ -104,7 +105,8 @@ def _now_ms() -> int:
     return int(time.time() * 1000)
 
 
-def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, registry):
+@pytest.mark.parametrize("run", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])  # the executor's loop
+def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, registry, run):
     frames = [dict(FRAME, seq=seq) for seq in range(1, 41)]
 
     async def scenario():
@@ -124,7 +126,7 @@ def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, 
         await notifier.close()
         return received, notifier.stats
 
-    received, stats = asyncio.run(scenario())
+    received, stats = run(scenario())
     assert received == [list(range(1, 41))] * 3
     assert stats["delivered"] == 120
 
