@@ -8,6 +8,7 @@ import json
 
 import aiohttp
 import pytest
+import uvloop
 from aiohttp import web
 
 from order_engine import config
@@ -102,3 +103,70 @@ def _now_ms() -> int:
     import time
 
     return int(time.time() * 1000)
+
+
+@pytest.mark.parametrize("run", [asyncio.run, uvloop.run], ids=["asyncio", "uvloop"])  # the executor's loop
+def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, registry, run):
+    frames = [dict(FRAME, seq=seq) for seq in range(1, 41)]
+
+    async def scenario():
+        notifier = ManagementApiNotifier(config.settings())
+        async with aiohttp.ClientSession() as session:
+            clients = [await session.ws_connect(ws_stack.ws_url) for _ in range(3)]
+            for ws in clients:
+                await ws.send_json({"action": "ping"})
+                await ws.receive(timeout=10)
+            for connection_id in list(ws_stack.gateway.connections):
+                registry.subscribe(connection_id, ORDER_ID, 0, 0)
+            # published at once: their posts share loop turns and connections, and must not overtake each other
+            await asyncio.gather(*(notifier.publish(ORDER_ID, frame) for frame in frames))
+            received = [[json.loads((await ws.receive(timeout=10)).data)["seq"] for _ in frames] for ws in clients]
+            for ws in clients:
+                await ws.close()
+        await notifier.close()
+        return received, notifier.stats
+
+    received, stats = run(scenario())
+    assert received == [list(range(1, 41))] * 3
+    assert stats["delivered"] == 120
+
+
+@pytest.mark.parametrize("answer", ["chunked", "close"])
+def test_answers_chunked_or_closing_the_connection_are_read(configured, registry, answer):
+    """Answers the local gateway never sends, and a real endpoint may: a chunked body, `Connection: close`."""
+    registry.register("b3RoZXI=", 0, 0)
+    registry.mark_open("b3RoZXI=")
+    registry.subscribe("b3RoZXI=", ORDER_ID, 0, 0)
+    bodies: list[bytes] = []
+
+    async def scenario():
+        async def endpoint(request: web.Request) -> web.StreamResponse:
+            bodies.append(await request.read())
+            if answer == "close":
+                return web.Response(text="{}", headers={"Connection": "close"})
+            response = web.StreamResponse()
+            response.enable_chunked_encoding()
+            await response.prepare(request)
+            await response.write(b'{"ok":')
+            await response.write(b"true}")
+            await response.write_eof()
+            return response
+
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", endpoint)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        live = dataclasses.replace(config.settings(), ws_management_endpoint=f"http://127.0.0.1:{port}/local")
+        notifier = ManagementApiNotifier(live)
+        for seq in range(1, 6):
+            await notifier.publish(ORDER_ID, dict(FRAME, seq=seq))
+        await notifier.close()
+        await runner.cleanup()
+        return notifier.stats
+
+    stats = asyncio.run(scenario())
+    assert stats["delivered"] == 5 and not stats["failed"]
+    assert [json.loads(body)["seq"] for body in bodies] == [1, 2, 3, 4, 5]

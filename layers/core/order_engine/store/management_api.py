@@ -8,7 +8,8 @@ request, so a replay's frames (`post_many`) go as HTTP/1.1 pipelined requests ov
 written in one pass, their answers read in order, each request signed (SigV4 covers the body's hash, so no
 signature serves two frames); from the first frame that was not answered 2xx or 410, the rest go one by one
 (frames behind a 5xx may already have arrived, so the retried one arrives after them: clients order by seq).
-A connection lost in the middle of a batch, or a batch that times out, turns pipelining off for the environment.
+A connection lost, or an answer that times out, in the middle of a batch (after its first answer) turns pipelining
+off for the environment; a batch that gets no answer in time is a slow endpoint: its frames go one by one, this time.
 The executor's fan-out, which posts far more, uses the pooled async client in `ws_notifier.py` with this signer.
 """
 from __future__ import annotations
@@ -101,6 +102,14 @@ class ManagementApiSigner:
                                  f"SignedHeaders={self._signed}, Signature={signature}"}
 
 
+    def post_request(self, connection_id: str, body: bytes) -> bytes:
+        """The signed `POST @connections/{id}` of one frame as HTTP/1.1 bytes, for a pipelined connection."""
+        url = self.url(connection_id)
+        head = "".join(f"{name}: {value}\r\n" for name, value in self.headers("POST", url, body).items())
+        return (f"POST {urlsplit(url).path} HTTP/1.1\r\nHost: {self._host}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n{head}\r\n").encode() + body
+
+
 class ConnectionPoster:
     """`POST /@connections/{id}`, signed, through one pooled connection per process; retries briefly on errors
     other than 410 and the 4xx that another try cannot fix."""
@@ -147,15 +156,7 @@ class ConnectionPoster:
 
     def _pipelined(self, connection_id: str, frames: Sequence[dict[str, Any]]) -> list[PostResult]:
         """The answered prefix of a pipelined batch: DELIVERED or GONE for each frame answered so, in order."""
-        url = self._signer.url(connection_id)
-        path = urlsplit(url).path
-        requests = []
-        for frame in frames:
-            body = encode_frame(frame)
-            headers = self._signer.headers("POST", url, body)
-            head = "".join(f"{name}: {value}\r\n" for name, value in headers.items())
-            requests.append(f"POST {path} HTTP/1.1\r\nHost: {self._signer.host}\r\nContent-Type: application/json\r\n"
-                            f"Content-Length: {len(body)}\r\n{head}\r\n".encode() + body)
+        requests = [self._signer.post_request(connection_id, encode_frame(frame)) for frame in frames]
         results: list[PostResult] = []
         for fresh in (False, True):  # a kept-alive connection the server closed meanwhile: one more, new one
             try:
@@ -167,6 +168,8 @@ class ConnectionPoster:
                 if not results and not fresh:  # the kept-alive connection had been closed by the server
                     self._close_pipe()
                     continue
+                if not results and isinstance(exc, TimeoutError):
+                    break  # a slow endpoint, not one that ignores pipelining (that one answers the first request)
                 # a server that drops or ignores pipelined requests: one frame per request from now on
                 logger.warning("pipelined posts turned off", extra={"error": str(exc)})
                 self._pipelining = False

@@ -2,8 +2,10 @@
 management API (`POST {endpoint}/@connections/{connectionId}`, SigV4-signed for `execute-api`).
 
 boto3's `post_to_connection` spends CPU under the GIL on every call, which would cap the engine's throughput;
-this sends the same signed request (botocore's SigV4 signer) through a pooled aiohttp client instead (measured by
-`python -m local.bench post-cost`, local/bench/ws_delivery.py; figures in the README's benchmark table).
+this sends the same signed request, one per frame, pipelined over a few kept-alive connections
+(management_pipe.py): the posts of one loop turn go out in one write per connection, and a subscriber's frames
+keep their order on its connection (measured by `python -m local.bench post-cost`, local/bench/ws_delivery.py;
+figures in the README's benchmark table).
 
 A 410 removes the connection that is gone (unless it is still inside its `$connect`, see store/connections.py);
 other failures are retried briefly (each try bounded by `ws_post_timeout_ms`); the whole fan-out of one event
@@ -18,15 +20,13 @@ import time
 from collections import Counter
 from typing import Any
 
-import aiohttp
-from yarl import URL
-
 from order_engine.config import Settings
 from order_engine.batching import GroupCommit
 from order_engine.store.connections import AsyncConnectionRegistry
 from order_engine.store.keys import Keys
 from order_engine.ports import NO_METRICS, Metrics, PostResult
 from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, encode_frame
+from order_engine.store.management_pipe import PipelinedClient
 from order_engine.store.redis_client import REDIS_ERRORS, async_client
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ class ManagementApiNotifier:
         self.post_timeout_s = settings.ws_post_timeout_ms / 1000
         self.stats: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._session: aiohttp.ClientSession | None = None
+        self._pipes: PipelinedClient | None = None
         self._registry: AsyncConnectionRegistry | None = None
         self._lookups: GroupCommit[str, set[str]] | None = None
 
@@ -52,20 +52,17 @@ class ManagementApiNotifier:
     def from_settings(cls, settings: Settings) -> "ManagementApiNotifier":
         return cls(settings)
 
-    def _bind(self) -> tuple[aiohttp.ClientSession, AsyncConnectionRegistry]:
-        """The HTTP pool and Redis client belong to one event loop; a new loop (a new invocation) gets new ones."""
+    def _bind(self) -> tuple[PipelinedClient, AsyncConnectionRegistry]:
+        """The HTTP connections and Redis client belong to one event loop; a new loop (a new invocation) gets new
+        ones."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._session is None or self._registry is None:
+        if self._loop is not loop or self._pipes is None or self._registry is None:
             self._loop = loop
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self.settings.ws_post_pool_size, keepalive_timeout=30),
-                # per try, and not counting the wait for a pooled connection: a big fan-out queues there
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.post_timeout_s,
-                                              sock_read=self.post_timeout_s),
-            )
+            self._pipes = PipelinedClient(self.settings.ws_management_endpoint, self.settings.ws_post_pool_size,
+                                          connect_timeout_s=self.post_timeout_s)
             self._registry = AsyncConnectionRegistry(async_client(self.settings.redis_url), Keys(self.settings.key_prefix))
             self._lookups = GroupCommit(self._subscribers_of)
-        return self._session, self._registry
+        return self._pipes, self._registry
 
     async def _subscribers_of(self, order_ids: list[str]) -> list[set[str]]:
         # Every step of every order is published, mostly to nobody: the lookups of the events published at the
@@ -82,7 +79,7 @@ class ManagementApiNotifier:
     async def publish(self, order_id: str, message: dict[str, Any], subscribers: set[str] | None = None) -> None:
         if subscribers is not None and not subscribers:
             return
-        session, registry = self._bind()
+        pipes, registry = self._bind()
         try:
             async with asyncio.timeout(self.timeout_s):
                 assert self._lookups is not None
@@ -90,7 +87,7 @@ class ManagementApiNotifier:
                 if not connection_ids:
                     return
                 body = encode_frame(message)
-                await asyncio.gather(*(self._deliver(session, registry, order_id, cid, body) for cid in connection_ids))
+                await asyncio.gather(*(self._deliver(pipes, registry, order_id, cid, body) for cid in connection_ids))
         except TimeoutError:
             self.stats["timed_out"] += 1
             logger.warning("fan-out cut off at its time bound",
@@ -99,19 +96,17 @@ class ManagementApiNotifier:
             self.stats["registry_unavailable"] += 1
             logger.warning("fan-out skipped: Redis unavailable", extra={"order_id": order_id, "error": str(exc)})
 
-    async def _deliver(self, session: aiohttp.ClientSession, registry: AsyncConnectionRegistry, order_id: str,
+    async def _deliver(self, pipes: PipelinedClient, registry: AsyncConnectionRegistry, order_id: str,
                        connection_id: str, body: bytes) -> PostResult:
-        url = self.signer.url(connection_id)
-        headers = self.signer.headers("POST", url, body)
+        request = self.signer.post_request(connection_id, body)
         status: int | None = None
         for attempt in range(self.settings.ws_post_attempts):
             if attempt:
                 await asyncio.sleep(RETRY_BASE_S * 2 ** (attempt - 1))
             try:
-                async with session.post(URL(url, encoded=True), data=body, headers=headers) as response:
-                    status = response.status
-                    await response.read()
-            except (aiohttp.ClientError, OSError) as exc:
+                # per try, the wait for the answers owed before it on its connection included
+                status = await pipes.post(connection_id, request, self.post_timeout_s)
+            except (OSError, TimeoutError) as exc:
                 status = None
                 logger.debug("post failed", extra={"connection_id": connection_id, "error": str(exc)})
             if attempt == 0:
@@ -134,13 +129,13 @@ class ManagementApiNotifier:
         return PostResult.FAILED
 
     async def close(self) -> None:
-        session, self._session = self._session, None
+        pipes, self._pipes = self._pipes, None
         registry, self._registry = self._registry, None
         lookups, self._lookups = self._lookups, None
         if lookups is not None:
             await lookups.close()
-        if session is not None:
-            await session.close()
+        if pipes is not None:
+            pipes.close()
         if registry is not None:
             await registry.redis.aclose()
 
