@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
+import functools
+import random
 import re
 import time
 from dataclasses import dataclass
@@ -81,26 +82,35 @@ class Router:
 
     def __init__(self, routes: Iterable[HttpRoute]):
         routes = list(routes)
-        self._routes = [_CompiledRoute(r) for r in routes if r.method != "$default"]
+        compiled = [_CompiledRoute(r) for r in routes if r.method != "$default"]
+        # most specific first (sorted is stable: among equals the template's order, as the first best match was)
+        self._routes = sorted(compiled, key=_CompiledRoute.priority)
+        self._by_length: dict[int, list[_CompiledRoute]] = {}  # the routes a path of that many segments can match
         self._default = next((r for r in routes if r.method == "$default"), None)
 
+    def _candidates(self, length: int) -> list[_CompiledRoute]:
+        candidates = self._by_length.get(length)
+        if candidates is None:
+            candidates = [c for c in self._routes if len(c.segments) == length
+                          or (_GREEDY in c.kinds and c.kinds.index(_GREEDY) < length)]
+            if length <= _MAX_CACHED_LENGTH:
+                self._by_length[length] = candidates
+        return candidates
+
     def match(self, method: str, path: str) -> RouteMatch | None:
-        parts = [unquote(p) for p in path.split("/") if p]
-        best: tuple[tuple, _CompiledRoute, dict[str, str]] | None = None
-        for compiled in self._routes:
-            if compiled.route.method not in (method, "ANY"):
+        parts = [unquote(p) if "%" in p else p for p in path.split("/") if p]
+        for compiled in self._candidates(len(parts)):
+            if compiled.route.method != method and compiled.route.method != "ANY":
                 continue
             params = compiled.match(parts)
-            if params is None:
-                continue
-            key = compiled.priority()
-            if best is None or key < best[0]:
-                best = (key, compiled, params)
-        if best is not None:
-            return RouteMatch(best[1].route, best[2])
+            if params is not None:
+                return RouteMatch(compiled.route, params)
         if self._default is not None:
             return RouteMatch(self._default, {})
         return None
+
+
+_MAX_CACHED_LENGTH = 64  # paths deeper than this (never a route's) are matched without filling the cache
 
 
 def is_text(content_type: str | None) -> bool:
@@ -161,7 +171,7 @@ def build_event(*, method: str, raw_path: str, raw_query: str, headers: Iterable
         "requestId": request_id,
         "routeKey": event["routeKey"],
         "stage": stage,
-        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "time": _request_time(int(now)),
         "timeEpoch": int(now * 1000),
     }
     if match.path_parameters:
@@ -179,6 +189,20 @@ def build_event(*, method: str, raw_path: str, raw_query: str, headers: Iterable
     else:
         event["isBase64Encoded"] = False
     return event
+
+
+@functools.lru_cache(maxsize=4)
+def _request_time(second: int) -> str:
+    """requestContext.time, formatted once a second rather than once a request."""
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))
+
+
+_ids = random.Random()  # seeded from os.urandom: ids must be unique, not secret
+
+
+def _gateway_request_id() -> str:
+    """An id like API Gateway's apigw-requestid (base64 of 10 random bytes)."""
+    return base64.b64encode(_ids.getrandbits(80).to_bytes(10, "big")).decode()
 
 
 @dataclass
@@ -255,7 +279,7 @@ class HttpGateway:
         self.authorizers = AuthorizerRunner(runtime.invoke)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        request_id = base64.b64encode(os.urandom(10)).decode()
+        request_id = _gateway_request_id()
         match = self.router.match(request.method, request.rel_url.raw_path)
         if match is None:
             response = json_response(*NOT_FOUND)
@@ -277,7 +301,7 @@ class HttpGateway:
 
     async def serve_metrics(self, request: web.Request, summary: Callable[[], Any]) -> web.StreamResponse:
         """`GET /api/metrics`: the summary of the functions' EMF metrics, for an operator key."""
-        request_id = base64.b64encode(os.urandom(10)).decode()
+        request_id = _gateway_request_id()
         denied: HttpResponse | None = None
         if self.auth and self.operator_authorizer is not None:  # access first, then the method, as the functions do
             authorizer = self.operator_authorizer

@@ -16,13 +16,13 @@ import asyncio
 import collections
 import logging
 import os
+import random
 import secrets
 import signal
 import socket
 import struct
 import sys
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -37,6 +37,7 @@ _HEADER = struct.Struct(">I")
 WORKER_SCRIPT = Path(__file__).with_name("worker.py")
 EMF_MARK = b'{"_aws"'  # CloudWatch's embedded metric format: the lines a metrics sink gets
 _STDOUT_LINE_LIMIT = 1024 * 1024  # a longer line is relayed in pieces (and not given to the sink)
+_RELAY_READ_SIZE = 64 * 1024
 
 EmfSink = Callable[[bytes], None]
 
@@ -82,26 +83,91 @@ class FunctionStats:
     peak_in_flight: int = 0  # the most invocations that ever ran at once
 
 
+class _Channel(asyncio.Protocol):
+    """The parent's end of a worker's socket as a protocol: frames are cut from the bytes as they arrive and handed
+    to the one reader waiting (a stream reader's two `readexactly` calls per frame cost more than the frame)."""
+
+    def __init__(self) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buffer = bytearray()
+        self._frames: collections.deque[bytes | memoryview] = collections.deque()
+        self._waiter: asyncio.Future | None = None
+        self._ended: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        if not self._buffer and len(data) >= _HEADER.size and _HEADER.unpack_from(data)[0] == len(data) - _HEADER.size:
+            self._deliver(memoryview(data)[_HEADER.size:])  # the usual case: one whole frame
+            return
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= _HEADER.size:
+            end = _HEADER.size + _HEADER.unpack_from(buffer)[0]
+            if len(buffer) < end:
+                break
+            self._deliver(bytes(buffer[_HEADER.size:end]))
+            del buffer[:end]
+
+    def _deliver(self, frame: bytes | memoryview) -> None:
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(frame)
+        else:
+            self._frames.append(frame)
+
+    def eof_received(self) -> bool:
+        self._end(None)
+        return False  # the transport closes itself
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._end(exc)
+
+    def _end(self, exc: Exception | None) -> None:
+        if self._ended is not None:
+            return
+        if isinstance(exc, ConnectionError):
+            self._ended = exc
+        else:  # EOF (the worker exited or was killed) mid-frame or between frames, as readexactly reports it
+            self._ended = asyncio.IncompleteReadError(bytes(self._buffer), None)
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(self._ended)
+
+    async def read(self) -> bytes | memoryview:
+        if self._frames:
+            return self._frames.popleft()
+        if self._ended is not None:
+            raise self._ended
+        self._waiter = asyncio.get_running_loop().create_future()
+        return await self._waiter
+
+    def send(self, body: bytes) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.write(_HEADER.pack(len(body)) + body)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
 class Worker:
     """One worker process and the parent's end of its socket."""
 
-    def __init__(self, process: asyncio.subprocess.Process, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter):
+    def __init__(self, process: asyncio.subprocess.Process, channel: _Channel):
         self.process = process
-        self.reader = reader
-        self.writer = writer
+        self.channel = channel
         self.pid = process.pid
         self.healthy = True
         self.idle_since = time.monotonic()
 
     async def call(self, message: dict[str, Any]) -> dict[str, Any]:
-        body = orjson.dumps(message)
-        self.writer.write(_HEADER.pack(len(body)) + body)
+        self.channel.send(orjson.dumps(message))
         return await self.read()
 
     async def read(self) -> dict[str, Any]:
-        (size,) = _HEADER.unpack(await self.reader.readexactly(_HEADER.size))
-        return orjson.loads(await self.reader.readexactly(size))
+        return orjson.loads(await self.channel.read())
 
     def kill(self) -> None:
         self.healthy = False
@@ -110,12 +176,12 @@ class Worker:
                 self.process.send_signal(signal.SIGKILL)
             except ProcessLookupError:
                 pass
-        self.writer.close()
+        self.channel.close()
 
     async def stop(self, grace: float = 2.0) -> None:
         """Close its socket (the worker exits when it reads EOF), then make sure."""
         self.healthy = False
-        self.writer.close()
+        self.channel.close()
         if self.process.returncode is None:
             try:
                 await asyncio.wait_for(self.process.wait(), grace)
@@ -214,8 +280,8 @@ class FunctionPool:
         relay = asyncio.ensure_future(relay_lines(process.stdout, self.on_emf))
         self._relays.add(relay)
         relay.add_done_callback(self._relays.discard)
-        reader, writer = await asyncio.open_unix_connection(sock=parent)
-        worker = Worker(process, reader, writer)
+        _transport, channel = await asyncio.get_running_loop().create_unix_connection(_Channel, sock=parent)
+        worker = Worker(process, channel)
         try:
             await worker.read()  # {"ready": ...}: the handler is imported (or its init error is kept)
         except (asyncio.IncompleteReadError, ConnectionError):
@@ -265,7 +331,7 @@ class FunctionPool:
             self._in_flight += 1
             self.stats.peak_in_flight = max(self.stats.peak_in_flight, self._in_flight)
             try:
-                return await self._run(event, request_id or str(uuid.uuid4()))
+                return await self._run(event, request_id or new_request_id())
             finally:
                 self._in_flight -= 1
 
@@ -275,7 +341,7 @@ class FunctionPool:
         timeout = self.function.timeout
         deadline_ms = int(time.time() * 1000) + timeout * 1000
         message = {"requestId": request_id, "event": event, "deadlineMs": deadline_ms,
-                   "traceId": f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"}
+                   "traceId": f"Root=1-{int(time.time()):08x}-{_ids.getrandbits(96):024x}"}
         timed_out = False
 
         def on_timeout() -> None:  # cheaper than a wait_for task per invocation, on the hot path
@@ -337,7 +403,7 @@ class FunctionPool:
 
     def invoke_async(self, event: Any) -> str:
         """Lambda's `Event` invocation: queued, run when a slot is free; returns the request id."""
-        item = _AsyncEvent(event, str(uuid.uuid4()))
+        item = _AsyncEvent(event, new_request_id())
         self._async_queue.put_nowait(item)
         if not self._async_tasks:
             self._async_tasks = [asyncio.ensure_future(self._drain_async()) for _ in range(self.size)]
@@ -408,24 +474,52 @@ class FunctionPool:
 
 async def relay_lines(stream: asyncio.StreamReader, on_emf: EmfSink | None, out_fd: int | None = None) -> None:
     """Copy a worker's stdout to ours line by line (as Lambda's stdout goes to CloudWatch Logs), handing EMF lines
-    to `on_emf` too (as CloudWatch makes metrics of them). Ends at EOF, i.e. when the worker exits or is killed."""
+    to `on_emf` too (as CloudWatch makes metrics of them). Ends at EOF, i.e. when the worker exits or is killed.
+
+    What has arrived is copied in one write up to its last newline (whole lines only, so workers' lines never
+    interleave mid-line); the rest waits for its newline, unless it grows past the line limit, when it is copied
+    in pieces and not given to the sink."""
     fd: int | None = 1 if out_fd is None else out_fd  # fd 1, which the workers inherited before (not sys.stdout)
+    pending = b""  # the start of a line whose newline has not arrived
+    broken = False  # the line being read was already copied in part (too long for the sink)
     while True:
-        whole = True
-        try:
-            line = await stream.readuntil(b"\n")
-        except asyncio.IncompleteReadError as exc:  # EOF: what is left has no newline
-            line = exc.partial
-        except asyncio.LimitOverrunError as exc:
-            line, whole = await stream.read(max(1, exc.consumed)), False
-        if not line:
+        chunk = await stream.read(_RELAY_READ_SIZE)
+        if not chunk:  # EOF: what is left has no newline
+            if pending:
+                fd = _relay(fd, pending)
+                if not broken:
+                    _hand_emf(on_emf, [pending])
             return
-        if fd is not None:
-            try:
-                _write_all(fd, line)
-            except OSError:  # our stdout is gone (a closed pipe): keep draining the worker's, so it never blocks
-                fd = None
-        if whole and on_emf is not None and EMF_MARK in line:
+        data = pending + chunk if pending else chunk
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            whole, pending = data[:cut], data[cut:]
+            fd = _relay(fd, whole)
+            if on_emf is not None and EMF_MARK in whole:
+                lines = [line + b"\n" for line in whole[:-1].split(b"\n")]
+                _hand_emf(on_emf, lines[1:] if broken else lines)
+            broken = False
+        else:
+            pending = data
+        if len(pending) >= _STDOUT_LINE_LIMIT:
+            fd, pending, broken = _relay(fd, pending), b"", True
+
+
+def _relay(fd: int | None, data: bytes) -> int | None:
+    """Write to our stdout; None once it is gone (a closed pipe), so the worker's is still drained, never blocked."""
+    if fd is not None:
+        try:
+            _write_all(fd, data)
+        except OSError:
+            return None
+    return fd
+
+
+def _hand_emf(on_emf: EmfSink | None, lines: list[bytes]) -> None:
+    if on_emf is None:
+        return
+    for line in lines:
+        if EMF_MARK in line:
             try:
                 on_emf(line)
             except Exception:  # noqa: BLE001 - a sink's bug must not stop the worker's output
@@ -491,6 +585,16 @@ class Runtime:
 
     async def close(self) -> None:
         await asyncio.gather(*(p.close() for p in self.pools.values()))
+
+
+_ids = random.Random()  # seeded from os.urandom: ids must be unique, not secret, and a syscall each costs more
+_UUID4_CLEAR, _UUID4_SET = ~((0xF000 << 64) | (0xC000 << 48)), (0x4000 << 64) | (0x8000 << 48)
+
+
+def new_request_id() -> str:
+    """A random (version 4) UUID, as Lambda's request ids are."""
+    h = f"{(_ids.getrandbits(128) & _UUID4_CLEAR) | _UUID4_SET:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _runtime_error(error_type: str, message: str, request_id: str = "") -> dict[str, Any]:

@@ -24,6 +24,7 @@ import traceback
 import orjson
 
 _HEADER = struct.Struct(">I")
+_RECV_SIZE = 64 * 1024  # an event of up to this size usually arrives in one read (and stays below mmap sizes)
 
 
 class LambdaContext:
@@ -61,15 +62,35 @@ def _error(exc: BaseException, error_type: str | None = None) -> dict:
     }
 
 
-def _recv_exactly(sock: socket.socket, size: int) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = sock.recv(remaining)
+class _Frames:
+    """Reads the gateway's frames: one recv usually holds a whole frame, so most invocations cost one syscall."""
+
+    def __init__(self, sock: socket.socket):
+        self.sock = sock
+        self.buffer = b""
+
+    def next(self) -> dict:
+        buffer = self.buffer
+        while len(buffer) < _HEADER.size:
+            buffer = self._more(buffer)
+        (size,) = _HEADER.unpack_from(buffer)
+        end = _HEADER.size + size
+        if len(buffer) < end:  # a large event: gather it in one growing buffer, not by concatenation
+            gathered = bytearray(buffer)
+            while len(gathered) < end:
+                chunk = self.sock.recv(max(_RECV_SIZE, end - len(gathered)))
+                if not chunk:
+                    raise EOFError
+                gathered += chunk
+            buffer = gathered
+        self.buffer = bytes(buffer[end:])
+        return orjson.loads(memoryview(buffer)[_HEADER.size:end])
+
+    def _more(self, buffer: bytes) -> bytes:
+        chunk = self.sock.recv(_RECV_SIZE)
         if not chunk:
             raise EOFError
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
+        return buffer + chunk if buffer else chunk
 
 
 def _send(sock: socket.socket, message: dict) -> None:
@@ -99,10 +120,10 @@ def _load_handler(handler: str):
 def serve(sock: socket.socket, handler: str, meta: dict) -> None:
     function, init_error = _load_handler(handler)
     _send(sock, {"ready": init_error is None, "pid": os.getpid()})
+    frames = _Frames(sock)
     while True:
         try:
-            (size,) = _HEADER.unpack(_recv_exactly(sock, _HEADER.size))
-            request = orjson.loads(_recv_exactly(sock, size))
+            request = frames.next()
         except (EOFError, ConnectionError):
             return  # the gateway went away: so does this environment
         request_id = request["requestId"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
@@ -32,15 +33,18 @@ async def measure_ipc(count: int, concurrency: int) -> Report:
         for _ in range(200):
             await pool.invoke(event)
         latencies: list[float] = []
+        parent0, workers0 = time.process_time(), _cpu(pool.worker_pids)
         started = time.perf_counter()
         for _ in range(count):
             t0 = time.perf_counter()
             await pool.invoke(event)
             latencies.append(time.perf_counter() - t0)
         sequential = time.perf_counter() - started
+        parent, workers = time.process_time() - parent0, _cpu(pool.worker_pids) - workers0
         report.add("sequential (1 at a time)", {
             "invocations/s": count / sequential, **{k.replace("ms", "us"): v * 1000
-                                                    for k, v in latency_figures(latencies).items()}})
+                                                    for k, v in latency_figures(latencies).items()},
+            "runtime CPU us per call": parent / count * 1e6, "worker CPU us per call": workers / count * 1e6})
         started = time.perf_counter()
         per_client = count // concurrency
         await asyncio.gather(*(_invoke_n(pool, event, per_client) for _ in range(concurrency)))
@@ -49,6 +53,16 @@ async def measure_ipc(count: int, concurrency: int) -> Report:
     finally:
         await runtime.close()
     return report
+
+
+def _cpu(pids: list[int]) -> float:
+    """utime + stime of the worker processes, seconds."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def _invoke_n(pool, event, n: int) -> None:
