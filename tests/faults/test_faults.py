@@ -60,7 +60,7 @@ def run_with_fault(stack, servers, fault, *, submit_first: bool = False) -> tupl
         submitting = asyncio.create_task(submit_orders(stack.http_url, ORDERS, client))
         if submit_first:
             await submitting
-        await until(lambda: in_flight(servers.database_url) >= 20)
+        await until(lambda: in_flight(servers.database_url) >= 20, timeout=120)
         fault_end = await fault(stack)
         await submitting
         return fault_end
