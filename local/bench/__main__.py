@@ -1,6 +1,7 @@
 """Load generator for any deployment of the API (the local stack by default): one tool, subcommands.
 
     python -m local.bench submit -n 5000 -c 64                 # submit throughput and latency
+    python -m local.bench submit -n 2000 --rate 100            # open loop: 100 submits/s on a fixed schedule
     python -m local.bench e2e -n 5000 -c 64                    # end to end: every order watched over WebSocket
     python -m local.bench e2e -n 10000 --in-flight 1000        # ... with at most 1,000 orders unfinished at once
     python -m local.bench get -n 5000 -c 8                     # GET /api/orders/{id} in a loop, CPU per call
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="the stack's Redis (its port finds the server)")
     p = sub.add_parser("submit", parents=[common], help="submit throughput and latency")
     p.add_argument("--warmup", type=int, default=200, help="submits sent (and not counted) first")
+    p.add_argument("--rate", type=float, help="open loop: R submits a second on a fixed schedule, latency from each "
+                                              "one's due time; -c is then only a cap on unanswered submits")
     e = sub.add_parser("e2e", parents=[common], help="submit and watch every order over WebSocket to the end")
     e.add_argument("--ws", default="ws://127.0.0.1:3001/local", help="the WebSocket API's URL")
     e.add_argument("--in-flight", type=int, default=1000, help="most orders submitted and not yet complete")
@@ -146,9 +149,9 @@ def main(argv: list[str] | None = None) -> None:
         if args.warmup:
             await run_submits(args.url, args.warmup, min(args.concurrency, args.warmup))
         async with meter() as cpu:
-            results, elapsed = await run_submits(args.url, args.count, args.concurrency)
+            results, elapsed, pacing = await run_submits(args.url, args.count, args.concurrency, rate=args.rate)
         accepted = sum(1 for r in results if r.status == 202)
-        return add_cpu(submit_report(results, elapsed, args.url, args.concurrency), cpu, accepted, "accepted")
+        return add_cpu(submit_report(results, elapsed, args.url, args.concurrency, pacing), cpu, accepted, "accepted")
 
     if args.mode in ("post-cost", "fanout"):
         figures = (ws_delivery.post_cost(min(args.posts, 20_000)) if args.mode == "post-cost"

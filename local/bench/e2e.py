@@ -232,7 +232,7 @@ async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float
                 accepted = sum(1 for r in submitter.result()[0] if r.status == 202)
                 if samples[-1][1] + samples[-1][2] >= accepted or time.time() - started > timeout_s:
                     break
-    results, submit_elapsed = submitter.result()
+    results, submit_elapsed, _ = submitter.result()
     elapsed, confirmed, failed = samples[-1]
     return submit_report(results, submit_elapsed, url, concurrency), {
         "wall s": elapsed, "confirmed": confirmed, "failed": failed,

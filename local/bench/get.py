@@ -15,7 +15,7 @@ from local.bench.submit import run_submits
 
 async def submitted_orders(url: str, count: int) -> list[str]:
     """`count` fresh orders to read (a GET of a missing order would skip most of the path)."""
-    results, _ = await run_submits(url, count, min(count, 16))
+    results, _, _ = await run_submits(url, count, min(count, 16))
     ids = [r.order_id for r in results if r.order_id]
     if not ids:
         raise RuntimeError(f"no order was accepted by {url}: is the stack up?")

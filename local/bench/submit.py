@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import aiohttp
 
 from local.bench import auth
+from local.bench.pacing import Due, Pacing, pacing_figures, run_paced
 from local.bench.report import Report, latency_figures
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "USDT"), ("USDT", "USDC")]
@@ -54,21 +55,38 @@ def order_bodies(mix: OrderMix = OrderMix()) -> Iterator[dict[str, Any]]:
 class Submitted:
     """One submit request: when it was sent, how it ended, and the order id when it was accepted."""
 
-    sent_at: float  # time.time()
-    latency_s: float
+    sent_at: float  # time.time(); with --rate, when it was due
+    latency_s: float  # with --rate, from when it was due
     status: int | str  # HTTP status, or the exception's name
     order_id: str | None = None
 
 
 async def run_submits(url: str, count: int, concurrency: int, timeout_s: float = 30.0,
-                      mix: OrderMix = OrderMix()) -> tuple[list[Submitted], float]:
-    """Submit `count` orders with `concurrency` clients; returns every submission and the wall time."""
+                      mix: OrderMix = OrderMix(), rate: float | None = None
+                      ) -> tuple[list[Submitted], float, Pacing | None]:
+    """Submit `count` orders with `concurrency` clients, or with `rate` at `rate` a second (open loop, at most
+    `concurrency` unanswered); returns every submission, the wall time and, open loop, how the schedule was kept."""
     bodies = order_bodies(mix)
     remaining = itertools.count()
     results: list[Submitted] = []
     endpoint = f"{url.rstrip('/')}/api/orders/execute"
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=timeout_s)
+    pacing: Pacing | None = None
+
+    async def paced(session: aiohttp.ClientSession, due: Due) -> None:
+        body = json.dumps(next(bodies))
+        sent = time.perf_counter()
+        if pacing is not None:
+            pacing.sent(due, sent)
+        try:
+            async with session.post(endpoint, data=body, headers={"content-type": "application/json"}) as r:
+                payload, status = await r.read(), r.status
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            results.append(Submitted(due.wall, time.perf_counter() - due.at, type(exc).__name__))
+            return
+        order_id = json.loads(payload).get("orderId") if status == 202 else None
+        results.append(Submitted(due.wall, time.perf_counter() - due.at, status, order_id))
 
     async def client(session: aiohttp.ClientSession) -> None:
         while next(remaining) < count:
@@ -89,19 +107,29 @@ async def run_submits(url: str, count: int, concurrency: int, timeout_s: float =
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=auth.headers()) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        if rate is None:
+            await asyncio.gather(*(client(session) for _ in range(concurrency)))
+        else:
+            pacing = Pacing(rate)
+            await run_paced(count, rate, concurrency, lambda due: paced(session, due), pacing)
         elapsed = time.perf_counter() - started
-    return results, elapsed
+    return results, elapsed, pacing
 
 
-def submit_report(results: list[Submitted], elapsed: float, url: str, concurrency: int) -> Report:
+def submit_report(results: list[Submitted], elapsed: float, url: str, concurrency: int,
+                  pacing: Pacing | None = None) -> Report:
     accepted = [r for r in results if r.status == 202]
-    report = Report(f"submit: {len(results)} orders at concurrency {concurrency} against {url}")
+    load = (f"concurrency {concurrency}" if pacing is None
+            else f"{pacing.rate:g}/s open loop (at most {concurrency} unanswered)")
+    report = Report(f"submit: {len(results)} orders at {load} against {url}")
     report.add("throughput", {
         "accepted": len(accepted), "errors": len(results) - len(accepted), "wall s": elapsed,
         "accepted/s": len(accepted) / elapsed if elapsed else 0.0, "requests/s": len(results) / elapsed,
     })
-    report.add("latency (all requests)", latency_figures([r.latency_s for r in results]))
+    if pacing is not None:
+        report.add("schedule (lag: due -> sent)", pacing_figures(pacing))
+    report.add("latency (all requests)" if pacing is None else "latency (all requests, from when each was due)",
+               latency_figures([r.latency_s for r in results]))
     errors = collections.Counter(str(r.status) for r in results if r.status != 202)
     if errors:
         report.add("errors by status", dict(errors.most_common()))
