@@ -78,13 +78,7 @@ def test_an_endpoint_that_never_answers_costs_the_executor_only_the_publish_boun
             await stalled.wait()
             return web.Response()
 
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", never_answers)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        runner, port = await _serve(never_answers)
         live = dataclasses.replace(config.settings(), ws_management_endpoint=f"http://127.0.0.1:{port}/local",
                                    ws_publish_timeout_ms=300)
         notifier = ManagementApiNotifier(live)
@@ -97,6 +91,17 @@ def test_an_endpoint_that_never_answers_costs_the_executor_only_the_publish_boun
     stats = asyncio.run(scenario())
     assert stats["timed_out"] == 1 and stats["delivered"] == 0
     assert registry.subscribers(ORDER_ID) == {"c2xvdw=="}  # a slow client is not a gone one
+
+
+async def _serve(handler) -> tuple[web.AppRunner, int]:  # noqa: ANN001 - an aiohttp handler
+    """A management-API endpoint of the test's own answering every path with `handler`: its runner and port."""
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    return runner, site._server.sockets[0].getsockname()[1]
 
 
 def _now_ms() -> int:
@@ -152,13 +157,7 @@ def test_answers_chunked_or_closing_the_connection_are_read(configured, registry
             await response.write_eof()
             return response
 
-        app = web.Application()
-        app.router.add_route("*", "/{tail:.*}", endpoint)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]
+        runner, port = await _serve(endpoint)
         live = dataclasses.replace(config.settings(), ws_management_endpoint=f"http://127.0.0.1:{port}/local")
         notifier = ManagementApiNotifier(live)
         for seq in range(1, 6):
