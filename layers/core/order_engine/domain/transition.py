@@ -38,6 +38,15 @@ class Transition:
     def terminal(self) -> bool:
         return self.to in TERMINAL
 
+    @property
+    def step_ms(self) -> float:
+        """Milliseconds since the order's previous stored step (for routing: since it was accepted)."""
+        return (self.at - self.order.updated_at).total_seconds() * 1000
+
+    @property
+    def since_accepted_ms(self) -> float:
+        return (self.at - self.order.created_at).total_seconds() * 1000
+
     def after(self) -> Order:
         """The order as it is once this step is stored."""
         return self._after

@@ -24,7 +24,7 @@ def observe(metrics: Metrics, stored: Iterable[Transition]) -> None:
             continue
         name = STEP_LATENCY.get(t.to)
         if name is not None:
-            metrics.timing(name, (t.at - t.order.updated_at).total_seconds() * 1000)
+            metrics.timing(name, t.step_ms)
         if t.to is Status.CONFIRMED:
             metrics.count("OrdersConfirmed")
-            metrics.timing("SubmitToConfirmedMs", (t.at - t.order.created_at).total_seconds() * 1000)
+            metrics.timing("SubmitToConfirmedMs", t.since_accepted_ms)
