@@ -225,12 +225,19 @@ class FunctionPool:
         self._busy: set[Worker] = set()
         self._async_queue: asyncio.Queue[_AsyncEvent] = asyncio.Queue()
         self._async_tasks: list[asyncio.Task] = []
-        self._warming: collections.deque[asyncio.Future[Worker]] = collections.deque()
+        self._waiters: collections.deque[asyncio.Future[Worker]] = collections.deque()  # invocations with no worker
+        self._starting: set[asyncio.Task] = set()  # cold starts under way
+        self._starting_for_waiters = 0  # of those, the ones begun because an invocation found no worker
         self._closed = False
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
+
+    @property
+    def starting(self) -> int:
+        """Cold starts under way."""
+        return len(self._starting)
 
     @property
     def worker_pids(self) -> list[int]:
@@ -375,31 +382,78 @@ class FunctionPool:
         finally:
             timer.cancel()
             self._busy.discard(worker)
-        worker.idle_since = time.monotonic()
-        self._idle.append(worker)
+        self._release(worker)
         if not reply.get("ok"):
             self.stats.errors += 1
             raise FunctionError(reply["error"])
         return reply.get("result")
 
     async def _take(self) -> Worker:
-        """A warm worker, else the replacement being started, else a cold start."""
+        """A warm worker, else the first one ready: a worker another invocation hands back, or a cold start.
+
+        As on Lambda, an invocation that finds every environment busy starts a new one (the pool grows to the
+        concurrency asked of it), but it takes whichever environment is free first: here every cold start competes
+        for the same few cores, so waiting for its own could take seconds while warm workers free up in
+        milliseconds (a burst of submits on a cold stack timed out that way)."""
         if self._idle:
             return self._idle.pop()
-        while self._warming:
-            try:
-                return await self._warming.popleft()
-            except InvokeError:
-                continue
-        return await self._spawn()
+        waiter: asyncio.Future[Worker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        self._grow()
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self._release(waiter.result())  # handed over as the caller gave up: the next one takes it
+            raise
+
+    def _release(self, worker: Worker) -> None:
+        """A free worker goes to the longest-waiting invocation, else back to the warm ones."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(worker)
+                return
+        worker.idle_since = time.monotonic()
+        self._idle.append(worker)
+
+    def _grow(self) -> None:
+        """A cold start for each waiting invocation that none under way will serve."""
+        self._waiters = collections.deque(w for w in self._waiters if not w.done())
+        while self._starting_for_waiters < len(self._waiters) and not self._closed:
+            self._starting_for_waiters += 1
+            self._start(for_waiter=True)
+
+    def _start(self, *, for_waiter: bool) -> None:
+        task = asyncio.ensure_future(self._spawn())
+        self._starting.add(task)
+        task.add_done_callback(lambda done: self._started(done, for_waiter))
+
+    def _started(self, task: asyncio.Task, for_waiter: bool) -> None:
+        self._starting.discard(task)
+        if for_waiter:
+            self._starting_for_waiters -= 1
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            if not self._closed:  # else close() stops it with the others
+                self._release(task.result())
+            return
+        if for_waiter:  # an init that failed fails the longest-waiting invocation, as it would have failed its own
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(exc)
+                    break
+        self._grow()
 
     def _discard(self, worker: Worker) -> None:
         """Kill a worker and start its replacement, as Lambda starts a fresh environment after a failure."""
         worker.kill()
         self._all.discard(worker)
         if not self._closed:
-            self._warming.append(asyncio.ensure_future(self._spawn()))
-
+            self._start(for_waiter=False)
 
     def invoke_async(self, event: Any) -> str:
         """Lambda's `Event` invocation: queued, run when a slot is free; returns the request id."""
@@ -459,8 +513,12 @@ class FunctionPool:
         for task in self._async_tasks:
             task.cancel()
         await asyncio.gather(*self._async_tasks, return_exceptions=True)
-        await asyncio.gather(*self._warming, return_exceptions=True)
-        self._warming.clear()
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_exception(FunctionError(_runtime_error("Runtime.Unavailable",
+                                                                  "the local stack is shutting down")))
+        self._waiters.clear()
+        await asyncio.gather(*self._starting, return_exceptions=True)
         workers, self._all = list(self._all), set()
         self._idle.clear()
         await asyncio.gather(*(w.stop() for w in workers), return_exceptions=True)
@@ -576,7 +634,8 @@ class Runtime:
         return {
             pool.function.function_name: {
                 "logicalId": logical_id, "size": pool.size, "reserved": pool.reserved,
-                "inFlight": pool.in_flight, "queued": pool.queued, "workerPids": pool.worker_pids,
+                "inFlight": pool.in_flight, "queued": pool.queued, "starting": pool.starting,
+                "workerPids": pool.worker_pids,
                 "busyPids": pool.busy_pids,
                 **pool.stats.__dict__,
             }

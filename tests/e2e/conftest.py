@@ -10,6 +10,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import random
 import re
 import signal
 import socket
@@ -35,10 +36,21 @@ TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 START_TIMEOUT_S = 120
 
 
+# Below Linux's ephemeral range (32768-60999): a port the kernel hands out for port 0 can be taken by any outgoing
+# connection before the stack binds it (a stack failed to start that way, "address already in use").
+_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now, from outside the range the kernel picks outgoing connections' ports from."""
+    while True:
+        port = random.choice(_PORTS)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 @dataclass

@@ -18,9 +18,9 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ENV = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
 
 
-def runtime(**options) -> Runtime:
+def runtime(env: dict[str, str] | None = None, **options) -> Runtime:
     template = load_template(FIXTURES / "template.yaml")
-    return Runtime(template, {lid: ENV for lid in template.functions}, pool_size=4, **options)
+    return Runtime(template, {lid: {**ENV, **(env or {})} for lid in template.functions}, pool_size=4, **options)
 
 
 async def settled(predicate, timeout: float = 20.0) -> None:
@@ -79,6 +79,7 @@ def test_environments_idle_longer_than_the_reaping_time_are_stopped_down_to_the_
             pool = rt.pool("EchoFunction")
             await asyncio.gather(*(rt.invoke("EchoFunction", {"rawPath": "/respond",
                                                                "body": '{"statusCode": 200}'}) for _ in range(8)))
+            await settled(lambda: pool.starting == 0)  # the cold starts the burst began have joined the pool
             busy = list(pool.worker_pids)
             await settled(lambda: len(pool.worker_pids) == 1)
             await asyncio.sleep(0.2)
@@ -89,6 +90,29 @@ def test_environments_idle_longer_than_the_reaping_time_are_stopped_down_to_the_
     grown, left, reaped, running = asyncio.run(scenario())
     assert len(grown) >= 2 and len(left) == 1 and reaped == len(grown) - 1
     assert running == left  # the reclaimed processes are gone, not just forgotten
+
+
+def test_a_burst_on_a_warm_worker_is_served_by_it_while_the_cold_starts_it_began_are_still_under_way():
+    async def scenario():
+        rt = runtime({"INIT_SLEEP_S": "4"}, idle_reap_s=None)
+        await rt.start(prewarm=1)
+        try:
+            pool = rt.pool("EchoFunction")
+            answers = await asyncio.gather(*(rt.invoke("EchoFunction", {"rawPath": "/respond",
+                                                                         "body": '{"statusCode": 200}'})
+                                             for _ in range(8)))
+            during = pool.starting, list(pool.worker_pids)
+            await settled(lambda: pool.starting == 0)
+            return answers, during, list(pool.worker_pids), pool.stats
+        finally:
+            await rt.close()
+
+    answers, (starting, workers_then), workers_after, stats = asyncio.run(scenario())
+    assert answers == [{"statusCode": 200}] * 8
+    # every invocation was answered by the warm worker, none waited 4 s for an environment of its own ...
+    assert len(workers_then) == 1 and starting >= 1
+    # ... and the pool still grew to the concurrency asked of it (4), as Lambda's would
+    assert len(workers_after) == 4 and stats.cold_starts == 4
 
 
 EMF = '{"_aws": {"CloudWatchMetrics": [{"Metrics": [{"Name": "OrdersSubmitted", "Unit": "Count"}]}]}, "OrdersSubmitted": 1}'
