@@ -35,6 +35,7 @@ def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
                 await ws.receive(timeout=10)
             for connection_id in list(ws_stack.gateway.connections):
                 registry.subscribe(connection_id, ORDER_ID, 0, 0)
+                registry.release_held(connection_id, ORDER_ID)  # its replay sent: live
             await notifier.publish(ORDER_ID, FRAME)
             received = [json.loads((await ws.receive(timeout=10)).data) for ws in clients]
             extra = []
@@ -55,6 +56,7 @@ def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
 def test_a_connection_still_inside_connect_is_not_removed_by_an_early_410(ws_stack, registry):
     registry.register("aW4tY29ubmVjdA==", connected_at_ms=_now_ms(), now_ms=_now_ms())
     registry.subscribe("aW4tY29ubmVjdA==", ORDER_ID, _now_ms(), _now_ms())
+    registry.release_held("aW4tY29ubmVjdA==", ORDER_ID)  # its replay sent: live
 
     async def scenario():
         notifier = ManagementApiNotifier(config.settings())
@@ -70,6 +72,7 @@ def test_an_endpoint_that_never_answers_costs_the_executor_only_the_publish_boun
     registry.register("c2xvdw==", 0, 0)
     registry.mark_open("c2xvdw==")
     registry.subscribe("c2xvdw==", ORDER_ID, 0, 0)
+    registry.release_held("c2xvdw==", ORDER_ID)  # its replay sent: live
 
     async def scenario():
         stalled = asyncio.Event()
@@ -123,6 +126,7 @@ def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, 
                 await ws.receive(timeout=10)
             for connection_id in list(ws_stack.gateway.connections):
                 registry.subscribe(connection_id, ORDER_ID, 0, 0)
+                registry.release_held(connection_id, ORDER_ID)  # its replay sent: live
             # published at once: their posts share loop turns and connections, and must not overtake each other
             await asyncio.gather(*(notifier.publish(ORDER_ID, frame) for frame in frames))
             received = [[json.loads((await ws.receive(timeout=10)).data)["seq"] for _ in frames] for ws in clients]
@@ -142,6 +146,7 @@ def test_answers_chunked_or_closing_the_connection_are_read(configured, registry
     registry.register("b3RoZXI=", 0, 0)
     registry.mark_open("b3RoZXI=")
     registry.subscribe("b3RoZXI=", ORDER_ID, 0, 0)
+    registry.release_held("b3RoZXI=", ORDER_ID)  # its replay sent: live
     bodies: list[bytes] = []
 
     async def scenario():

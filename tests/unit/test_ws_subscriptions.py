@@ -160,3 +160,26 @@ def test_a_410_for_an_open_connection_means_gone_and_removes_it():
     live = service(log=FakeLog({ORDER_ID: [frame(1)]}), poster=FakePoster([PostResult.GONE]), registry=registry)
     live.ping(CONN)
     assert registry.state(CONN.id) is None and registry.subscribers(ORDER_ID) == set()
+
+
+def test_events_stored_while_the_replay_is_sent_follow_it_in_order_and_only_then_does_the_subscription_go_live():
+    registry, log = FakeRegistry(), FakeLog({ORDER_ID: [frame(1), frame(2)]})
+    live_posts: list[dict] = []
+
+    def executor_stores(seq: int) -> None:  # the executor's step: into the log, then to the live subscribers
+        log.by_order[ORDER_ID].append(frame(seq))
+        if CONN.id in registry.record(ORDER_ID, frame(seq)):
+            live_posts.append(frame(seq))
+
+    def on_post(connection_id, sent, result):
+        landing = {1: 3, 3: 4}.get(sent.get("seq"))  # step 3 lands while frame 1 of the replay is sent, step 4
+        if landing:  # while held frame 3 is
+            executor_stores(landing)
+
+    live = service(log=log, registry=registry, poster=FakePoster(on_post=on_post))
+    live.connect(CONN, None)
+    live.subscribe(CONN, ORDER_ID)
+    assert [f.get("seq") for f in live.poster.sent[CONN.id]] == [None, 1, 2, 3, 4]  # the ack, then each once
+    assert live_posts == []  # the executor posted none of them: each was held for the replay
+    executor_stores(5)
+    assert live_posts == [frame(5)]  # the replay is done: the subscription is live

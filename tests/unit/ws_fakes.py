@@ -23,6 +23,8 @@ class FakeRegistry:
     def __init__(self) -> None:
         self.connections: dict[str, ConnectionState] = {}
         self.subscriptions: dict[str, set[str]] = {}
+        self.replaying: set[tuple[str, str]] = set()  # (connection, order) whose replay is being sent
+        self.held: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
     def register(self, connection_id, connected_at_ms, now_ms, reader=EVERY_CLIENT):
         self.connections[connection_id] = ConnectionState(connected_at_ms, False, reader)
@@ -41,6 +43,25 @@ class FakeRegistry:
 
     def subscribe(self, connection_id, order_id, connected_at_ms, now_ms):
         self.subscriptions.setdefault(order_id, set()).add(connection_id)
+        self.replaying.add((connection_id, order_id))
+        self.held.pop((connection_id, order_id), None)
+
+    def record(self, order_id, frame):
+        """What the executor's live-state write does: hold the frame for a replaying subscriber; the live ones
+        to post it to."""
+        live = set()
+        for connection_id in self.subscriptions.get(order_id, set()):
+            if (connection_id, order_id) in self.replaying:
+                self.held.setdefault((connection_id, order_id), []).append(frame)
+            else:
+                live.add(connection_id)
+        return live
+
+    def release_held(self, connection_id, order_id):
+        held = self.held.pop((connection_id, order_id), [])
+        if not held:
+            self.replaying.discard((connection_id, order_id))
+        return held
 
     def unsubscribe(self, connection_id, order_id):
         watching = self.subscriptions.get(order_id, set())

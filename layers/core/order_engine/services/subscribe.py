@@ -1,8 +1,10 @@
 """Live order updates over the WebSocket API: what each route does, and the replay that makes a late subscriber
 miss nothing.
 
-Replay without gaps: a subscription is registered before the order's events are read, so an event written after
-the read is fanned out live, and one written before it is in the replay; the client drops duplicates by `seq`.
+Replay without gaps, in order, without duplicates: a subscription is registered (replaying) before the order's
+events are read, so an event stored after it is held back for the subscriber and one stored before is in the
+replay. Once the replay is sent, the held frames newer than it follow, until none are held: only then does the
+subscription go live and the executor post to it, so no live frame overtakes the replay (store/connections.py).
 Events come from the order's live log in Redis while it holds them from seq 1, else from PostgreSQL (the source
 of truth), plus any newer frames Redis has.
 
@@ -111,7 +113,8 @@ class SubscriptionService:
         if not frames:
             self.registry.unsubscribe(conn.id, order_id)
             raise order_not_found(order_id)
-        self._send(conn.id, [{"type": "subscribed", "orderId": order_id}, *frames])
+        if self._send(conn.id, [{"type": "subscribed", "orderId": order_id}, *frames]):
+            self._go_live(conn.id, order_id, frames[-1]["seq"])
 
     def _registered_reader(self, connection_id: str) -> str | None:
         state = self.registry.state(connection_id)
@@ -159,7 +162,19 @@ class SubscriptionService:
         if state is None:  # disconnected meanwhile
             return
         self.registry.subscribe(connection_id, order_id, state.connected_at_ms, self._now_ms())
-        self._send(connection_id, self.events_so_far(order_id))
+        frames = self.events_so_far(order_id)
+        if self._send(connection_id, frames):
+            self._go_live(connection_id, order_id, frames[-1]["seq"] if frames else 0)
+
+    def _go_live(self, connection_id: str, order_id: str, last_seq: int) -> None:
+        """Send the frames held back while the replay (up to `last_seq`) was sent, until none are held: the
+        subscription is then live, and the executor's next post to it comes after every one of these."""
+        while held := self.registry.release_held(connection_id, order_id):
+            newer = sorted((f for f in held if f.get("seq", 0) > last_seq), key=lambda f: f["seq"])
+            if newer:
+                if not self._send(connection_id, newer):
+                    return
+                last_seq = newer[-1]["seq"]
 
     def _await_open(self, connection_id: str, first: dict[str, Any]) -> bool:
         deadline = time.monotonic() + self.settings.ws_replay_wait_ms / 1000

@@ -4,6 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+REPLAYING = "~"  # marks a subscriber-set member whose replay is still being sent (never in a connection id)
+HELD_INFIX = ":held:"  # ws_held(order, conn) = ws_subscribers(order) + HELD_INFIX + conn, also built in Lua
+LEASE_SUFFIX = ":lease"
+
+
 @dataclass(frozen=True)
 class Keys:
     prefix: str = "oe:"
@@ -134,5 +139,14 @@ class Keys:
         return f"{self.prefix}dex:tx:{signature}"
 
     def ws_subscribers(self, order_id: str) -> str:
-        """SET: the connection ids subscribed to an order; the fan-out posts to each."""
+        """SET: the connection ids subscribed to an order; the fan-out posts to each. A member marked REPLAYING
+        is still being sent the order's replay: the executor holds its frames back (ws_held) until then."""
         return f"{self.prefix}ws:order:{order_id}:subscribers"
+
+    def ws_held(self, order_id: str, connection_id: str) -> str:
+        """LIST: the frames held back for a subscriber while its replay is sent (see store/connections.py)."""
+        return self.ws_subscribers(order_id) + HELD_INFIX + connection_id
+
+    def ws_replay_lease(self, order_id: str, connection_id: str) -> str:
+        """STRING with an expiry: the replay of the order to the connection is under way."""
+        return self.ws_held(order_id, connection_id) + LEASE_SUFFIX

@@ -12,7 +12,8 @@ import redis.asyncio
 
 from order_engine.domain.lifecycle import TERMINAL
 from order_engine.domain.orders import Order, OrderEvent
-from order_engine.store.keys import Keys
+from order_engine.store.connections import REPLAY_LEASE_MS
+from order_engine.store.keys import HELD_INFIX, LEASE_SUFFIX, REPLAYING, Keys
 from order_engine.store.redis_client import translates_redis_errors
 
 
@@ -26,28 +27,49 @@ def live_fields(order: Order) -> dict[str, str]:
     return fields
 
 
-# KEYS: per order (live hash, event log, WebSocket subscribers)   ARGV: ttl, then per order: terminal '1'|'0', n,
-# n field/value items, m, m frames. An order's consecutive steps in one call cost one HSET (the fields after its
-# last step: no reader sees the steps in between, the script being atomic) and one RPUSH of all its frames.
-# Returns each order's subscribers, read after its frames were appended: a subscriber that came later finds the
-# frames in the log it replays (store/connections.py), so the fan-out needs no lookup of its own.
+# KEYS: per order (live hash, event log, WebSocket subscribers)   ARGV: ttl, held-frames ttl ms, then per order:
+# terminal '1'|'0', n, n field/value items, m, m frames. An order's consecutive steps in one call cost one HSET (the
+# fields after its last step: no reader sees the steps in between, the script being atomic) and one RPUSH of all
+# its frames.
+# Returns each order's subscribers to post to, read after its frames were appended: a subscriber that came later
+# finds the frames in the log it replays (store/connections.py), so the fan-out needs no lookup of its own. A
+# subscriber whose replay is still being sent gets the frames appended to its held list instead (its replay sends
+# them), unless its replay lease expired: it is then live again.
 _RECORD = """
-local ttl, a, subscribers = ARGV[1], 2, {}
+local ttl, held_ttl, a, subscribers = ARGV[1], ARGV[2], 3, {}
 for i = 1, #KEYS, 3 do
   local terminal, n = ARGV[a], tonumber(ARGV[a + 1])
   redis.call('HSET', KEYS[i], unpack(ARGV, a + 2, a + 1 + n))
   a = a + 2 + n
   local m = tonumber(ARGV[a])
   redis.call('RPUSH', KEYS[i + 1], unpack(ARGV, a + 1, a + m))
-  a = a + 1 + m
   if terminal == '1' then
     redis.call('EXPIRE', KEYS[i], ttl)
     redis.call('EXPIRE', KEYS[i + 1], ttl)
   end
-  subscribers[#subscribers + 1] = redis.call('SMEMBERS', KEYS[i + 2])
+  local live = {}
+  for _, member in ipairs(redis.call('SMEMBERS', KEYS[i + 2])) do
+    if string.sub(member, 1, 1) == '%(replaying)s' then
+      local conn = string.sub(member, 2)
+      local held = KEYS[i + 2] .. '%(held)s' .. conn
+      if redis.call('EXISTS', held .. '%(lease)s') == 1 then
+        redis.call('RPUSH', held, unpack(ARGV, a + 1, a + m))
+        redis.call('PEXPIRE', held, held_ttl)
+      else
+        redis.call('SREM', KEYS[i + 2], member)
+        redis.call('SADD', KEYS[i + 2], conn)
+        redis.call('DEL', held)
+        live[#live + 1] = conn
+      end
+    else
+      live[#live + 1] = member
+    end
+  end
+  a = a + 1 + m
+  subscribers[#subscribers + 1] = live
 end
 return subscribers
-"""
+""" % {"replaying": REPLAYING, "held": HELD_INFIX, "lease": LEASE_SUFFIX}
 
 
 class LiveState:
@@ -70,7 +92,7 @@ class LiveState:
         if not by_order:
             return {}
         keys: list[str] = []
-        args: list[object] = [self.terminal_ttl_s]
+        args: list[object] = [self.terminal_ttl_s, REPLAY_LEASE_MS]
         for order_id, (order, fields, frames) in by_order.items():
             keys += [self.keys.order_live(order_id), self.keys.order_events(order_id),
                      self.keys.ws_subscribers(order_id)]

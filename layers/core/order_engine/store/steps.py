@@ -49,14 +49,16 @@ class LiveStepPublisher:
         s = self.settings
         client = async_client(s.redis_url, max_connections=2)
         try:
+            subscribers = None  # looked up by the notifier when Redis did not take the step
             try:
-                await LiveState(client, Keys(s.key_prefix), s.terminal_ttl_s).record([(order, event)])
+                found = await LiveState(client, Keys(s.key_prefix), s.terminal_ttl_s).record([(order, event)])
+                subscribers = found.get(order.id, set())
             except DependencyUnavailable:
                 logger.warning("could not write the live state of a step to Redis", extra={"order_id": order.id})
             self._signer = self._signer or ManagementApiSigner(s.ws_management_endpoint)
             notifier = ManagementApiNotifier(s, self._signer)
             try:
-                await notifier.publish(order.id, event.to_message())
+                await notifier.publish(order.id, event.to_message(), subscribers)
             finally:
                 await notifier.close()
         except Exception as exc:  # noqa: BLE001 - delivery is best effort, as the executor's; the step is stored

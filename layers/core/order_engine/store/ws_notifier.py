@@ -22,7 +22,7 @@ from typing import Any
 
 from order_engine.config import Settings
 from order_engine.batching import GroupCommit
-from order_engine.store.connections import AsyncConnectionRegistry
+from order_engine.store.connections import AsyncConnectionRegistry, live_members
 from order_engine.store.keys import Keys
 from order_engine.ports import NO_METRICS, Metrics, PostResult
 from order_engine.store.management_api import NOT_RETRYABLE, ManagementApiSigner, encode_frame
@@ -73,7 +73,7 @@ class ManagementApiNotifier:
         async with self._registry.redis.pipeline(transaction=False) as pipe:
             for order_id in unique:
                 pipe.smembers(self._registry.keys.ws_subscribers(order_id))
-            found = dict(zip(unique, await pipe.execute()))
+            found = dict(zip(unique, map(live_members, await pipe.execute())))
         return [found[order_id] for order_id in order_ids]
 
     async def publish(self, order_id: str, message: dict[str, Any], subscribers: set[str] | None = None) -> None:
