@@ -4,6 +4,7 @@
     python -m local.bench submit -n 2000 --rate 100            # open loop: 100 submits/s on a fixed schedule
     python -m local.bench e2e -n 5000 -c 64                    # end to end: every order watched over WebSocket
     python -m local.bench e2e -n 10000 --in-flight 1000        # ... with at most 1,000 orders unfinished at once
+    python -m local.bench e2e -n 600 --rate 10 --in-flight 200  # ... open loop: 10 orders/s on a fixed schedule
     python -m local.bench get -n 5000 -c 8                     # GET /api/orders/{id} in a loop, CPU per call
     python -m local.bench ipc -n 5000                          # the local runtime's IPC overhead
     python -m local.bench post-cost                            # CPU per management-API post (boto3 vs pooled)
@@ -43,6 +44,7 @@ from local.bench.cpu import CpuMeter
 from local.bench.get import get_report, run_gets, submitted_orders
 from local.bench.e2e import e2e_report, run_e2e, run_unwatched
 from local.bench.ipc import measure_ipc
+from local.bench.pacing import Pacing
 from local.bench.report import Report
 from local.bench.submit import MIXES, OrderMix, run_submits, submit_report
 
@@ -78,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     e.add_argument("--connections", type=int, default=16, help="shared connections (--watch subscribe)")
     e.add_argument("--timeout", type=float, default=120.0, help="seconds an order may take, from its submit")
     e.add_argument("--warmup", type=int, default=200, help="orders run (and not counted) first")
+    e.add_argument("--rate", type=float, help="open loop: R orders a second on a fixed schedule, latencies from each "
+                                              "one's due time; -c caps unanswered submits, --in-flight unfinished orders")
     g = sub.add_parser("get", parents=[common], help="GET /api/orders/{orderId} in a loop: CPU per call")
     g.add_argument("--orders", type=int, default=50, help="orders submitted first, then read in turn")
     g.add_argument("--warmup", type=int, default=500, help="reads made (and not counted) first")
@@ -133,7 +137,8 @@ def main(argv: list[str] | None = None) -> None:
             if args.warmup:  # every pool's workers started, so the counted run measures warm ones (as Lambda)
                 await run_unwatched(args.url, args.warmup, min(args.concurrency, args.warmup), args.timeout)
             async with meter() as cpu:
-                report, figures = await run_unwatched(args.url, args.count, args.concurrency, args.timeout, order_mix())
+                report, figures = await run_unwatched(args.url, args.count, args.concurrency, args.timeout, order_mix(),
+                                                      args.rate)
             report.title = f"e2e (unwatched, counts from /api/queue): {report.title}"
             report.add("end to end", figures)
             return add_cpu(report, cpu, figures["confirmed"], "confirmed")
@@ -141,11 +146,12 @@ def main(argv: list[str] | None = None) -> None:
             if args.warmup:
                 await run_e2e(args.url, args.ws, args.warmup, min(args.concurrency, args.warmup), args.in_flight,
                               args.watch, args.connections, args.timeout)
+            pacing = Pacing(args.rate) if args.rate else None
             async with meter() as cpu:
                 result = await run_e2e(args.url, args.ws, args.count, args.concurrency, args.in_flight, args.watch,
-                                       args.connections, args.timeout, order_mix())
+                                       args.connections, args.timeout, order_mix(), pacing)
             confirmed = sum(1 for o in result[0] if o.terminal == "confirmed")
-            return add_cpu(e2e_report(*result, args), cpu, confirmed, "confirmed")
+            return add_cpu(e2e_report(*result, args, pacing), cpu, confirmed, "confirmed")
         if args.warmup:
             await run_submits(args.url, args.warmup, min(args.concurrency, args.warmup))
         async with meter() as cpu:

@@ -15,6 +15,7 @@ import aiohttp
 import orjson
 
 from local.bench import auth
+from local.bench.pacing import Due, Pacing, pacing_figures, run_paced
 from local.bench.report import Report, latency_figures
 from local.bench.submit import OrderMix, Submitted, order_bodies, run_submits, submit_report
 
@@ -141,11 +142,12 @@ async def watch_own_connection(session: aiohttp.ClientSession, ws_url: str, orde
 
 
 async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight: int, watch: str,
-                  connections: int, timeout_s: float, mix: OrderMix = OrderMix()
+                  connections: int, timeout_s: float, mix: OrderMix = OrderMix(), pacing: Pacing | None = None
                   ) -> tuple[list[Watched], list[Submitted], float, Counter]:
     """Submit `count` orders (at most `concurrency` requests and `in_flight` unfinished orders at once), each
     watched until complete or `timeout_s` after its submit; returns the orders, the submissions, the wall time
-    (first submit to last completion) and the WebSocket errors."""
+    (first submit to last completion) and the WebSocket errors. With `pacing`, open loop at its rate: each submit
+    is due on a fixed schedule and its latencies count from then (`--in-flight` holding one back shows as lag)."""
     bodies = order_bodies(mix)
     remaining = itertools.count()
     endpoint = f"{url.rstrip('/')}/api/orders/execute"
@@ -170,36 +172,48 @@ async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight
                     watcher.cancel()
                 slots.release()
 
+        async def submit(due: Due | None) -> None:
+            if due is not None and slots.locked():
+                pacing.bound_hits["--in-flight"] += 1
+            await slots.acquire()
+            if due is None:
+                sent_at, started = time.time(), time.perf_counter()
+            else:
+                sent_at, started = due.wall, due.at
+                pacing.sent(due, time.perf_counter())
+            try:
+                async with session.post(endpoint, data=orjson.dumps(next(bodies)),
+                                        headers={"content-type": "application/json"}) as response:
+                    payload, status = await response.read(), response.status
+            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                submissions.append(Submitted(sent_at, time.perf_counter() - started, type(exc).__name__))
+                slots.release()
+                return
+            order_id = orjson.loads(payload).get("orderId") if status == 202 else None
+            submissions.append(Submitted(sent_at, time.perf_counter() - started, status, order_id))
+            if order_id is None:
+                slots.release()
+                return
+            order = Watched(order_id, sent_at)
+            orders.append(order)
+            watcher = None
+            if watchers is not None:
+                await watchers.watch(order)
+            else:
+                watcher = asyncio.ensure_future(watch_own_connection(session, ws_url, order, timeout_s, errors))
+            task = asyncio.ensure_future(settle(order, watcher))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
         async def client() -> None:
             while next(remaining) < count:
-                await slots.acquire()
-                sent_at, started = time.time(), time.perf_counter()
-                try:
-                    async with session.post(endpoint, data=orjson.dumps(next(bodies)),
-                                            headers={"content-type": "application/json"}) as response:
-                        payload, status = await response.read(), response.status
-                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                    submissions.append(Submitted(sent_at, time.perf_counter() - started, type(exc).__name__))
-                    slots.release()
-                    continue
-                order_id = orjson.loads(payload).get("orderId") if status == 202 else None
-                submissions.append(Submitted(sent_at, time.perf_counter() - started, status, order_id))
-                if order_id is None:
-                    slots.release()
-                    continue
-                order = Watched(order_id, sent_at)
-                orders.append(order)
-                watcher = None
-                if watchers is not None:
-                    await watchers.watch(order)
-                else:
-                    watcher = asyncio.ensure_future(watch_own_connection(session, ws_url, order, timeout_s, errors))
-                task = asyncio.ensure_future(settle(order, watcher))
-                pending.add(task)
-                task.add_done_callback(pending.discard)
+                await submit(None)
 
         started = time.time()
-        await asyncio.gather(*(client() for _ in range(concurrency)))
+        if pacing is None:
+            await asyncio.gather(*(client() for _ in range(concurrency)))
+        else:
+            await run_paced(count, pacing.rate, concurrency, submit, pacing)
         while pending:
             await asyncio.gather(*list(pending))
         done_at = [o.confirmed_at or 0.0 for o in orders if o.complete]
@@ -211,7 +225,7 @@ async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight
 
 
 async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float,
-                        mix: OrderMix = OrderMix()) -> tuple[Report, dict[str, Any]]:
+                        mix: OrderMix = OrderMix(), rate: float | None = None) -> tuple[Report, dict[str, Any]]:
     """`--watch none`: submit `count` orders and follow only the engine's confirmed and failed counts
     (GET /api/queue, once a second) until all of them are terminal or `timeout_s` passes after the last submit."""
     async with aiohttp.ClientSession(headers=auth.headers()) as session:
@@ -222,7 +236,7 @@ async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float
 
         confirmed0, failed0 = await counts()
         started = time.time()
-        submitter = asyncio.ensure_future(run_submits(url, count, concurrency, mix=mix))
+        submitter = asyncio.ensure_future(run_submits(url, count, concurrency, mix=mix, rate=rate))
         samples: list[tuple[float, int, int]] = []
         while True:
             await asyncio.sleep(1.0)
@@ -232,9 +246,9 @@ async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float
                 accepted = sum(1 for r in submitter.result()[0] if r.status == 202)
                 if samples[-1][1] + samples[-1][2] >= accepted or time.time() - started > timeout_s:
                     break
-    results, submit_elapsed, _ = submitter.result()
+    results, submit_elapsed, pacing = submitter.result()
     elapsed, confirmed, failed = samples[-1]
-    return submit_report(results, submit_elapsed, url, concurrency), {
+    return submit_report(results, submit_elapsed, url, concurrency, pacing), {
         "wall s": elapsed, "confirmed": confirmed, "failed": failed,
         "unfinished": sum(1 for r in results if r.status == 202) - confirmed - failed,
         "confirmed/s": confirmed / elapsed, "confirmed/min": 60 * confirmed / elapsed,
@@ -244,13 +258,17 @@ async def run_unwatched(url: str, count: int, concurrency: int, timeout_s: float
 
 
 def e2e_report(orders: list[Watched], submissions: list[Submitted], elapsed: float, errors: Counter,
-               args: argparse.Namespace) -> Report:
+               args: argparse.Namespace, pacing: Pacing | None = None) -> Report:
     complete = [o for o in orders if o.complete]
     confirmed = [o for o in complete if o.terminal == "confirmed"]
     dynamic = f", dynamic slippage {args.dynamic_slippage}" if args.dynamic_slippage else ""
-    report = Report(f"e2e: {len(submissions)} orders ({args.mix} sizes{dynamic}), {args.concurrency} submitting, "
+    load = (f"{args.concurrency} submitting" if pacing is None
+            else f"{pacing.rate:g}/s open loop (at most {args.concurrency} unanswered)")
+    report = Report(f"e2e: {len(submissions)} orders ({args.mix} sizes{dynamic}), {load}, "
                     f"at most {args.in_flight} unfinished, watched by --watch {args.watch} against {args.url} / "
                     f"{args.ws}")
+    if pacing is not None:
+        report.add("schedule (lag: due -> sent)", pacing_figures(pacing))
     report.add("orders", {
         "accepted": len(orders), "submit errors": len(submissions) - len(orders), "confirmed": len(confirmed),
         "failed": len(complete) - len(confirmed), "unfinished": len(orders) - len(complete),
@@ -259,7 +277,8 @@ def e2e_report(orders: list[Watched], submissions: list[Submitted], elapsed: flo
         "wall s": elapsed, "confirmed/s": len(confirmed) / elapsed if elapsed else 0.0,
         "confirmed/min": 60 * len(confirmed) / elapsed if elapsed else 0.0,
     })
-    report.add("time to confirmed (submit sent -> frame received)",
+    report.add("time to confirmed (submit sent -> frame received)" if pacing is None
+               else "time to confirmed (submit due -> frame received)",
                latency_figures([o.confirmed_at - o.sent_at for o in confirmed if o.confirmed_at]))
     delays = [d / 1000 for o in orders for d in o.delays_ms]
     report.add(f"event delivery delay (server `at` -> received, {len(delays)} live events)", latency_figures(delays))
@@ -268,7 +287,8 @@ def e2e_report(orders: list[Watched], submissions: list[Submitted], elapsed: flo
         "missing": sum(o.missing for o in orders) + sum(1 for o in orders if not o.statuses),
         "duplicates": sum(o.duplicates for o in orders), "out of order": sum(o.out_of_order for o in orders),
     })
-    report.add("submit latency", latency_figures([s.latency_s for s in submissions]))
+    report.add("submit latency" if pacing is None else "submit latency (from when each was due)",
+               latency_figures([s.latency_s for s in submissions]))
     if errors:
         report.add("websocket errors", dict(errors.most_common()))
     return report
