@@ -48,6 +48,8 @@ from local.bench.pacing import Pacing
 from local.bench.report import Report
 from local.bench.submit import MIXES, OrderMix, run_submits, submit_report
 
+WARMUP_SETTLE_S = 3.0
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m local.bench", description=__doc__,
@@ -146,6 +148,9 @@ def main(argv: list[str] | None = None) -> None:
             if args.warmup:
                 await run_e2e(args.url, args.ws, args.warmup, min(args.concurrency, args.warmup), args.in_flight,
                               args.watch, args.connections, args.timeout)
+                # the warm-up's connections have just closed: their $disconnect (and its workers' cold starts) run
+                # before the counted run, not inside it
+                await asyncio.sleep(WARMUP_SETTLE_S)
             pacing = Pacing(args.rate) if args.rate else None
             async with meter() as cpu:
                 result = await run_e2e(args.url, args.ws, args.count, args.concurrency, args.in_flight, args.watch,
