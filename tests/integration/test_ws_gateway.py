@@ -3,6 +3,7 @@ template's ws handlers, real Redis and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 
@@ -11,7 +12,7 @@ import boto3
 import pytest
 
 from order_engine import bootstrap, config
-from order_engine.store.keys import Keys
+from order_engine.store.keys import REPLAYING, Keys
 from ws_stack import WsStack
 
 from local.ws_gateway import GatewayLimits
@@ -230,10 +231,17 @@ def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the
     registry.subscribe("c3RhbGUtY29ubmVjdGlvbg=", order_id, 1, 1)
     registry.release_held("c3RhbGUtY29ubmVjdGlvbg=", order_id)  # its replay sent: live
 
+    def both_live() -> bool:  # the client's replay is sent, so the executor posts to it (store/connections.py)
+        members = redis_client.smembers(keys.ws_subscribers(order_id))
+        return len(members) == 2 and not any(m.startswith(REPLAYING) for m in members)
+
     async def scenario():
-        notifier = ManagementApiNotifier(live_settings)
+        # a loaded machine's slow answer must not pass for a failed post: the 410 is what this test is about
+        notifier = ManagementApiNotifier(dataclasses.replace(live_settings, ws_post_timeout_ms=5_000,
+                                                             ws_publish_timeout_ms=20_000))
         async with aiohttp.ClientSession() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
             await receive(ws, 2)
+            assert await asyncio.to_thread(eventually, both_live)
             await notifier.publish(order_id, advance(db, redis_client, keys, order_id, "routing"))
             frames = await receive(ws)
         await notifier.close()
@@ -241,7 +249,7 @@ def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the
 
     frames, stats = run(scenario())
     assert [f["status"] for f in frames] == ["routing"]
-    assert stats["gone"] == 1 and stats["delivered"] == 1
+    assert stats["gone"] == 1 and stats["delivered"] == 1, stats
     # the stale one is gone at once; the live one leaves when its $disconnect (asynchronous) has run
     assert "c3RhbGUtY29ubmVjdGlvbg=" not in registry.subscribers(order_id)
     assert eventually(lambda: registry.subscribers(order_id) == set())
