@@ -15,7 +15,7 @@ import aiohttp
 import orjson
 
 from local.bench import auth
-from local.bench.pacing import Due, Pacing, pacing_figures, run_paced
+from local.bench.pacing import Due, Pacing, open_loop_label, pacing_figures, run_paced, start_times
 from local.bench.report import Report, latency_figures
 from local.bench.submit import OrderMix, Submitted, order_bodies, run_submits, submit_report
 
@@ -176,10 +176,8 @@ async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight
             if due is not None and slots.locked():
                 pacing.bound_hits["--in-flight"] += 1
             await slots.acquire()
-            if due is None:
-                sent_at, started = time.time(), time.perf_counter()
-            else:
-                sent_at, started = due.wall, due.at
+            sent_at, started = start_times(due)
+            if due is not None:
                 pacing.sent(due, time.perf_counter())
             try:
                 async with session.post(endpoint, data=orjson.dumps(next(bodies)),
@@ -213,7 +211,7 @@ async def run_e2e(url: str, ws_url: str, count: int, concurrency: int, in_flight
         if pacing is None:
             await asyncio.gather(*(client() for _ in range(concurrency)))
         else:
-            await run_paced(count, pacing.rate, concurrency, submit, pacing)
+            await run_paced(count, concurrency, submit, pacing)
         while pending:
             await asyncio.gather(*list(pending))
         done_at = [o.confirmed_at or 0.0 for o in orders if o.complete]
@@ -262,8 +260,7 @@ def e2e_report(orders: list[Watched], submissions: list[Submitted], elapsed: flo
     complete = [o for o in orders if o.complete]
     confirmed = [o for o in complete if o.terminal == "confirmed"]
     dynamic = f", dynamic slippage {args.dynamic_slippage}" if args.dynamic_slippage else ""
-    load = (f"{args.concurrency} submitting" if pacing is None
-            else f"{pacing.rate:g}/s open loop (at most {args.concurrency} unanswered)")
+    load = f"{args.concurrency} submitting" if pacing is None else open_loop_label(pacing, args.concurrency)
     report = Report(f"e2e: {len(submissions)} orders ({args.mix} sizes{dynamic}), {load}, "
                     f"at most {args.in_flight} unfinished, watched by --watch {args.watch} against {args.url} / "
                     f"{args.ws}")

@@ -31,9 +31,17 @@ class Schedule:
         return Due(index, self.start + offset, self.wall_start + offset)
 
 
-def from_schedule(due_at: float, sent_at: float, answered_at: float) -> tuple[float, float]:
-    """(latency, lag) of one request: latency from its due time to its answer, lag from its due time to its send."""
-    return answered_at - due_at, max(0.0, sent_at - due_at)
+def start_times(due: Due | None) -> tuple[float, float]:
+    """(wall time, perf_counter) a request's latency counts from: its due time when paced, else now. Counting from
+    the due time is what makes a late send show as latency."""
+    if due is None:
+        return time.time(), time.perf_counter()
+    return due.wall, due.at
+
+
+def open_loop_label(pacing: Pacing, cap: int) -> str:
+    """How a report's title names an open-loop run."""
+    return f"{pacing.rate:g}/s open loop (at most {cap} unanswered)"
 
 
 @dataclass
@@ -47,7 +55,7 @@ class Pacing:
     last_sent: float = 0.0
 
     def sent(self, due: Due, sent_at: float) -> None:
-        self.lags_s.append(from_schedule(due.at, sent_at, sent_at)[1])
+        self.lags_s.append(max(0.0, sent_at - due.at))
         self.last_sent = max(self.last_sent, sent_at)
 
 
@@ -65,13 +73,12 @@ def pacing_figures(pacing: Pacing) -> dict[str, float | int]:
     return figures
 
 
-async def run_paced(count: int, rate: float, cap: int, send: Callable[[Due], Awaitable[None]],
-                    pacing: Pacing) -> Pacing:
-    """Start `send(due)` for each of `count` requests at its due time, at most `cap` unanswered (a safety bound,
-    counted in bound_hits["-c"] each time it holds a request back); the sends record into `pacing` (`Pacing.sent`).
-    Returns `pacing` once every send has finished."""
+async def run_paced(count: int, cap: int, send: Callable[[Due], Awaitable[None]], pacing: Pacing) -> Pacing:
+    """Start `send(due)` for each of `count` requests at its due time (at `pacing.rate`), at most `cap` unanswered
+    (a safety bound, counted in bound_hits["-c"] each time it holds a request back); the sends record into
+    `pacing` (`Pacing.sent`). Returns `pacing` once every send has finished."""
     now = time.perf_counter()
-    schedule = Schedule(rate, now, time.time())
+    schedule = Schedule(pacing.rate, now, time.time())
     pacing.first_due = now
     gate = asyncio.Semaphore(cap)
     tasks: set[asyncio.Task] = set()

@@ -13,7 +13,7 @@ from typing import Any, Iterator
 import aiohttp
 
 from local.bench import auth
-from local.bench.pacing import Due, Pacing, pacing_figures, run_paced
+from local.bench.pacing import Due, Pacing, open_loop_label, pacing_figures, run_paced, start_times
 from local.bench.report import Report, latency_figures
 
 PAIRS = [("SOL", "USDC"), ("USDC", "SOL"), ("SOL", "USDT"), ("USDT", "USDC")]
@@ -72,46 +72,32 @@ async def run_submits(url: str, count: int, concurrency: int, timeout_s: float =
     endpoint = f"{url.rstrip('/')}/api/orders/execute"
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=timeout_s)
-    pacing: Pacing | None = None
+    pacing = Pacing(rate) if rate is not None else None
 
-    async def paced(session: aiohttp.ClientSession, due: Due) -> None:
+    async def submit(session: aiohttp.ClientSession, due: Due | None) -> None:
         body = json.dumps(next(bodies))
-        sent = time.perf_counter()
-        if pacing is not None:
-            pacing.sent(due, sent)
+        sent_at, started = start_times(due)
+        if due is not None:
+            pacing.sent(due, time.perf_counter())
         try:
             async with session.post(endpoint, data=body, headers={"content-type": "application/json"}) as r:
                 payload, status = await r.read(), r.status
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            results.append(Submitted(due.wall, time.perf_counter() - due.at, type(exc).__name__))
+            results.append(Submitted(sent_at, time.perf_counter() - started, type(exc).__name__))
             return
         order_id = json.loads(payload).get("orderId") if status == 202 else None
-        results.append(Submitted(due.wall, time.perf_counter() - due.at, status, order_id))
+        results.append(Submitted(sent_at, time.perf_counter() - started, status, order_id))
 
     async def client(session: aiohttp.ClientSession) -> None:
         while next(remaining) < count:
-            body = json.dumps(next(bodies))
-            sent_at, started = time.time(), time.perf_counter()
-            try:
-                async with session.post(endpoint, data=body, headers={"content-type": "application/json"}) as r:
-                    payload = await r.read()
-                    status: int | str = r.status
-            except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-                results.append(Submitted(sent_at, time.perf_counter() - started, type(exc).__name__))
-                continue
-            latency = time.perf_counter() - started
-            order_id = None
-            if status == 202:
-                order_id = json.loads(payload).get("orderId")
-            results.append(Submitted(sent_at, latency, status, order_id))
+            await submit(session, None)
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout, headers=auth.headers()) as session:
         started = time.perf_counter()
-        if rate is None:
+        if pacing is None:
             await asyncio.gather(*(client(session) for _ in range(concurrency)))
         else:
-            pacing = Pacing(rate)
-            await run_paced(count, rate, concurrency, lambda due: paced(session, due), pacing)
+            await run_paced(count, concurrency, lambda due: submit(session, due), pacing)
         elapsed = time.perf_counter() - started
     return results, elapsed, pacing
 
@@ -119,8 +105,7 @@ async def run_submits(url: str, count: int, concurrency: int, timeout_s: float =
 def submit_report(results: list[Submitted], elapsed: float, url: str, concurrency: int,
                   pacing: Pacing | None = None) -> Report:
     accepted = [r for r in results if r.status == 202]
-    load = (f"concurrency {concurrency}" if pacing is None
-            else f"{pacing.rate:g}/s open loop (at most {concurrency} unanswered)")
+    load = f"concurrency {concurrency}" if pacing is None else open_loop_label(pacing, concurrency)
     report = Report(f"submit: {len(results)} orders at {load} against {url}")
     report.add("throughput", {
         "accepted": len(accepted), "errors": len(results) - len(accepted), "wall s": elapsed,
