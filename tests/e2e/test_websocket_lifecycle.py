@@ -12,6 +12,8 @@ from order_engine.store.connections import ConnectionRegistry, Limits
 from order_engine.store.keys import Keys
 from order_engine.store.redis_client import sync_client
 
+from helpers import live_subscription
+
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.25"}
 TERMINAL_NAMES = {str(s) for s in TERMINAL}
 
@@ -108,8 +110,7 @@ def test_a_client_that_drops_without_closing_is_removed_and_others_are_not_held_
     # a connection that vanished without its $disconnect ever running (as API Gateway may lose one)
     registry.register("bG9zdC1kaXNjb25uZWN0", 0, 0)
     registry.mark_open("bG9zdC1kaXNjb25uZWN0")
-    registry.subscribe("bG9zdC1kaXNjb25uZWN0", order_id, 0, 0)
-    registry.release_held("bG9zdC1kaXNjb25uZWN0", order_id)  # its replay sent: live
+    live_subscription(registry, "bG9zdC1kaXNjb25uZWN0", order_id)
 
     async def scenario():
         async with aiohttp.ClientSession() as session:

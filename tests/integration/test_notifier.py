@@ -16,6 +16,8 @@ from order_engine.store.connections import ConnectionRegistry, Limits
 from order_engine.store.keys import Keys
 from order_engine.store.ws_notifier import ManagementApiNotifier
 
+from helpers import live_subscription
+
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
 FRAME = {"type": "status", "orderId": ORDER_ID, "status": "routing", "seq": 2}
 
@@ -34,8 +36,7 @@ def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
                 await ws.send_json({"action": "ping"})
                 await ws.receive(timeout=10)
             for connection_id in list(ws_stack.gateway.connections):
-                registry.subscribe(connection_id, ORDER_ID, 0, 0)
-                registry.release_held(connection_id, ORDER_ID)  # its replay sent: live
+                live_subscription(registry, connection_id, ORDER_ID)
             await notifier.publish(ORDER_ID, FRAME)
             received = [json.loads((await ws.receive(timeout=10)).data) for ws in clients]
             extra = []
@@ -55,8 +56,7 @@ def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
 
 def test_a_connection_still_inside_connect_is_not_removed_by_an_early_410(ws_stack, registry):
     registry.register("aW4tY29ubmVjdA==", connected_at_ms=_now_ms(), now_ms=_now_ms())
-    registry.subscribe("aW4tY29ubmVjdA==", ORDER_ID, _now_ms(), _now_ms())
-    registry.release_held("aW4tY29ubmVjdA==", ORDER_ID)  # its replay sent: live
+    live_subscription(registry, "aW4tY29ubmVjdA==", ORDER_ID, _now_ms(), _now_ms())
 
     async def scenario():
         notifier = ManagementApiNotifier(config.settings())
@@ -71,8 +71,7 @@ def test_a_connection_still_inside_connect_is_not_removed_by_an_early_410(ws_sta
 def test_an_endpoint_that_never_answers_costs_the_executor_only_the_publish_bound(configured, registry, settings):
     registry.register("c2xvdw==", 0, 0)
     registry.mark_open("c2xvdw==")
-    registry.subscribe("c2xvdw==", ORDER_ID, 0, 0)
-    registry.release_held("c2xvdw==", ORDER_ID)  # its replay sent: live
+    live_subscription(registry, "c2xvdw==", ORDER_ID)
 
     async def scenario():
         stalled = asyncio.Event()
@@ -125,8 +124,7 @@ def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, 
                 await ws.send_json({"action": "ping"})
                 await ws.receive(timeout=10)
             for connection_id in list(ws_stack.gateway.connections):
-                registry.subscribe(connection_id, ORDER_ID, 0, 0)
-                registry.release_held(connection_id, ORDER_ID)  # its replay sent: live
+                live_subscription(registry, connection_id, ORDER_ID)
             # published at once: their posts share loop turns and connections, and must not overtake each other
             await asyncio.gather(*(notifier.publish(ORDER_ID, frame) for frame in frames))
             received = [[json.loads((await ws.receive(timeout=10)).data)["seq"] for _ in frames] for ws in clients]
@@ -145,8 +143,7 @@ def test_answers_chunked_or_closing_the_connection_are_read(configured, registry
     """Answers the local gateway never sends, and a real endpoint may: a chunked body, `Connection: close`."""
     registry.register("b3RoZXI=", 0, 0)
     registry.mark_open("b3RoZXI=")
-    registry.subscribe("b3RoZXI=", ORDER_ID, 0, 0)
-    registry.release_held("b3RoZXI=", ORDER_ID)  # its replay sent: live
+    live_subscription(registry, "b3RoZXI=", ORDER_ID)
     bodies: list[bytes] = []
 
     async def scenario():

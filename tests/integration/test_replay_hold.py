@@ -22,7 +22,7 @@ AT = datetime(2026, 12, 2, tzinfo=timezone.utc)
 ORDER = Order(id=ORDER_ID, status=Status.PENDING, token_in_mint=lookup("SOL").mint,
               token_out_mint=lookup("USDC").mint, amount_in=10**9, slippage_bps=50, order_type="market",
               attempts=0, seq=1, created_at=AT, updated_at=AT)
-STEPS = (Status.ROUTING, Status.BUILDING, Status.SUBMITTED)
+STEPS = (Status.ROUTING, Status.BUILDING, Status.SUBMITTED, Status.CONFIRMED)  # seq 2, 3, 4, 5
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_a_replaying_subscribers_frames_are_held_until_its_replay_takes_them_the
     assert store_step(settings, keys, 4) == {"watcher"}  # held again: the replay has not found the list empty yet
     assert [f["seq"] for f in registry.release_held("late", ORDER_ID)] == [4]
     assert registry.release_held("late", ORDER_ID) == []
-    assert store_step(settings, keys, 4) == {"watcher", "late"}  # live now
+    assert store_step(settings, keys, 5) == {"watcher", "late"}  # live now
     assert registry.subscribers(ORDER_ID) == {"watcher", "late"}
 
 

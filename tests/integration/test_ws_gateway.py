@@ -13,6 +13,7 @@ import pytest
 
 from order_engine import bootstrap, config
 from order_engine.store.keys import REPLAYING, Keys
+from helpers import live_subscription
 from ws_stack import WsStack
 
 from local.ws_gateway import GatewayLimits
@@ -228,8 +229,7 @@ def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the
     # a connection whose $disconnect was lost: open, subscribed, unknown to the gateway
     registry.register("c3RhbGUtY29ubmVjdGlvbg=", 1, 1)
     registry.mark_open("c3RhbGUtY29ubmVjdGlvbg=")
-    registry.subscribe("c3RhbGUtY29ubmVjdGlvbg=", order_id, 1, 1)
-    registry.release_held("c3RhbGUtY29ubmVjdGlvbg=", order_id)  # its replay sent: live
+    live_subscription(registry, "c3RhbGUtY29ubmVjdGlvbg=", order_id, 1, 1)
 
     def both_live() -> bool:  # the client's replay is sent, so the executor posts to it (store/connections.py)
         members = redis_client.smembers(keys.ws_subscribers(order_id))
