@@ -53,8 +53,7 @@ async def submit_orders(http_url: str, count: int, client: Client, *, concurrenc
                 assert time.monotonic() < deadline, f"order {key} not accepted within {give_up_s}s"
                 await asyncio.sleep(0.2)
 
-    # a client retries a submit that has had no answer for 8 s (same Idempotency-Key), as an impatient caller would
-    timeout = aiohttp.ClientTimeout(total=8)
+    timeout = aiohttp.ClientTimeout(total=15)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         await asyncio.gather(*(one(session) for _ in range(count)))
 
