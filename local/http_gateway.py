@@ -34,7 +34,7 @@ NOT_FOUND = (404, {"message": "Not Found"})
 INTERNAL_ERROR = (500, {"message": "Internal Server Error"})
 SERVICE_UNAVAILABLE = (503, {"message": "Service Unavailable"})
 TOO_MANY_REQUESTS = (429, {"message": "Too Many Requests"})
-METRICS_PATH = "/api/metrics"  # local only: what CloudWatch shows on AWS (see README "Observability")
+METRICS_PATH = "/api/metrics"  # local only: what CloudWatch shows on AWS (see docs/operations.md, "Metrics")
 
 _STATIC, _PARAM, _GREEDY = 0, 1, 2
 _TEXT_TYPES = re.compile(

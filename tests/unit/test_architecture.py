@@ -1,4 +1,4 @@
-"""The layering of README's Layout section, held against the code's imports and calls.
+"""The layering of docs/architecture.md ("Layers"), held against the code's imports and calls.
 
 functions -> api -> bootstrap -> services -> domain; adapters (adapters/, dex/) are plugged in by bootstrap alone;
 SQL and Redis are spoken only in adapters/.
