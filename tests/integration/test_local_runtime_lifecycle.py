@@ -156,9 +156,9 @@ def test_a_crashed_workers_relay_ends_and_closing_the_runtime_leaves_none_runnin
                 pass
             else:
                 raise AssertionError("the worker did not crash")
-            await settled(lambda: len(pool._relays) == len(pool.worker_pids) == 1)  # noqa: SLF001 - its replacement's
+            await settled(lambda: pool.relays.running == len(pool.worker_pids) == 1)  # its replacement's
         finally:
             await rt.close()
-        return [len(p._relays) for p in rt.pools.values()]  # noqa: SLF001
+        return [p.relays.running for p in rt.pools.values()]
 
     assert set(asyncio.run(scenario())) == {0}
