@@ -29,7 +29,7 @@ class Worker:
         self.channel = channel
         self.pid = process.pid
         self.healthy = True
-        self.idle_since = time.monotonic()  # set again each time the pool takes it back as free
+        self.idle_since = time.monotonic()  # the pool sets it each time the worker becomes free
 
     async def call(self, message: dict[str, Any]) -> dict[str, Any]:
         self.channel.send(orjson.dumps(message))

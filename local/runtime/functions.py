@@ -53,7 +53,8 @@ class Runtime:
         return {
             pool.function.function_name: {
                 "logicalId": logical_id, "size": pool.size, "reserved": pool.reserved,
-                "inFlight": pool.in_flight, "queued": pool.queued, "starting": pool.starting,
+                "inFlight": pool.in_flight, "queued": pool.queued, "retrying": pool.retrying,
+                "starting": pool.starting,
                 "workerPids": pool.worker_pids,
                 "busyPids": pool.busy_pids,
                 **pool.stats.__dict__,

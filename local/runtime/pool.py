@@ -96,7 +96,9 @@ class FunctionPool:
     async def prewarm(self, count: int) -> None:
         count = min(count, self.size) - len(self._all)
         workers = await asyncio.gather(*(self._spawn() for _ in range(max(0, count))), return_exceptions=True)
-        self._idle.extend(w for w in workers if isinstance(w, Worker))
+        for worker in workers:
+            if isinstance(worker, Worker):
+                self._release(worker)  # idle from now: its init was no idle time
 
     def start_reaper(self) -> None:
         if self.reaper is not None:
@@ -195,7 +197,8 @@ class FunctionPool:
             raise
 
     def _release(self, worker: Worker) -> None:
-        """A free worker goes to the longest-waiting invocation, else back to the warm ones."""
+        """A free worker goes to the longest-waiting invocation, else back to the warm ones, idle from now (the
+        reaper counts an environment's idle time from here only: not while it starts, nor while it runs)."""
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -1,5 +1,8 @@
 """Idle reaping: Lambda reclaims an environment left idle a while; here an environment idle longer than the reaping
-time is stopped, longest idle first, down to the pool's prewarmed count, so memory returns to baseline."""
+time is stopped, longest idle first, down to the pool's prewarmed count, so memory returns to baseline.
+
+Idle means free since the end of its last invocation or of its init (the pool stamps `idle_since` then). Each
+environment is judged on its own, as on Lambda: one can go while cold starts begun with it are still under way."""
 from __future__ import annotations
 
 import asyncio
