@@ -113,7 +113,7 @@ class Deployer:
 
     def migrate(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.database_url()}
-        subprocess.run([sys.executable, "-m", "order_engine.store.migrations"], check=True, env=env)
+        subprocess.run([sys.executable, "-m", "order_engine.adapters.postgres.migrations"], check=True, env=env)
 
     def outputs(self) -> dict[str, str]:
         stack = self.client("cloudformation").describe_stacks(StackName=self.args.stack_name)["Stacks"][0]
