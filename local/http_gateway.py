@@ -20,8 +20,9 @@ import orjson
 from aiohttp import web
 
 from local.authorizers import AuthorizerRunner
+from local.cloudformation import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.runtime import FunctionError, FunctionNotFound, Runtime, TooManyRequests
-from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, Authorizer, HttpRoute, Template
+from local.template import Authorizer, HttpRoute, Template
 from order_engine.api.authorizer_context import refusal
 from order_engine.api.http import error_response
 from order_engine.errors import ErrorCode
