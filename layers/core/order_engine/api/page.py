@@ -1,6 +1,6 @@
 """The tracking page's files (functions/web/static): GET /, GET /assets/{name} (its styles) and
-GET /assets/js/{module} (its script, native ES modules in static/js), from the folder the web function ships them
-in."""
+GET /assets/js/{module} (its script, native ES modules in static/js), from the folder the web function ships
+them in."""
 from __future__ import annotations
 
 from functools import lru_cache
