@@ -39,6 +39,7 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "GET /api/docs": ({}, 200),
     "GET /": ({}, 200),
     "GET /assets/{name}": ({}, 200),
+    "GET /assets/js/{module}": ({}, 200),
     "GET /api/config": ({}, 200),
     "GET /api/operator/dead-letters": ({}, 200),
     "POST /api/operator/orders/{orderId}/retry": ({}, 409),  # the submitted order is pending: not retryable
@@ -129,7 +130,7 @@ def check(build_dir: Path, python: str, settings: Settings) -> list[str]:
     unrouted = {r.route_key for r in template.http_routes} - REQUESTS.keys()
     problems += [f"{key}: no request in infra/deploy/check_build.py REQUESTS" for key in sorted(unrouted)]
 
-    path_parameters: dict[str, str] = {"name": "app.js"}  # an asset of the page
+    path_parameters: dict[str, str] = {"name": "style.css", "module": "main.js"}  # the page's styles and script
     functions = sorted(template.functions.values(), key=lambda f: not any(  # submit first: the others read its order
         r.route_key == "POST /api/orders/execute" for r in f.http_routes))
     for function in functions:

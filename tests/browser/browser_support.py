@@ -1,13 +1,29 @@
-"""What the browser tests share besides fixtures: viewport sizes, and the stack-side actions a test takes."""
+"""What the browser tests share besides fixtures: viewport sizes, the form as a user fills it, and the
+stack-side actions a test takes."""
 from __future__ import annotations
 
 import json
 import urllib.request
 
+from playwright.sync_api import expect
+
 from e2e.conftest import StackProcess
 
-DESKTOP = {"width": 1366, "height": 900}
+DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
+
+
+def submit_through_form(page, amount: str, token_in: str = "SOL", token_out: str = "USDC", reference: str = "") -> str:
+    """A market order typed into the form and submitted; its id, once its row is on the page."""
+    page.select_option("#tokenIn", token_in)
+    page.select_option("#tokenOut", token_out)
+    page.fill("#amount", amount)
+    page.fill("#clientOrderId", reference)
+    before = page.locator("#live-rows tr").count()
+    page.click("#submit")
+    # the stack's first submit starts its orders function (cold, on a loaded machine several seconds)
+    expect(page.locator("#live-rows tr")).to_have_count(before + 1, timeout=30_000)
+    return page.locator("#live-rows tr").first.get_attribute("data-order-id")
 
 
 def restart_websocket_gateway(stack: StackProcess, down_seconds: float) -> None:
@@ -78,3 +94,42 @@ def advance(stack: StackProcess, order_id: str, *statuses: str) -> None:
             assert write_transitions(db, [Transition(OrderRepository(db).get(order_id), Status(status))]) == [True]
     finally:
         db.close()
+
+
+# Every word of every rendered table cell (headers too), with the cell's content width and how many lines the
+# word takes: a word wider than its cell's content, or split over lines, cannot be read ("atte / mpt / 1").
+_WORDS_TOO_WIDE_FOR_THEIR_CELLS = """() => {
+    const found = [];
+    let words = 0;
+    for (const cell of document.querySelectorAll("table th, table td")) {
+        if (!cell.getClientRects().length) continue;  // not rendered (an empty cell on a phone)
+        const style = getComputedStyle(cell);
+        const content = cell.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        const table = cell.closest("table");
+        const column = cell.dataset.label || cell.dataset.cell || cell.textContent.trim();
+        const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+        for (let text = walker.nextNode(); text; text = walker.nextNode()) {
+            if (text.parentElement.closest(".visually-hidden")) continue;
+            for (const match of text.data.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(text, match.index);
+                range.setEnd(text, match.index + match[0].length);
+                const rects = [...range.getClientRects()].filter((r) => r.width > 0);
+                const width = rects.reduce((sum, r) => sum + r.width, 0);
+                const lines = new Set(rects.map((r) => Math.round(r.top))).size;
+                words += 1;
+                if (width > content + 0.5 || lines > 1) {
+                    found.push({ table: table.id || table.getAttribute("aria-label") || table.parentElement.id,
+                                 column, word: match[0], width: Math.round(width), cell: Math.round(content), lines });
+                }
+            }
+        }
+    }
+    return { words, found };
+}"""
+
+
+def words_too_wide_for_their_cells(page) -> tuple[int, list[dict]]:
+    """(words measured, the ones that do not fit their cell), measured in the page as Chromium lays it out."""
+    result = page.evaluate(_WORDS_TOO_WIDE_FOR_THEIR_CELLS)
+    return result["words"], result["found"]

@@ -6,7 +6,6 @@ CHROMIUM names another Chromium binary; without one the tests fail, they are not
 from __future__ import annotations
 
 import json
-
 import os
 import shutil
 from pathlib import Path
@@ -56,15 +55,26 @@ def fast_stack(start_engine) -> StackProcess:
     return start_engine(DEX_LATENCY_SCALE="0", EXECUTOR_CONCURRENCY="50")
 
 
-def _open_page(browser, stack: StackProcess):
+@pytest.fixture(scope="session")
+def flaky_stack(start_engine) -> StackProcess:
+    """The engine with its venues failing often (RPC errors on most sends, the price moving past the slippage on
+    some), so orders retry and some fail after their last attempt: the live table's retries and failures column
+    has something to say."""
+    return start_engine(DEX_LATENCY_SCALE="0.2", DEX_FAIL_RPC_ERROR="0.6", DEX_FAIL_PRICE_MOVE="0.2")
+
+
+def open_page(browser, stack: StackProcess, *, with_key: bool = True):
+    """A tab on the stack's page; with_key: its key already in the tab's session storage, as after a user typed it
+    into the header's field once (the page then waits until it is live)."""
     context = browser.new_context(viewport=DESKTOP)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
-    if stack.api_key:  # what a user types into the page's prompt, once per tab
+    if with_key and stack.api_key:
         page.add_init_script(f"sessionStorage.setItem('orderEngineApiKey', {json.dumps(stack.api_key)})")
     page.goto(stack.http_url + "/")
-    page.wait_for_selector('#connection[data-state="live"]')
+    if with_key:
+        page.wait_for_selector('#connection[data-state="live"]')
     yield page
     context.close()
     assert not errors, f"the page raised: {errors}"
@@ -72,12 +82,22 @@ def _open_page(browser, stack: StackProcess):
 
 @pytest.fixture
 def page(browser, web_stack):
-    yield from _open_page(browser, web_stack)
+    yield from open_page(browser, web_stack)
+
+
+@pytest.fixture
+def keyless_page(browser, web_stack):
+    yield from open_page(browser, web_stack, with_key=False)
 
 
 @pytest.fixture
 def fast_page(browser, fast_stack):
-    yield from _open_page(browser, fast_stack)
+    yield from open_page(browser, fast_stack)
+
+
+@pytest.fixture
+def flaky_page(browser, flaky_stack):
+    yield from open_page(browser, flaky_stack)
 
 
 @pytest.fixture(scope="session")
