@@ -9,26 +9,16 @@ from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.waiting_book import hold_script, hold_waiting, release_script, release_waiting
 from order_engine.adapters.redis.work_queue import dead_letters, now_ms, queue_counts, revive_script
 from order_engine.adapters.redis.connect import redis_errors, sync_client
+from order_engine.adapters.redis.scripts import register
 
 WAKE_DEBOUNCE_MS = 1000
-
-# One round trip and one command to parse: start the event log before queueing (so the executor's seq 2 never
-# lands before seq 1), then answer whether this submit should wake an executor: none is live (no heartbeat or
-# start slot unexpired in the beats ZSET) and no other submit woke one within the debounce window.
-_ENQUEUE = """
-redis.call('RPUSH', KEYS[1], ARGV[2])
-redis.call('LPUSH', KEYS[2], ARGV[1])
-if redis.call('ZCOUNT', KEYS[3], ARGV[4], '+inf') > 0 then return 0 end
-if redis.call('SET', KEYS[4], '1', 'NX', 'PX', ARGV[3]) then return 1 end
-return 0
-"""
 
 
 class RedisOrderIntake:
     def __init__(self, redis_url: str, keys: KeyScheme):
         self.redis = sync_client(redis_url)
         self.keys = keys
-        self._enqueue = self.redis.register_script(_ENQUEUE)
+        self._enqueue = register(self.redis, "intake_enqueue")
         self._revive = revive_script(self.redis)
         self._hold = hold_script(self.redis)
         self._release = release_script(self.redis)
