@@ -3,16 +3,17 @@
 so containers whose clocks differ share one bucket correctly (lua/bucket_take.lua)."""
 from __future__ import annotations
 
+import redis
+
 from order_engine.adapters.redis.key_scheme import KeyScheme
-from order_engine.adapters.redis.connect import redis_errors, sync_client
+from order_engine.adapters.redis.connect import redis_errors
 from order_engine.adapters.redis.scripts import register
 
 
 class RedisSubmitBuckets:
-    def __init__(self, redis_url: str, keys: KeyScheme):
-        self.redis = sync_client(redis_url)
-        self.keys = keys
-        self._take = register(self.redis, "bucket_take")
+    def __init__(self, client: redis.Redis, keys: KeyScheme):
+        self.redis, self.keys = client, keys
+        self._take = register(client, "bucket_take")
 
     def take(self, client_id: str, rate_per_s: float, burst: int) -> int:
         """0 when the client may submit now, else the milliseconds until it may. Raises DependencyUnavailable."""

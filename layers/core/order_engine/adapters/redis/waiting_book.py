@@ -19,14 +19,11 @@ from order_engine.adapters.redis.scripts import register
 RESTORE_CHUNK = 1_000
 
 
-def hold_script(client: redis.Redis) -> Callable[..., Any]:
-    return register(client, "waiting_hold")
-
-
 def hold_waiting(script: Callable[..., Any], keys: KeyScheme, order_id: str, trigger: Trigger, expires_ms: int,
                  frames: list[dict[str, Any]], wake_debounce_ms: int, now_ms: int) -> bool:
-    """Submit's side: start the order's live event log and put it in its book and the expiry set, at once; True
-    when an executor must be woken to watch it. Raises DependencyUnavailable('redis')."""
+    """Submit's side (RedisOrderIntake.hold): start the order's live event log and put it in its book and the expiry
+    set, at once, by lua/waiting_hold.lua (`script`); True when an executor must be woken to watch it. Raises
+    DependencyUnavailable('redis')."""
     book = keys.waiting_book(trigger.kind, trigger.key)
     encoded = [json.dumps(frame, separators=(",", ":")) for frame in frames]
     with redis_errors():
@@ -35,15 +32,18 @@ def hold_waiting(script: Callable[..., Any], keys: KeyScheme, order_id: str, tri
                            args=(order_id, repr(trigger.score), expires_ms, wake_debounce_ms, now_ms, *encoded)))
 
 
-def release_script(client: redis.Redis) -> Callable[..., Any]:
-    return register(client, "waiting_release")
+class RedisWaitingRelease:
+    """`WaitingRelease`: a cancel's side (synchronous, for the HTTP functions)."""
 
+    def __init__(self, client: redis.Redis, keys: KeyScheme):
+        self.redis, self.keys = client, keys
+        self._release = register(client, "waiting_release")
 
-def release_waiting(script: Callable[..., Any], keys: KeyScheme, order_id: str) -> bool:
-    """Take a waiting order out of its book and the expiry set (True when it was there). Raises
-    DependencyUnavailable('redis')."""
-    with redis_errors():
-        return bool(script(keys=(keys.waiting_expiry, keys.waiting_books), args=(order_id,)))
+    def release(self, order_id: str) -> bool:
+        """Take a waiting order out of its book and the expiry set (after it was cancelled): True when it was
+        there. Raises DependencyUnavailable('redis')."""
+        with redis_errors():
+            return bool(self._release(keys=(self.keys.waiting_expiry, self.keys.waiting_books), args=(order_id,)))
 
 
 class RedisWaitingBook:

@@ -9,11 +9,9 @@ orders in flight across all executors (`max_in_flight`). The scripts are lua/que
 """
 from __future__ import annotations
 
-import json
 import time
 from typing import Iterable
 
-import redis
 import redis.asyncio
 
 from order_engine.ports import Claimed, Promoted, Recovered, Snapshot
@@ -200,25 +198,3 @@ class RedisWorkQueue:
         """True when Redis no longer holds the marker this queue's executors keep in it (FLUSHALL, or a restart
         that lost its data) and the marker is set again now: the caller reconciles at once."""
         return bool(await self.redis.set(self.keys.redis_marker, self.owner, nx=True))
-
-
-def queue_counts(client: redis.Redis, keys: KeyScheme) -> dict[str, int]:
-    """Ready, in flight, delayed and dead-lettered counts (synchronous, for the orders API)."""
-    pipe = client.pipeline(transaction=False)
-    pipe.llen(keys.ready)
-    pipe.zcard(keys.leases)
-    pipe.llen(keys.processing)
-    pipe.zcard(keys.delayed)
-    pipe.llen(keys.dead)
-    pipe.get(keys.peak_in_flight)
-    ready, leased, landing, delayed, dead, peak = pipe.execute()
-    return {"ready": ready, "inFlight": leased + landing, "delayed": delayed, "deadLettered": dead,
-            "peakInFlight": int(peak or 0)}
-
-
-def revive_script(client: redis.Redis):
-    return register(client, "queue_revive")
-
-
-def dead_letters(client: redis.Redis, keys: KeyScheme, limit: int = 100) -> list[dict[str, object]]:
-    return [json.loads(raw) for raw in client.lrange(keys.dead, 0, limit - 1)]

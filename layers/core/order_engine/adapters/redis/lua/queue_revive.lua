@@ -1,5 +1,5 @@
 -- Take an order off the dead letters and queue it again, only if it is dead-lettered (its entries on the list go)
--- (RedisOrderIntake.revive).
+-- (RedisOperatorQueue.revive).
 -- KEYS: dead_ids, dead, stalls, ready  ARGV: order id   Returns 1 revived, 0 not dead-lettered.
 if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 for _, raw in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do

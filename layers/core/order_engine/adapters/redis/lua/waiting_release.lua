@@ -1,4 +1,4 @@
--- Takes one order out of its book (a cancel), so no stale entry stays behind (RedisOrderIntake.release).
+-- Takes one order out of its book (a cancel), so no stale entry stays behind (RedisWaitingRelease.release).
 -- KEYS: expiry, books   ARGV: id   Returns 1 when it was in the expiry set.
 -- Not in KEYS: the order's book, read from the books hash (a later issue passes every key in KEYS).
 local book = redis.call('HGET', KEYS[2], ARGV[1])
