@@ -219,6 +219,7 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     from order_engine.services.executor.engine import Executor
     from order_engine.adapters.redis.live_state import RedisLiveState
     from order_engine.adapters.redis.work_queue import RedisWorkQueue
+    from order_engine.adapters.redis.executor_fleet import RedisExecutorFleet
     from order_engine.adapters.redis.connect import async_client
     from order_engine.adapters.postgres.transition_writes import PgOrderReader, PgTransitionWriter, PgWorker
     from order_engine.adapters.redis.waiting_book import RedisWaitingBook
@@ -228,7 +229,8 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     client = async_client(s.redis_url)  # every Redis adapter of the executor shares its pool (the market aside)
     keys = KeyScheme(s.key_prefix)
     sink = build_metrics(s) if sink is None else sink
-    queue = RedisWorkQueue(client, keys, owner or f"executor-{uuid.uuid4().hex[:12]}", lease_ms=s.lease_ms,
+    owner = owner or f"executor-{uuid.uuid4().hex[:12]}"
+    queue = RedisWorkQueue(client, keys, owner, lease_ms=s.lease_ms,
                       max_in_flight=s.max_in_flight, max_stalls=s.max_stalls, dead_letter_max=s.dead_letter_max)
     # Each writer has a connection of its own, so PostgreSQL works on several batches at once.
     writers = [PgTransitionWriter(PgWorker(s.database_url, s.database_schema, f"pg-writer-{i}"))
@@ -239,7 +241,8 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     dex = dex or simulated_dex(s, keys=keys)
     notifier = notifier or ManagementApiNotifier(s, client, keys, metrics=sink)
     try:
-        executor = Executor(s, queue=queue, reader=reader, writers=writers,
+        executor = Executor(s, queue=queue, fleet=RedisExecutorFleet(client, keys, owner), reader=reader,
+                            writers=writers,
                             live=RedisLiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
                             remaining_ms=remaining_ms, launcher=launcher, slot=slot,
                             book=RedisWaitingBook(client, keys), waiting=waiting, metrics=sink)

@@ -5,7 +5,8 @@ ready (LIST) --claim--> leases (ZSET id -> expiry, the orders in flight) --ack--
                                       \--lease expired (crash)--> ready, or dead after too many stalls
 Every move between structures is one Lua script, so an id is never in two places or none because of a crash.
 Claims drop duplicates of an order already in flight or waiting out a backoff, and respect a global cap on the
-orders in flight across all executors (`max_in_flight`). The scripts are lua/queue_*.lua (scripts.py loads them).
+orders in flight across all executors (`max_in_flight`). The scripts are lua/queue_*.lua (scripts.py loads them);
+the executors' coordination among themselves (heartbeats, launching, chore turns) is executor_fleet.py.
 """
 from __future__ import annotations
 
@@ -45,7 +46,6 @@ class RedisWorkQueue:
         self._promote = register(client, "queue_promote")
         self._recover = register(client, "queue_recover")
         self._dead_letter = register(client, "queue_dead_letter")
-        self._ensure = register(client, "fleet_missing_executors")
 
     @property
     def _claim_keys(self) -> list[str]:
@@ -138,12 +138,6 @@ class RedisWorkQueue:
             await self.redis.rpush(self.keys.ready, *ids[start:start + 1000])
 
     @translates_redis_errors
-    async def take_turn(self, chore: str, interval_ms: int) -> bool:
-        """True for the one executor that gets to run a periodic chore (sweep, reconcile) this interval."""
-        lock = {"sweep": self.keys.sweep_lock, "reconcile": self.keys.reconcile_lock, "watch": self.keys.watch_lock}[chore]
-        return bool(await self.redis.set(lock, self.owner, nx=True, px=interval_ms))
-
-    @translates_redis_errors
     async def has_waiting(self) -> bool:
         """Whether any order is ready, waiting out a backoff, or in flight anywhere, read atomically (a retry
         being promoted from the delayed set to the ready list is seen in one or the other). An executor stays
@@ -167,34 +161,3 @@ class RedisWorkQueue:
             pipe.llen(self.keys.dead)
             ready, delayed, leased, landing, dead = await pipe.execute()
         return {"ready": ready, "delayed": delayed, "inFlight": leased + landing, "deadLettered": dead}
-
-    @translates_redis_errors
-    async def beat(self, ttl_ms: int, slot: str | None = None) -> None:
-        """This executor is alive for `ttl_ms` more; `slot` is the start slot it was launched into (now filled)."""
-        async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(self.keys.executor_beats, {self.owner: now_ms() + ttl_ms})
-            if slot:
-                pipe.zrem(self.keys.executor_beats, slot)
-            await pipe.execute()
-
-    @translates_redis_errors
-    async def leave(self) -> None:
-        """This executor stops: it no longer counts as live."""
-        await self.redis.zrem(self.keys.executor_beats, self.owner)
-
-    @translates_redis_errors
-    async def missing_executors(self, per_executor: int, max_instances: int, min_with_work: int,
-                                start_grace_ms: int) -> list[str]:
-        """The start slots of the executors the queue needs beyond the live ones (reserved in Redis, so two
-        executors never launch the same replacement)."""
-        k = self.keys
-        slots = await self._ensure(
-            keys=[k.executor_beats, k.ready, k.leases, k.delayed, k.processing],
-            args=[now_ms(), max(1, per_executor), max_instances, min_with_work, start_grace_ms, "start:"])
-        return list(slots)
-
-    @translates_redis_errors
-    async def state_lost(self) -> bool:
-        """True when Redis no longer holds the marker this queue's executors keep in it (FLUSHALL, or a restart
-        that lost its data) and the marker is set again now: the caller reconciles at once."""
-        return bool(await self.redis.set(self.keys.redis_marker, self.owner, nx=True))

@@ -1,6 +1,6 @@
 -- How many executors the queue needs, and a start slot for each one missing: the slots count as live executors
 -- until the started one beats (and removes its slot) or `start grace` passes (the start failed)
--- (RedisWorkQueue.missing_executors).
+-- (RedisExecutorFleet.missing_executors).
 -- KEYS: beats, ready, leases, delayed, processing
 -- ARGV: now, orders per executor, max instances, min instances while work exists, start grace ms, slot prefix
 -- Returns the slots reserved.
