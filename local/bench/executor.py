@@ -109,7 +109,8 @@ def _delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float
 
 
 def enqueue_orders(s: Settings, n: int) -> None:
-    intake, db = RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), Database(s.database_url, s.database_schema)
+    intake = RedisOrderIntake(sync_client(s.redis_url), KeyScheme(s.key_prefix))
+    db = Database(s.database_url, s.database_schema)
     repo = OrderRepository(db)
     requests = [parse_order_request(body, default_slippage_bps=100, max_slippage_bps=s.max_slippage_bps)
                 for body in BODIES]

@@ -14,6 +14,7 @@ from order_engine.services.submit import SubmitService
 from order_engine.adapters.redis.order_intake import RedisOrderIntake
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.quote_book import RedisQuoteBook
+from order_engine.adapters.redis.connect import sync_client
 from order_engine.adapters.postgres.migrations import ensure_database, migrate
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.postgres.database import Database
@@ -35,8 +36,9 @@ def make_backlog(servers) -> list[str]:
     migrate(s.database_url, s.database_schema)
     db = Database(s.database_url, s.database_schema)
     try:
-        submit = SubmitService(s, OrderRepository(db), RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), NoExecutor(),
-                               PgListingBook(db), RedisQuoteBook(s.redis_url, KeyScheme(s.key_prefix)))
+        redis, keys = sync_client(s.redis_url), KeyScheme(s.key_prefix)
+        submit = SubmitService(s, OrderRepository(db), RedisOrderIntake(redis, keys), NoExecutor(),
+                               PgListingBook(db), RedisQuoteBook(redis, keys))
         return [submit.submit(ORDER).order.id for _ in range(BACKLOG)]
     finally:
         db.close()

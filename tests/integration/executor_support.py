@@ -16,6 +16,7 @@ from order_engine.services.executor.engine import RunSummary
 from order_engine.adapters.aws.ws_fanout import LoggingNotifier
 from order_engine.adapters.redis.order_intake import RedisOrderIntake
 from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.connect import sync_client
 from order_engine.domain.order import pending_detail
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.postgres.database import Database
@@ -34,7 +35,7 @@ def executor_settings(settings: Settings, **overrides: Any) -> Settings:
 def submit_orders(s: Settings, db: Database, n: int, body: dict[str, Any] = SOL_TO_USDC, *, push: bool = True,
                   pushes: int = 1) -> list[str]:
     """Insert n orders (and their pending events) as submit does, and push each id `pushes` times."""
-    repo, intake = OrderRepository(db), RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix))
+    repo, intake = OrderRepository(db), RedisOrderIntake(sync_client(s.redis_url), KeyScheme(s.key_prefix))
     request = parse_order_request(body, default_slippage_bps=s.default_slippage_bps,
                                   max_slippage_bps=s.max_slippage_bps)
     ids = []

@@ -26,8 +26,8 @@ def test_a_key_is_stored_as_its_hash_found_until_revoked_and_listed_without_itse
     assert store.revoke(record.key_id) == []
 
 
-def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings):
-    buckets = RedisSubmitBuckets(settings.redis_url, KeyScheme(settings.key_prefix))
+def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings, redis_client):
+    buckets = RedisSubmitBuckets(redis_client, KeyScheme(settings.key_prefix))
     results: list[int] = []
     lock = threading.Lock()
 
@@ -45,8 +45,8 @@ def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings
     assert buckets.take("other-client", 0.001, 5) == 0  # buckets are per client
 
 
-def test_the_bucket_refills_at_its_rate(settings):
-    buckets = RedisSubmitBuckets(settings.redis_url, KeyScheme(settings.key_prefix))
+def test_the_bucket_refills_at_its_rate(settings, redis_client):
+    buckets = RedisSubmitBuckets(redis_client, KeyScheme(settings.key_prefix))
     assert [buckets.take("acme", 10, 2) for _ in range(2)] == [0, 0]
     wait = buckets.take("acme", 10, 2)
     assert 0 < wait <= 100

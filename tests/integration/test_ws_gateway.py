@@ -120,6 +120,7 @@ LIFECYCLE = ("routing", "building", "submitted", "confirmed")
 
 def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, redis_client):
     from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
+    from order_engine.adapters.redis.connect import async_client
     from ws_stack import advance
 
     keys = KeyScheme(settings.key_prefix)
@@ -127,7 +128,8 @@ def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, 
     live_settings = config.settings()
 
     async def scenario():
-        notifier = ManagementApiNotifier(live_settings)
+        client = async_client(live_settings.redis_url)
+        notifier = ManagementApiNotifier(live_settings, client, keys)
         async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
             for status in LIFECYCLE[:2]:
                 await notifier.publish(order_id, advance(db, redis_client, keys, order_id, status))
@@ -137,6 +139,7 @@ def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, 
                 await notifier.publish(order_id, advance(db, redis_client, keys, order_id, status))
             frames += await receive(ws, 2)
         await notifier.close()
+        await client.aclose()
         return frames
 
     frames = run(scenario())
@@ -220,6 +223,7 @@ def test_a_message_over_128_kb_closes_the_connection_with_1009(ws_stack):
 def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the_event(ws_stack, settings, db, redis_client):
     from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
     from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
+    from order_engine.adapters.redis.connect import async_client
     from ws_stack import advance
 
     keys = KeyScheme(settings.key_prefix)
@@ -237,14 +241,16 @@ def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the
 
     async def scenario():
         # a loaded machine's slow answer must not pass for a failed post: the 410 is what this test is about
+        client = async_client(live_settings.redis_url)
         notifier = ManagementApiNotifier(dataclasses.replace(live_settings, ws_post_timeout_ms=5_000,
-                                                             ws_publish_timeout_ms=20_000))
+                                                             ws_publish_timeout_ms=20_000), client, keys)
         async with aiohttp.ClientSession() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
             await receive(ws, 2)
             assert await asyncio.to_thread(eventually, both_live)
             await notifier.publish(order_id, advance(db, redis_client, keys, order_id, "routing"))
             frames = await receive(ws)
         await notifier.close()
+        await client.aclose()
         return frames, notifier.stats
 
     frames, stats = run(scenario())

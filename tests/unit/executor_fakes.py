@@ -205,7 +205,8 @@ class ScriptedDex:
 
 
 class InMemoryQueue:
-    """The work queue with the real one's rules: ready list, leases per owner, delayed retries, dead letters."""
+    """The work queue with the real one's rules: ready list, leases per owner, delayed retries, dead letters; and
+    the executor fleet (heartbeats, start slots, chore turns), which counts the queue's work."""
 
     def __init__(self, owner: str = "executor-test", lease_ms: int = 5_000, max_in_flight: int = 1_000) -> None:
         self.owner, self.lease_ms, self.max_in_flight = owner, lease_ms, max_in_flight

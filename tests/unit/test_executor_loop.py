@@ -25,7 +25,7 @@ def run(orders: InMemoryOrders, queue: InMemoryQueue, dex: ScriptedDex | None = 
     s = dataclasses.replace(Settings.from_env({}), **{**FAST, **settings})
 
     async def go() -> RunSummary:
-        executor = Executor(s, queue=queue, reader=orders, writers=[orders], live=FakeLiveState(),
+        executor = Executor(s, queue=queue, fleet=queue, reader=orders, writers=[orders], live=FakeLiveState(),
                             dex=dex or ScriptedDex(), notifier=RecordingNotifier(), remaining_ms=deadline(10))
         return await executor.run()
 
@@ -140,7 +140,7 @@ def test_an_outage_of_the_live_state_does_not_stop_an_order_the_database_has():
     live.down = True
 
     async def go() -> RunSummary:
-        executor = Executor(s, queue=queue, reader=orders, writers=[orders], live=live, dex=ScriptedDex(),
+        executor = Executor(s, queue=queue, fleet=queue, reader=orders, writers=[orders], live=live, dex=ScriptedDex(),
                             notifier=RecordingNotifier(), remaining_ms=deadline(10))
         return await executor.run()
 
@@ -186,7 +186,7 @@ def run_with_launcher(orders, queue, launcher, dex=None, **settings) -> RunSumma
     s = dataclasses.replace(Settings.from_env({}), **{**FAST, **settings})
 
     async def go() -> RunSummary:
-        executor = Executor(s, queue=queue, reader=orders, writers=[orders], live=FakeLiveState(),
+        executor = Executor(s, queue=queue, fleet=queue, reader=orders, writers=[orders], live=FakeLiveState(),
                             dex=dex or ScriptedDex(), notifier=RecordingNotifier(), remaining_ms=deadline(10),
                             launcher=launcher)
         return await executor.run()

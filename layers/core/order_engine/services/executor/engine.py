@@ -22,8 +22,8 @@ from order_engine.domain.order import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
 from order_engine.log_context import about
-from order_engine.ports import (NO_METRICS, Dex, LiveState, Metrics, Notifier, OrderReader, TransitionWriter,
-                                WaitingBook, WaitingOrders, Waker, WorkQueue)
+from order_engine.ports import (NO_METRICS, Dex, ExecutorFleet, LiveState, Metrics, Notifier, OrderReader,
+                                TransitionWriter, WaitingBook, WaitingOrders, Waker, WorkQueue)
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
 from order_engine.services.executor.watcher import Watcher, trigger_sources
@@ -70,12 +70,14 @@ class RunSummary:
 class Executor:
     """Drains the ready queue until told to stop, out of time, or idle. `bootstrap` builds it with its adapters."""
 
-    def __init__(self, s: Settings, *, queue: WorkQueue, reader: OrderReader, writers: list[TransitionWriter],
+    def __init__(self, s: Settings, *, queue: WorkQueue, fleet: ExecutorFleet, reader: OrderReader,
+                 writers: list[TransitionWriter],
                  live: LiveState, dex: Dex, notifier: Notifier, remaining_ms: Callable[[], int],
                  launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None,
                  book: WaitingBook | None = None, waiting: WaitingOrders | None = None,
                  metrics: Metrics = NO_METRICS):
         self.settings, self.queue, self.dex, self.notifier, self.metrics = s, queue, dex, notifier, metrics
+        self.fleet = fleet  # heartbeats, launching, the shared chores' turns
         self.remaining_ms = remaining_ms
         self.launcher = launcher  # starts more executors (an asynchronous Lambda invoke); None: never
         self._slot = slot  # the start slot this executor was launched into, filled at its first beat
@@ -136,7 +138,7 @@ class Executor:
             await self._lease_check.close()
             await self._flush_metrics()
             try:
-                await self.queue.leave()
+                await self.fleet.leave()
             except DependencyUnavailable:
                 pass  # its heartbeat expires by itself
         self.summary.steps_written = self.recorder.steps
@@ -149,7 +151,7 @@ class Executor:
     async def _claim_loop(self) -> str:
         s = self.settings
         try:
-            await self.queue.beat(s.heartbeat_ttl_ms, self._slot)
+            await self.fleet.beat(s.heartbeat_ttl_ms, self._slot)
         except DependencyUnavailable as exc:
             logger.warning("unavailable at start-up: %s", exc)  # the claim loop waits for it
         idle_since = time.monotonic()
@@ -273,21 +275,21 @@ class Executor:
         tick = min(s.heartbeat_ttl_ms, s.lease_ms, s.sweep_interval_ms * 3) / 3000
         while not self._closing.is_set():
             try:
-                await self.queue.beat(s.heartbeat_ttl_ms, self._slot)
+                await self.fleet.beat(s.heartbeat_ttl_ms, self._slot)
                 lost = await self.queue.renew(list(self._leased))
                 for order_id in lost:
                     logger.warning("lease lost", extra={"order_id": order_id})
-                if await self.queue.state_lost():
+                if await self.fleet.state_lost():
                     logger.warning("Redis lost its data (flushed or restarted empty): reconciling now")
                     self._reconcile_now = True
-                if await self.queue.take_turn("sweep", s.sweep_interval_ms):
+                if await self.fleet.take_turn("sweep", s.sweep_interval_ms):
                     recovered = await self.queue.recover_expired()
                     self.summary.stalled_requeued += recovered.requeued
                     self.summary.stalled_dead += recovered.dead_lettered
                     self.metrics.count("DeadLetters", recovered.dead_lettered)
                     await self._launch_missing()
                 again = bool(self._reconcile_again_at) and time.monotonic() >= self._reconcile_again_at
-                if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
+                if again or self._reconcile_now or await self.fleet.take_turn("reconcile", s.reconcile_interval_ms):
                     urgent = self._reconcile_now
                     self.summary.reconciled += await self.reconcile()
                     await self._check_waiting_books()
@@ -307,8 +309,8 @@ class Executor:
             return
         s = self.settings
         if leaving:
-            await self.queue.leave()
-        slots = await self.queue.missing_executors(s.executor_concurrency, s.executor_max_instances,
+            await self.fleet.leave()
+        slots = await self.fleet.missing_executors(s.executor_concurrency, s.executor_max_instances,
                                                    s.executor_min_instances, s.executor_start_grace_ms)
         for slot in slots:
             logger.info("starting an executor the queue needs", extra={"slot": slot})
@@ -336,7 +338,7 @@ class Executor:
         if (self.watcher is None or self._closing.is_set() or self.watcher.in_hand
                 or (self._restoring is not None and not self._restoring.done())):
             return
-        if not await self.queue.take_turn("watch", self.settings.dex_slot_ms):
+        if not await self.fleet.take_turn("watch", self.settings.dex_slot_ms):
             return
 
         async def restore() -> None:
@@ -353,7 +355,7 @@ class Executor:
         slot_ms = self.settings.dex_slot_ms
         while not self._closing.is_set():
             try:
-                if await self.queue.take_turn("watch", slot_ms):
+                if await self.fleet.take_turn("watch", slot_ms):
                     tick = await self.watcher.tick()
                     self.summary.waiting_fired += tick.fired
                     self.summary.waiting_expired += tick.expired
