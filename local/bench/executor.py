@@ -163,7 +163,7 @@ def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_na
                     threads_at_end.update(_thread_cpu_s())
                     servers_at_end.update(_servers())
                     databases = [w.worker.db for w in executor.recorder.writers] + [executor.reader.worker.db,
-                                                                                   executor.dex.chain._db]
+                                                                                   executor.dex.chain.ledger._db]
                     our_backends.update(db.run("SELECT pg_backend_pid()")[0][0] for db in databases)
                 executor.recorder.close = close
             # The notifier the executor wires in production (it looks up each event's subscribers: none here),
