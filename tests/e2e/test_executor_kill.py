@@ -61,7 +61,7 @@ async def submit_all(stack, count: int) -> list[str]:
             assert response.status == 202, await response.text()
             return (await response.json())["orderId"]
 
-    async with aiohttp.ClientSession() as session:
+    async with stack.session() as session:
         return await asyncio.gather(*(one(session) for _ in range(count)))
 
 

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from harness import query, record
 from order_engine.config import Settings
 from order_engine.adapters.postgres.listing_table import PgListingBook
 from order_engine.services.submit import SubmitService
@@ -17,6 +16,8 @@ from order_engine.adapters.redis.quote_book import RedisQuoteBook
 from order_engine.adapters.postgres.migrations import ensure_database, migrate
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.postgres.database import Database
+from tests.support.database import query
+from tests.support.fault_harness import record
 
 BACKLOG = 300
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}

@@ -11,7 +11,8 @@ import time
 
 import requests
 
-from harness import Client, audit, check_refusals, query, record, submit_orders, wait_all_terminal
+from tests.support.database import query
+from tests.support.fault_harness import Client, audit, check_refusals, record, submit_orders, wait_all_terminal
 
 ORDERS = 150  # at most 100 in flight (MAX_IN_FLIGHT): the fault strikes with a queue behind them
 RECOVERY_S = 15.0  # from the fault to the last order terminal: the target for an executor SIGKILL and FLUSHALL
@@ -57,7 +58,7 @@ def run_with_fault(stack, servers, fault, *, submit_first: bool = False) -> tupl
     client = Client()
 
     async def scenario() -> float:
-        submitting = asyncio.create_task(submit_orders(stack.http_url, ORDERS, client))
+        submitting = asyncio.create_task(submit_orders(stack.http_url, ORDERS, client, api_key=stack.api_key))
         if submit_first:
             await submitting
         await until(lambda: in_flight(servers.database_url) >= 20, timeout=120)

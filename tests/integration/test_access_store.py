@@ -6,7 +6,7 @@ import json
 import threading
 import time
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine.domain.api_keys import Client, key_hash
 from order_engine.adapters.postgres.api_key_table import PgApiKeyStore
 from order_engine.adapters.redis.key_scheme import KeyScheme

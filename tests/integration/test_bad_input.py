@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 
 SOL_USDC = {"tokenIn": "SOL", "tokenOut": "USDC"}
 

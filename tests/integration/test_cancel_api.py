@@ -6,17 +6,16 @@ import asyncio
 import json
 from collections import Counter
 
-import aiohttp
 import pg8000
 import pytest
 
-from executor_support import executor_settings, insert_waiting, landed_swaps_per_order, submit_orders, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.executor_support import executor_settings, insert_waiting, landed_swaps_per_order, submit_orders, timeline
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap
 from order_engine.bootstrap import deadline_in, run_executor_async
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.aws.ws_fanout import LoggingNotifier
-from ws_stack import advance
+from tests.support.ws_stack import advance
 
 SOL_TO_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
 
@@ -201,7 +200,7 @@ def test_a_websocket_subscriber_receives_the_cancelled_event(ws_stack, settings,
     [order_id] = submit_orders(settings, db, 1)  # as submit stores it, without waking the stack's executor
 
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with ws_stack.session() as session:
             ws = await session.ws_connect(ws_stack.ws_url)
             await ws.send_json({"action": "subscribe", "orderId": order_id})
             frames = [json.loads((await ws.receive(timeout=10)).data) for _ in range(2)]  # subscribed, pending

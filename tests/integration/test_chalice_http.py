@@ -9,7 +9,7 @@ from urllib.parse import quote
 import pytest
 from chalice.test import Client
 
-from chalice_support import CHALICE_DIR, chalice_module
+from tests.support.chalice_app import CHALICE_DIR, chalice_module
 
 JSON = {"content-type": "application/json"}
 

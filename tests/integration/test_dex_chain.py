@@ -9,7 +9,7 @@ import pytest
 
 from order_engine.domain.swaps import BlockhashExpired, RpcError, SignatureState, TransactionDropped
 
-from dex_helpers import SOL, USDC, execute, lose_redis, pair_key, simulated
+from tests.support.simulated_dex import SOL, USDC, execute, lose_redis, pair_key, simulated
 
 BASE58_SIGNATURE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{87,88}$")
 

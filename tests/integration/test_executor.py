@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from executor_support import (
+from tests.support.executor_support import (
     SOL_TO_USDC, assert_each_order_finished_once, executor_settings, insert_waiting, landed_swaps_per_order, run,
     statuses, submit_orders, timeline,
 )

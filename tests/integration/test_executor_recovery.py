@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from executor_support import (
+from tests.support.executor_support import (
     assert_each_order_finished_once, executor_settings, landed_swaps_per_order, run, run_executors, statuses,
     submit_orders, timeline,
 )

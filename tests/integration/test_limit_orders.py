@@ -11,9 +11,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from decimal import ROUND_DOWN, Decimal
 
-from dex_helpers import SOL, USDC, ManualClock, lose_redis, trade_on
-from executor_support import InProcessExecutor, executor_settings, statuses, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import SOL, USDC, ManualClock, lose_redis, trade_on
+from tests.support.executor_support import InProcessExecutor, executor_settings, statuses, timeline
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap
 from order_engine.domain.triggers import price_book
 from order_engine.adapters.redis.key_scheme import KeyScheme

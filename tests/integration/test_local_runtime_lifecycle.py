@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from helpers import alive
+from tests.support.processes import alive
 from local.runtime import FunctionCrashed, Runtime, relay_lines
 from local.template import load_template
 

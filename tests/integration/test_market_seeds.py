@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from executor_support import executor_settings, run, submit_orders, timeline
+from tests.support.executor_support import executor_settings, run, submit_orders, timeline
 from order_engine.config import Settings
 from order_engine.adapters.postgres.database import Database
 

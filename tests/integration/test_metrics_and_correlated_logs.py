@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, load_function, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, load_function, response_json
 from order_engine import bootstrap, config
 
 SOL_TO_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}

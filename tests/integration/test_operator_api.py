@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 
 
 def submit(submit_fn, **body):

@@ -5,7 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from order_engine import bootstrap, config
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
 

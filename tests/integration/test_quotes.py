@@ -8,9 +8,9 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from dex_helpers import SOL, USDC, ManualClock, simulated, trade_on
-from executor_support import executor_settings, run, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import SOL, USDC, ManualClock, simulated, trade_on
+from tests.support.executor_support import executor_settings, run, timeline
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 from order_engine.bootstrap import deadline_in, run_executor_async
 from order_engine.config import Settings

@@ -10,9 +10,9 @@ from fractions import Fraction
 
 import pytest
 
-from dex_helpers import ManualClock
-from executor_support import InProcessExecutor, executor_settings, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import ManualClock
+from tests.support.executor_support import InProcessExecutor, executor_settings, timeline
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 
 SLOT_MS = 50

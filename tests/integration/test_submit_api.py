@@ -2,7 +2,7 @@ import uuid
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 
 
 def submit(fn, body, **kw):

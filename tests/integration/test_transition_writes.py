@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from executor_support import executor_settings, submit_orders, timeline
+from tests.support.executor_support import executor_settings, submit_orders, timeline
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
 from order_engine.adapters.postgres.order_repository import OrderRepository

@@ -5,7 +5,7 @@ import asyncio
 import dataclasses
 import uuid
 
-from executor_fakes import (FakeLiveState, InMemoryOrders, InMemoryQueue, RecordingNotifier, ScriptedDex, deadline,
+from tests.support.executor_fakes import (FakeLiveState, InMemoryOrders, InMemoryQueue, RecordingNotifier, ScriptedDex, deadline,
                             new_order, now_ms)
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import Status

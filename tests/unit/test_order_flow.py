@@ -8,7 +8,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from executor_fakes import FakeLiveState, InMemoryOrders, RecordingNotifier, ScriptedDex, new_order, now_ms
+from tests.support.executor_fakes import FakeLiveState, InMemoryOrders, RecordingNotifier, ScriptedDex, new_order, now_ms
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.order import Order
 from order_engine.domain.retry import RetryPolicy

@@ -1,13 +1,45 @@
-"""What the browser tests share besides fixtures: viewport sizes, and the stack-side actions a test takes."""
+"""What the browser tests share besides fixtures: Chromium, a page opened on a stack, viewport sizes, and the
+stack-side actions a test takes."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import urllib.request
+from pathlib import Path
 
-from e2e.conftest import StackProcess
+import pytest
+
+from tests.support.stack import ROOT, StackProcess
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(f"no Chromium at {path}: install Debian's chromium (.ci/run does) or set CHROMIUM")
+    return path
+
+
+def open_page(browser, stack: StackProcess):
+    """A desktop-sized tab on the stack's page, live (its WebSocket connected), with the stack's key entered; the
+    page must raise nothing until the tab is closed (a fixture's body)."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    if stack.api_key:  # what a user types into the page's prompt, once per tab
+        page.add_init_script(f"sessionStorage.setItem('orderEngineApiKey', {json.dumps(stack.api_key)})")
+    page.goto(stack.http_url + "/")
+    page.wait_for_selector('#connection[data-state="live"]')
+    yield page
+    context.close()
+    assert not errors, f"the page raised: {errors}"
 
 
 def restart_websocket_gateway(stack: StackProcess, down_seconds: float) -> None:

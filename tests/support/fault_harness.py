@@ -1,9 +1,11 @@
 """What every fault test does: drive orders through the HTTP API as a careful client would (an Idempotency-Key per
 order, the same request again after a 5xx or a dropped connection), then audit PostgreSQL: nothing lost, nothing
-doubled, no seq gap, nothing half-written, and how long after the fault the last order finished."""
+doubled, no seq gap, nothing half-written, and how long after the fault the last order finished. The fault suite's
+own PostgreSQL and Redis (`Servers`: embedded servers from pip on free ports, one pair per test) are here too."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 import uuid
 from collections import Counter
@@ -14,11 +16,49 @@ from typing import Any, Callable
 import aiohttp
 import pg8000.native
 
+from local.embedded import EmbeddedPostgres, EmbeddedRedis
+from order_engine.adapters.redis.connect import sync_client
 from order_engine.domain.lifecycle import TERMINAL, can_transition
-from order_engine.adapters.postgres.database import connect_kwargs
+from tests.support.clients import aiohttp_session
+from tests.support.database import query
 
 TERMINAL_NAMES = {str(s) for s in TERMINAL}
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
+DATA_ROOT = Path(__file__).resolve().parents[2] / ".local-data" / "faults"  # PostgreSQL's own user reaches it
+# Realistic venue latency (quotes ~200 ms, confirmation ~2.5 s), the template's three executors, 50 orders each.
+FAULT_ENV = {
+    "DEX_LATENCY_SCALE": "1",
+    "EXECUTOR_CONCURRENCY": "50",
+    "LOCAL_EMBEDDED": "never",
+}
+
+
+@dataclass
+class Servers:
+    postgres: EmbeddedPostgres
+    redis: EmbeddedRedis
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.postgres.port}/order_engine"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis.port}/0"
+
+    def flush_redis(self) -> None:
+        sync_client(self.redis_url).flushall()
+
+    def kill_redis(self) -> None:
+        """SIGKILL redis-server: whatever it had not yet appended to its log (up to a second) is gone."""
+        self.redis.process.send_signal(signal.SIGKILL)
+        self.redis.process.wait()
+
+    def stop_postgres(self) -> None:
+        self.postgres.stop()
+
+    def start(self, which: str) -> None:
+        {"redis": self.redis, "postgres": self.postgres}[which].start()
 
 
 @dataclass
@@ -30,8 +70,8 @@ class Client:
     dropped: int = 0  # connections that failed without an answer
 
 
-async def submit_orders(http_url: str, count: int, client: Client, *, concurrency: int = 16,
-                        give_up_s: float = 120.0) -> None:
+async def submit_orders(http_url: str, count: int, client: Client, *, api_key: str | None = None,
+                        concurrency: int = 16, give_up_s: float = 120.0) -> None:
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(session: aiohttp.ClientSession) -> None:
@@ -54,11 +94,11 @@ async def submit_orders(http_url: str, count: int, client: Client, *, concurrenc
                 await asyncio.sleep(0.2)
 
     timeout = aiohttp.ClientTimeout(total=15)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp_session(api_key, timeout=timeout) as session:
         await asyncio.gather(*(one(session) for _ in range(count)))
 
 
-FIGURES = Path(__file__).resolve().parents[2] / ".local-data" / "faults" / "figures.txt"
+FIGURES = DATA_ROOT / "figures.txt"
 
 
 def record(line: str) -> None:
@@ -67,14 +107,6 @@ def record(line: str) -> None:
     FIGURES.parent.mkdir(parents=True, exist_ok=True)
     with FIGURES.open("a") as out:
         out.write(time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) + line.strip() + "\n")
-
-
-def query(database_url: str, sql: str, **params: Any) -> list[list[Any]]:
-    conn = pg8000.native.Connection(**connect_kwargs(database_url))
-    try:
-        return conn.run(sql, **params)
-    finally:
-        conn.close()
 
 
 def unfinished(database_url: str) -> int:
