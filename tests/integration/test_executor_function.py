@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from tests.support.lambdas import load_function
-from tests.support.executor_support import statuses, submit_orders
+from tests.support.factories import submit_orders
+from tests.support.reads import statuses
 from order_engine import config
 
 

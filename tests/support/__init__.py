@@ -4,9 +4,10 @@
 - chalice_app: the chalice app (infra/chalice/app.py), imported once per process
 - source_files: parsing the project's own Python sources (the layout and packaging tests)
 - processes: whether a process is alive, a free TCP port
-- database: the test PostgreSQL and Redis, a database of one's own, and the few SQL reads and writes no adapter
-  offers (each one named and documented)
+- database: the test PostgreSQL and Redis, a database or key prefix of one's own, a one-off query by URL
 - factories: orders (and the states tests start from) written through the real adapters
+- reads: orders read back through the adapter's own reads (status, timeline, counts)
+- sql: the SQL tests run themselves, each statement a named function: rows no adapter writes, reads none offers
 - clients: HTTP and WebSocket clients that carry a stack's API key explicitly
 - stack: the local stack (`python -m local`) as a subprocess; stack_fixtures: its fixtures, a pytest plugin
   registered once by tests/conftest.py for e2e/, faults/ and browser/

@@ -76,37 +76,25 @@ def stall_into_dead_letters(stack: StackProcess, client_order_id: str) -> str:
 
 
 def insert_waiting(stack: StackProcess, client_order_id: str) -> str:
-    """A limit order waiting for its price, as the limit intake stores it (test setup through the adapters'
-    database; its watcher never triggers it here)."""
-    import uuid
-
-    from order_engine.domain.tokens import resolve_token
+    """A limit order waiting for its price, as the limit intake stores it but without its trigger, so the stack's
+    watcher never fires it here (tests/support/sql.py)."""
     from order_engine.adapters.postgres.database import Database
+    from tests.support.sql import insert_unwatched_waiting
 
-    order_id = str(uuid.uuid4())
     db = Database(stack.env["DATABASE_URL"], "public")
     try:
-        db.run("INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps,"
-               " client_order_id, request_hash) VALUES (CAST(:id AS uuid), 'waiting', 'limit', :a, :b, 400000000, 50,"
-               " :ref, :id)", id=order_id, ref=client_order_id,
-               a=resolve_token("tokenIn", "SOL").mint, b=resolve_token("tokenOut", "USDC").mint)
-        db.run("INSERT INTO order_events (order_id, seq, status) VALUES (CAST(:id AS uuid), 1, 'waiting')", id=order_id)
+        return insert_unwatched_waiting(db, amount_in=400_000_000, client_order_id=client_order_id)
     finally:
         db.close()
-    return order_id
 
 
 def advance(stack: StackProcess, order_id: str, *statuses: str) -> None:
     """Move an order through `statuses` as its watcher and the executor would (conditional, with an event each)."""
-    from order_engine.domain.lifecycle import Status
-    from order_engine.domain.transition import Transition
-    from order_engine.adapters.postgres.order_repository import OrderRepository
     from order_engine.adapters.postgres.database import Database
-    from order_engine.adapters.postgres.transition_writes import write_transitions
+    from tests.support import factories
 
     db = Database(stack.env["DATABASE_URL"], "public")
     try:
-        for status in statuses:
-            assert write_transitions(db, [Transition(OrderRepository(db).get(order_id), Status(status))]) == [True]
+        factories.advance(db, order_id, *statuses)
     finally:
         db.close()

@@ -20,7 +20,8 @@ from local.embedded import EmbeddedPostgres, EmbeddedRedis
 from order_engine.adapters.redis.connect import sync_client
 from order_engine.domain.lifecycle import TERMINAL, can_transition
 from tests.support.clients import aiohttp_session
-from tests.support.database import query
+from tests.support.sql import (confirmed_ledger, last_terminal_epoch, order_rows, order_timelines, order_total,
+                               unfinished_count)
 
 TERMINAL_NAMES = {str(s) for s in TERMINAL}
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
@@ -111,7 +112,7 @@ def record(line: str) -> None:
 
 def unfinished(database_url: str) -> int:
     try:
-        return query(database_url, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')")[0][0]
+        return unfinished_count(database_url)
     except (pg8000.native.InterfaceError, pg8000.native.DatabaseError, OSError):
         return -1  # PostgreSQL is down: not finished
 
@@ -120,7 +121,7 @@ def wait_all_terminal(database_url: str, expected: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            total = query(database_url, "SELECT count(*) FROM orders")[0][0]
+            total = order_total(database_url)
         except (pg8000.native.InterfaceError, pg8000.native.DatabaseError, OSError):
             total = -1
         if total >= expected and unfinished(database_url) == 0:
@@ -142,19 +143,16 @@ class Audit:
 
 def audit(database_url: str, client: Client) -> Audit:
     """Every invariant the fault suite holds the engine to; returns the counts and the last terminal time."""
-    statuses = dict(query(database_url, "SELECT id::text, status FROM orders"))
-    rows = query(database_url, "SELECT id::text, status, seq, tx_hash FROM orders")
+    rows = order_rows(database_url)  # id -> (status, seq, tx_hash)
+    statuses = {order_id: status for order_id, (status, _, _) in rows.items()}
     order_ids = set(client.accepted.values())
     assert len(order_ids) == len(client.accepted), "two keys got the same order"
     assert set(statuses) == order_ids, (  # none lost, none invented (a retried submit is the same order)
         f"lost {len(order_ids - set(statuses))}, unasked-for {len(set(statuses) - order_ids)}")
     assert set(statuses.values()) <= TERMINAL_NAMES, Counter(statuses.values())
 
-    timelines: dict[str, list[tuple[int, str]]] = {}
-    for order_id, seq, status in query(database_url, "SELECT order_id::text, seq, status FROM order_events "
-                                                     "ORDER BY order_id, seq"):
-        timelines.setdefault(order_id, []).append((seq, status))
-    for order_id, status, seq, _ in rows:
+    timelines = order_timelines(database_url)
+    for order_id, (status, seq, _) in rows.items():
         timeline = timelines.get(order_id, [])
         seqs, path = [s for s, _ in timeline], [st for _, st in timeline]
         assert seqs == list(range(1, len(seqs) + 1)), (order_id, timeline)  # no seq gap
@@ -163,16 +161,14 @@ def audit(database_url: str, client: Client) -> Audit:
         assert sum(st in TERMINAL_NAMES for st in path) == 1, (order_id, path)  # exactly one terminal event
         assert all(can_transition(a, b) for a, b in zip(path, path[1:])), (order_id, path)
 
-    tx_hashes = {order_id: tx for order_id, status, _, tx in rows if status == "confirmed"}
-    landed = query(database_url, "SELECT order_id, signature FROM chain_transactions WHERE state = 'confirmed'")
+    tx_hashes = {order_id: tx for order_id, (status, _, tx) in rows.items() if status == "confirmed"}
+    landed = confirmed_ledger(database_url)
     per_order = Counter(order_id for order_id, _ in landed)
     assert not per_order or max(per_order.values()) == 1, "an order's swap landed twice"
     assert dict(landed) == tx_hashes, "the confirmed orders and the chain's landed swaps differ"
 
-    last = query(database_url, "SELECT extract(epoch FROM max(at))::float8 FROM order_events "
-                               "WHERE status IN ('confirmed', 'failed')")[0][0]
     counts = Counter(statuses.values())
-    return Audit(len(statuses), counts["confirmed"], counts["failed"], float(last))
+    return Audit(len(statuses), counts["confirmed"], counts["failed"], last_terminal_epoch(database_url))
 
 
 def check_refusals(client: Client, allowed: Callable[[int, Any], bool]) -> None:
