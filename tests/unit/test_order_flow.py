@@ -176,10 +176,12 @@ def test_an_order_found_submitted_whose_swap_already_landed_is_confirmed_without
 
 
 def _with_sent_event(order: Order, expires_at_ms: int):
+    """The building event (what last_sent reads: the signed transaction's blockhash expiry), then the order's own."""
     def add(h: Harness) -> None:
         from order_engine.domain.order import OrderEvent
-        h.orders.timeline[order.id].append(OrderEvent(order.id, order.seq, order.status, 1, order.created_at,
-                                                      {"blockhashExpiresAt": expires_at_ms}))
+        h.orders.timeline[order.id] += [
+            OrderEvent(order.id, order.seq - 1, Status.BUILDING, 1, order.created_at, {"blockhashExpiresAt": expires_at_ms}),
+            OrderEvent(order.id, order.seq, order.status, 1, order.created_at, {"blockhashExpiresAt": expires_at_ms})]
     return add
 
 
@@ -190,7 +192,7 @@ def test_an_unseen_transaction_whose_blockhash_may_still_land_is_waited_for():
     outcome, h = drive(order=order, before=_with_sent_event(order, expires))
 
     assert outcome == Outcome("delay", expires + SETTLE_MARGIN_MS, "wait")
-    assert h.dex.sent == [] and h.statuses() == ["submitted"]
+    assert h.dex.sent == [] and h.statuses() == ["building", "submitted"]  # nothing written
 
 
 def test_an_unseen_transaction_past_its_blockhash_is_retried_as_interrupted():
