@@ -6,7 +6,7 @@ as it goes to CloudWatch Logs on AWS, where CloudWatch turns the same lines into
 
 Counts are summed, gauges show their last value, timings their count, p50, p95 and maximum; a metric with a
 `reason` dimension (failures, retries) is listed per reason. The running stack keeps the same summary of its
-workers' lines in memory and serves it as `GET /api/metrics` (local only; see README "Observability").
+workers' lines in memory and serves it as `GET /api/metrics` (local only; see docs/operations.md, "Metrics").
 """
 from __future__ import annotations
 

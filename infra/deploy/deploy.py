@@ -22,7 +22,7 @@ import boto3
 
 from infra.deploy.preflight import SERVICE_NAMES, Prober, needed_services
 from infra.deploy.smoke import SmokeFailed, smoke
-from local.template import load_yaml
+from local.cloudformation import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUSED_EXIT = 3

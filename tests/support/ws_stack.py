@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class InProcessFunctions:
-    """`invoke(name, event)` and `pool(name).invoke_async(event)`, as local/runtime.py offers them."""
+    """`invoke(name, event)` and `pool(name).invoke_async(event)`, as local.runtime's Runtime offers them."""
 
     def __init__(self, template):
         self.template = template

@@ -1,4 +1,4 @@
-"""The layering of README's Layout section, held against the code's imports and calls.
+"""The layering of docs/architecture.md ("Layers"), held against the code's imports and calls.
 
 functions -> api -> bootstrap -> services -> domain; adapters (adapters/, dex/) are plugged in by bootstrap alone;
 SQL and Redis are spoken only in adapters/.
@@ -133,3 +133,30 @@ def test_the_checks_above_can_see_a_violation(tmp_path):
                    "def f(db, r):\n    db.run('SELECT id FROM orders')\n    r.lpush('k', 1)\n")
     assert {"redis", "order_engine.adapters.postgres.order_repository"} <= imports(bad)
     assert len(sql_and_redis_calls(bad)) == 2
+
+
+CLIENT_LIBRARIES = {"redis", "pg8000", "boto3", "botocore", "aiohttp"}
+
+
+def client_library_imports(path: Path) -> set[str]:
+    """The top-level names of the wire-client libraries a file imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(parse_python(path)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found & CLIENT_LIBRARIES
+
+
+def test_wire_clients_are_imported_only_by_the_adapters():
+    adapters = LIBRARY / "adapters"
+    importers = {str(path.relative_to(ROOT)): libs for path in [*LIBRARY.rglob("*.py"), *handler_files()]
+                 if not path.is_relative_to(adapters) and (libs := client_library_imports(path))}
+    assert importers == {}
+
+
+def test_the_wire_client_check_sees_a_planted_import(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("def post():\n    import aiohttp\n    from botocore.config import Config\n")
+    assert client_library_imports(planted) == {"aiohttp", "botocore"}

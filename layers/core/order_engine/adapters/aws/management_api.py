@@ -3,7 +3,7 @@ SigV4-signed for `execute-api` with botocore's signer).
 
 The WebSocket handlers post the few frames an invocation sends (acks, pong, errors, a replay) with
 `ConnectionPoster`, a pooled urllib3 connection (urllib3 ships with botocore). boto3's `post_to_connection` sends
-the same request at several times the CPU per post (README, Benchmarks). The management API takes one frame per
+the same request at several times the CPU per post (docs/benchmarks.md). The management API takes one frame per
 request, so a replay's frames (`post_many`) go as HTTP/1.1 pipelined requests over one kept-alive connection:
 written in one pass, their answers read in order, each request signed (SigV4 covers the body's hash, so no
 signature serves two frames); from the first frame that was not answered 2xx or 410, the rest go one by one

@@ -5,7 +5,7 @@ boto3's `post_to_connection` spends CPU under the GIL on every call, which would
 this sends the same signed request, one per frame, pipelined over a few kept-alive connections
 (management_pipe.py): the posts of one loop turn go out in one write per connection, and a subscriber's frames
 keep their order on its connection (measured by `python -m local.bench post-cost`, local/bench/ws_delivery.py;
-figures in the README's benchmark table).
+figures in docs/benchmarks.md).
 
 A 410 removes the connection that is gone (unless it is still inside its `$connect`, see adapters/redis/ws_registry.py);
 other failures are retried briefly (each try bounded by `ws_post_timeout_ms`); the whole fan-out of one event

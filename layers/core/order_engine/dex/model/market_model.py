@@ -30,7 +30,7 @@ class PairSpec:
     dlmm_base_factor: int
     dlmm_variable_fee_control: int
     dlmm_max_volatility_accumulator: int
-    raydium_depth_usd: int  # the pool's value at seeding (both sides), calibrated to the real pool (README)
+    raydium_depth_usd: int  # the pool's value at seeding (both sides), calibrated to the real pool (docs/architecture.md)
     meteora_depth_usd: int
     raydium_fee_rate: int = cpmm.RAYDIUM_TRADE_FEE_RATE
     venues: tuple[str, ...] = VENUES  # the venues with a pool of the pair
@@ -80,7 +80,7 @@ def _pair(base: str, quote: str, price: float, bin_step: int, base_factor: int, 
 
 
 # Depths: approximate TVL of the largest real pool of each pair on each venue (Raydium AMM v4, Meteora DLMM), as
-# the venues' pool pages and DefiLlama showed them around mid-2025; the README's table names the pools.
+# the venues' pool pages and DefiLlama showed them around mid-2025; docs/architecture.md's table names the pools.
 PAIRS: tuple[PairSpec, ...] = (
     _pair("SOL", "USDC", 150.0, bin_step=10, base_factor=8_000, vfc=300_000, max_va=100_000,
           raydium_usd=10_000_000, meteora_usd=6_000_000),
