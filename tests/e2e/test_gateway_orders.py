@@ -5,7 +5,8 @@ from __future__ import annotations
 
 def test_orders_submitted_in_both_shapes_can_be_read_back(local_stack):
     base = local_stack.http_url
-    whole = local_stack.client.post(f"{base}/api/orders/execute", json={"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1})
+    whole = local_stack.client.post(f"{base}/api/orders/execute",
+                                    json={"tokenIn": "SOL", "tokenOut": "USDC", "amount": 1})
     base_units = local_stack.client.post(f"{base}/api/orders/execute",
                                          json={"inputMint": "SOL", "outputMint": "USDC", "amountIn": 1_000_000_000})
     assert whole.status_code == 202, whole.text

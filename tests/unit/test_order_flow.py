@@ -8,7 +8,8 @@ from typing import AsyncIterator
 
 import pytest
 
-from tests.support.executor_fakes import FakeLiveState, InMemoryOrders, RecordingNotifier, ScriptedDex, new_order, now_ms
+from tests.support.executor_fakes import (FakeLiveState, InMemoryOrders, RecordingNotifier, ScriptedDex, new_order,
+                                          now_ms)
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.order import Order
 from order_engine.domain.retry import RetryPolicy
@@ -179,9 +180,9 @@ def _with_sent_event(order: Order, expires_at_ms: int):
     """The building event (what last_sent reads: the signed transaction's blockhash expiry), then the order's own."""
     def add(h: Harness) -> None:
         from order_engine.domain.order import OrderEvent
-        h.orders.timeline[order.id] += [
-            OrderEvent(order.id, order.seq - 1, Status.BUILDING, 1, order.created_at, {"blockhashExpiresAt": expires_at_ms}),
-            OrderEvent(order.id, order.seq, order.status, 1, order.created_at, {"blockhashExpiresAt": expires_at_ms})]
+        sent = {"blockhashExpiresAt": expires_at_ms}
+        h.orders.timeline[order.id] += [OrderEvent(order.id, order.seq - 1, Status.BUILDING, 1, order.created_at, sent),
+                                        OrderEvent(order.id, order.seq, order.status, 1, order.created_at, sent)]
     return add
 
 
