@@ -5,29 +5,13 @@ CHROMIUM names another Chromium binary; without one the tests fail, they are not
 """
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from browser_support import DESKTOP
-from e2e.conftest import (StackProcess, e2e_database_url, e2e_key_prefix, make_database,  # noqa: F401 - fixtures
-                          start_engine, start_stack, wait_for)
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(f"no Chromium at {path}: install Debian's chromium (.ci/run does) or set CHROMIUM")
-    return path
+from tests.support.browser import CHROMIUM_FLAGS, SCREENSHOTS, chromium_path, open_page
+from tests.support.stack import StackProcess
 
 
 @pytest.fixture(scope="module")
@@ -61,23 +45,6 @@ def flaky_stack(start_engine) -> StackProcess:
     some), so orders retry and some fail after their last attempt: the live table's retries and failures column
     has something to say."""
     return start_engine(DEX_LATENCY_SCALE="0.2", DEX_FAIL_RPC_ERROR="0.6", DEX_FAIL_PRICE_MOVE="0.2")
-
-
-def open_page(browser, stack: StackProcess, *, with_key: bool = True):
-    """A tab on the stack's page; with_key: its key already in the tab's session storage, as after a user typed it
-    into the header's field once (the page then waits until it is live)."""
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    if with_key and stack.api_key:
-        page.add_init_script(f"sessionStorage.setItem('orderEngineApiKey', {json.dumps(stack.api_key)})")
-    page.goto(stack.http_url + "/")
-    if with_key:
-        page.wait_for_selector('#connection[data-state="live"]')
-    yield page
-    context.close()
-    assert not errors, f"the page raised: {errors}"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 
 from playwright.sync_api import expect
 
-from browser_support import submit_through_form
+from tests.support.browser import submit_through_form
 
 LIVE_TIMEOUT_MS = 30_000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from browser_support import DESKTOP, PHONE, submit_through_form, words_too_wide_for_their_cells
+from tests.support.browser import DESKTOP, PHONE, submit_through_form, words_too_wide_for_their_cells
 
 LIVE_TIMEOUT_MS = 60_000
 SCROLLING_SIDEWAYS = """() => [...document.querySelectorAll(".table-wrap")]

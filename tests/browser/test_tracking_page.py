@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 
 from playwright.sync_api import expect
 
-from browser_support import DESKTOP, PHONE, restart_websocket_gateway, submit_through_form
+from tests.support.browser import DESKTOP, PHONE, restart_websocket_gateway, submit_through_form
 
 LIVE_TIMEOUT_MS = 30_000
 
 
 def api_get(stack, path: str):
-    with urllib.request.urlopen(stack.http_url + path, timeout=10) as response:
+    with stack.urlopen(stack.http_url + path, timeout=10) as response:
         return json.loads(response.read())
 
 

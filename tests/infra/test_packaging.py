@@ -4,7 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from helpers import parse_python
+from tests.support.source_files import parse_python
 
 ROOT = Path(__file__).resolve().parents[2]
 

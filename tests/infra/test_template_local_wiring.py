@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import parse_python
+from tests.support.source_files import parse_python
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

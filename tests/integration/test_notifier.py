@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 
-import aiohttp
 import pytest
 import uvloop
 from aiohttp import web
@@ -17,7 +16,7 @@ from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.connect import async_client
 from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
-from helpers import live_subscription
+from tests.support.subscriptions import live_subscription
 
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
 FRAME = {"type": "status", "orderId": ORDER_ID, "status": "routing", "seq": 2}
@@ -32,7 +31,7 @@ def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
     async def scenario():
         client = async_client(config.settings().redis_url)
         notifier = ManagementApiNotifier(config.settings(), client, KeyScheme(config.settings().key_prefix))
-        async with aiohttp.ClientSession() as session:
+        async with ws_stack.session() as session:
             clients = [await session.ws_connect(ws_stack.ws_url) for _ in range(20)]
             for ws in clients:  # a ping marks each connection open; then subscribe it directly
                 await ws.send_json({"action": "ping"})
@@ -126,7 +125,7 @@ def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, 
     async def scenario():
         client = async_client(config.settings().redis_url)
         notifier = ManagementApiNotifier(config.settings(), client, KeyScheme(config.settings().key_prefix))
-        async with aiohttp.ClientSession() as session:
+        async with ws_stack.session() as session:
             clients = [await session.ws_connect(ws_stack.ws_url) for _ in range(3)]
             for ws in clients:
                 await ws.send_json({"action": "ping"})

@@ -8,9 +8,10 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from dex_helpers import SOL, USDC, ManualClock, simulated, trade_on
-from executor_support import executor_settings, run, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import SOL, USDC, ManualClock, simulated, trade_on
+from tests.support.executor_support import executor_settings, run
+from tests.support.reads import order_count, order_of, timeline
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 from order_engine.bootstrap import deadline_in, run_executor_async
 from order_engine.config import Settings
@@ -60,11 +61,9 @@ def quote_then_execute(settings: Settings, db: Database, query: dict[str, str], 
 
 
 def order_row(db: Database, order_id: str) -> dict[str, Any]:
-    status, dex, min_out, amount_out, slippage, attempts, error = db.run(
-        "SELECT status, dex, min_amount_out, amount_out, slippage_bps, attempts, error FROM orders"
-        " WHERE id = CAST(:id AS uuid)", id=order_id)[0]
-    return dict(status=status, dex=dex, min_out=min_out, amount_out=amount_out, slippage=slippage,
-                attempts=attempts, error=error)
+    order = order_of(db, order_id)
+    return dict(status=str(order.status), dex=order.dex, min_out=order.min_amount_out, amount_out=order.amount_out,
+                slippage=order.slippage_bps, attempts=order.attempts, error=order.error)
 
 
 def test_a_quote_shows_both_venues_the_route_and_its_reason_and_its_minimum(settings):
@@ -179,7 +178,7 @@ def test_submit_by_quote_refuses_unknown_expired_and_mismatched_quotes_and_write
     time.sleep(0.01)
     expired = submit(submit_fn, {**ONE_SOL, "quoteId": short_lived})
     assert error_of(expired) == (410, "quote_expired", "quoteId")
-    assert db.run("SELECT count(*) FROM orders") == [[0]]
+    assert order_count(db) == 0
 
 
 def test_a_valid_quote_is_accepted_and_the_order_shows_it(http_quotes, orders_fn, submit_fn, db):

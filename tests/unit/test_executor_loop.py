@@ -5,8 +5,8 @@ import asyncio
 import dataclasses
 import uuid
 
-from executor_fakes import (FakeLiveState, InMemoryOrders, InMemoryQueue, RecordingNotifier, ScriptedDex, deadline,
-                            new_order, now_ms)
+from tests.support.executor_fakes import (FakeLiveState, InMemoryOrders, InMemoryQueue, RecordingNotifier,
+                                          ScriptedDex, deadline, new_order, now_ms)
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.swaps import RpcError

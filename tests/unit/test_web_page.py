@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event
+from tests.support.lambdas import FakeLambdaContext, http_event
 from order_engine import config
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.tokens import TOKENS

@@ -1,16 +1,48 @@
-"""What the browser tests share besides fixtures: viewport sizes, the form as a user fills it, and the
+"""What the browser tests share besides fixtures: Chromium, a page opened on a stack, viewport sizes, and the
 stack-side actions a test takes."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import urllib.request
+from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
-from e2e.conftest import StackProcess
+from tests.support.stack import ROOT, StackProcess
 
 DESKTOP = {"width": 1366, "height": 768}
 PHONE = {"width": 390, "height": 844}
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"]
+
+
+def chromium_path() -> str:
+    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).exists():
+        pytest.fail(f"no Chromium at {path}: install Debian's chromium (.ci/run does) or set CHROMIUM")
+    return path
+
+
+def open_page(browser, stack: StackProcess, *, with_key: bool = True):
+    """A desktop-sized tab on the stack's page; with_key: the stack's key already in the tab's session storage, as
+    after a user typed it into the header's field once, and the page live (its WebSocket connected). The page must
+    raise nothing until the tab is closed (a fixture's body)."""
+    context = browser.new_context(viewport=DESKTOP)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    if with_key and stack.api_key:
+        page.add_init_script(f"sessionStorage.setItem('orderEngineApiKey', {json.dumps(stack.api_key)})")
+    page.goto(stack.http_url + "/")
+    if with_key:
+        page.wait_for_selector('#connection[data-state="live"]')
+    yield page
+    context.close()
+    assert not errors, f"the page raised: {errors}"
 
 
 def submit_through_form(page, amount: str, token_in: str = "SOL", token_out: str = "USDC", reference: str = "") -> str:
@@ -60,38 +92,26 @@ def stall_into_dead_letters(stack: StackProcess, client_order_id: str) -> str:
 
 
 def insert_waiting(stack: StackProcess, client_order_id: str) -> str:
-    """A limit order waiting for its price, as the limit intake stores it (test setup through the adapters'
-    database; its watcher never triggers it here)."""
-    import uuid
-
-    from order_engine.domain.tokens import resolve_token
+    """A limit order waiting for its price, as the limit intake stores it but without its trigger, so the stack's
+    watcher never fires it here (tests/support/sql.py)."""
     from order_engine.adapters.postgres.database import Database
+    from tests.support.sql import insert_unwatched_waiting
 
-    order_id = str(uuid.uuid4())
     db = Database(stack.env["DATABASE_URL"], "public")
     try:
-        db.run("INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps,"
-               " client_order_id, request_hash) VALUES (CAST(:id AS uuid), 'waiting', 'limit', :a, :b, 400000000, 50,"
-               " :ref, :id)", id=order_id, ref=client_order_id,
-               a=resolve_token("tokenIn", "SOL").mint, b=resolve_token("tokenOut", "USDC").mint)
-        db.run("INSERT INTO order_events (order_id, seq, status) VALUES (CAST(:id AS uuid), 1, 'waiting')", id=order_id)
+        return insert_unwatched_waiting(db, amount_in=400_000_000, client_order_id=client_order_id)
     finally:
         db.close()
-    return order_id
 
 
 def advance(stack: StackProcess, order_id: str, *statuses: str) -> None:
     """Move an order through `statuses` as its watcher and the executor would (conditional, with an event each)."""
-    from order_engine.domain.lifecycle import Status
-    from order_engine.domain.transition import Transition
-    from order_engine.adapters.postgres.order_repository import OrderRepository
     from order_engine.adapters.postgres.database import Database
-    from order_engine.adapters.postgres.transition_writes import write_transitions
+    from tests.support import factories
 
     db = Database(stack.env["DATABASE_URL"], "public")
     try:
-        for status in statuses:
-            assert write_transitions(db, [Transition(OrderRepository(db).get(order_id), Status(status))]) == [True]
+        factories.advance(db, order_id, *statuses)
     finally:
         db.close()
 
