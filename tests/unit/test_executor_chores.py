@@ -8,7 +8,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from executor_fakes import InMemoryOrders, InMemoryQueue, new_order, now_ms
+from tests.support.executor_fakes import InMemoryOrders, InMemoryQueue, new_order, now_ms
 from order_engine.config import Settings
 from order_engine.errors import DependencyUnavailable
 from order_engine.ports import NO_METRICS
