@@ -26,6 +26,7 @@ import pytest
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.postgres.transition_writes import PgOrderReader, PgTransitionWriter, PgWorker
 from order_engine.adapters.redis.connect import async_client, sync_client
+from order_engine.adapters.redis.executor_fleet import RedisExecutorFleet
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.live_state import RedisEventLog, RedisLiveState
 from order_engine.adapters.redis.order_intake import RedisOrderIntake
@@ -61,6 +62,7 @@ def ids(n: int) -> list[str]:
 class Queue:
     queue: Any  # WorkQueue
     enqueue: Callable[..., None]  # what submit does: Intake.enqueue of each id (the fake: push)
+    fleet: Any = None  # ExecutorFleet (the fake queue is its own fleet)
 
 
 @pytest.fixture(params=SIDES)
@@ -69,7 +71,7 @@ def make_queue(request) -> Callable[..., Queue]:
     if request.param == "fake":
         def fake(lease_ms: int = 5_000, max_in_flight: int = 1_000) -> Queue:
             queue = InMemoryQueue(OWNER, lease_ms=lease_ms, max_in_flight=max_in_flight)
-            return Queue(queue, queue.push)
+            return Queue(queue, queue.push, queue)
         return fake
 
     keys = KeyScheme(request.getfixturevalue("key_prefix"))
@@ -80,16 +82,17 @@ def make_queue(request) -> Callable[..., Queue]:
             intake.enqueue(order_id, {"type": "status", "orderId": order_id, "seq": 1, "status": "pending"})
 
     def real(lease_ms: int = 5_000, max_in_flight: int = 1_000) -> Queue:
-        return Queue(RedisWorkQueue(async_client(TEST_REDIS_URL), keys, OWNER, lease_ms=lease_ms,
-                                    max_in_flight=max_in_flight, max_stalls=3), enqueue)
+        client = async_client(TEST_REDIS_URL)
+        return Queue(RedisWorkQueue(client, keys, OWNER, lease_ms=lease_ms, max_in_flight=max_in_flight,
+                                    max_stalls=3), enqueue, RedisExecutorFleet(client, keys, OWNER))
     return real
 
 
-def run_queue(make_queue, scenario, **knobs) -> Any:
+def run_queue(make_queue, scenario, *, with_fleet: bool = False, **knobs) -> Any:
     async def main():
         q = make_queue(**knobs)
         try:
-            return await scenario(q.queue, q.enqueue)
+            return await (scenario(q.fleet, q.enqueue) if with_fleet else scenario(q.queue, q.enqueue))
         finally:
             if hasattr(q.queue, "redis"):
                 await q.queue.redis.aclose()
@@ -239,19 +242,19 @@ def test_wait_claim_hands_over_an_order_that_arrives_and_times_out_on_none(make_
     assert run_queue(make_queue, scenario) == ([], [a])
 
 
-def test_the_queue_asks_for_an_executor_when_work_waits_and_none_is_live_once_per_start(make_queue):
+def test_the_fleet_asks_for_an_executor_when_work_waits_and_none_is_live_once_per_start(make_queue):
     [a] = ids(1)
 
-    async def scenario(queue, enqueue):
-        idle = await queue.missing_executors(10, 3, 1, 5_000)
+    async def scenario(fleet, enqueue):
+        idle = await fleet.missing_executors(10, 3, 1, 5_000)
         enqueue(a)
-        first = await queue.missing_executors(10, 3, 1, 5_000)
-        second = await queue.missing_executors(10, 3, 1, 5_000)  # the first start's slot counts as live
-        await queue.beat(5_000, first[0] if first else None)  # the started executor beats in its slot
-        third = await queue.missing_executors(10, 3, 1, 5_000)
+        first = await fleet.missing_executors(10, 3, 1, 5_000)
+        second = await fleet.missing_executors(10, 3, 1, 5_000)  # the first start's slot counts as live
+        await fleet.beat(5_000, first[0] if first else None)  # the started executor beats in its slot
+        third = await fleet.missing_executors(10, 3, 1, 5_000)
         return idle, len(first), second, third
 
-    assert run_queue(make_queue, scenario) == ([], 1, [], [])
+    assert run_queue(make_queue, scenario, with_fleet=True) == ([], 1, [], [])
 
 
 # -- the connection registry and the live state's subscriber read --------------------------------------------------
