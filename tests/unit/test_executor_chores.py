@@ -21,7 +21,7 @@ TICK_S = 1.0
 LOST = "00000000-0000-4000-8000-00000000000a"  # a queued order PostgreSQL has and the queue does not
 
 
-class FleetQueue(InMemoryQueue):
+class TurnsQueue(InMemoryQueue):
     """The queue, with the fleet's turns granted only when the test says so, and a store that can fail."""
 
     def __init__(self) -> None:
@@ -68,10 +68,10 @@ class FakeWatcher:
 
 
 @dataclasses.dataclass
-class Fleet:
+class OneExecutor:
     """One executor's keep-alive chores, as the engine wires them."""
 
-    queue: FleetQueue
+    queue: TurnsQueue
     orders: InMemoryOrders
     summary: RunSummary
     clock: Clock
@@ -98,8 +98,8 @@ class Fleet:
         return found
 
 
-def build_fleet(watcher: FakeWatcher | None = None) -> Fleet:
-    queue, orders, summary, clock = FleetQueue(), InMemoryOrders(new_order(LOST)), RunSummary("executor-test"), Clock()
+def build_executor(watcher: FakeWatcher | None = None) -> OneExecutor:
+    queue, orders, summary, clock = TurnsQueue(), InMemoryOrders(new_order(LOST)), RunSummary("executor-test"), Clock()
     leased: set[str] = set()
     launches: list[int] = []
 
@@ -115,15 +115,15 @@ def build_fleet(watcher: FakeWatcher | None = None) -> Fleet:
         CrashRecovery(queue, queue, SETTINGS.sweep_interval_ms, summary, NO_METRICS, launch_missing),
         reconcile,
     ], tick_s=TICK_S, on_store_failure=reconcile.at_once)
-    return Fleet(queue, orders, summary, clock, reconcile, keep_alive, leased, launches, asyncio.Runner())
+    return OneExecutor(queue, orders, summary, clock, reconcile, keep_alive, leased, launches, asyncio.Runner())
 
 
 @pytest.fixture
-def fleet() -> Iterator[Callable[..., Fleet]]:
-    built: list[Fleet] = []
+def executor() -> Iterator[Callable[..., OneExecutor]]:
+    built: list[OneExecutor] = []
 
-    def build(watcher: FakeWatcher | None = None) -> Fleet:
-        built.append(build_fleet(watcher))
+    def build(watcher: FakeWatcher | None = None) -> OneExecutor:
+        built.append(build_executor(watcher))
         return built[-1]
 
     yield build
@@ -131,7 +131,7 @@ def fleet() -> Iterator[Callable[..., Fleet]]:
         f.runner.close()
 
 
-def settled_in(f: Fleet) -> Fleet:
+def settled_in(f: OneExecutor) -> OneExecutor:
     """Past the start-up reconcile and the one after it: from here on a reconcile needs a reason."""
     f.tick()
     f.clock.now += SETTINGS.reconcile_grace_ms / 1000 + TICK_S
@@ -147,8 +147,8 @@ def test_a_tick_is_short_enough_for_three_heartbeats_per_ttl_and_three_renewals_
     assert tick_s(dataclasses.replace(s, sweep_interval_ms=200)) == 0.2  # the sweep turn is asked for each interval
 
 
-def test_every_tick_beats_and_renews_the_leases_of_the_orders_in_hand_not_being_settled(fleet):
-    f = fleet()
+def test_every_tick_beats_and_renews_the_leases_of_the_orders_in_hand_not_being_settled(executor):
+    f = executor()
     f.queue.leases = {"in-hand": (f.queue.owner, 0), "being-settled": (f.queue.owner, 0)}
     f.leased.add("in-hand")
 
@@ -159,16 +159,16 @@ def test_every_tick_beats_and_renews_the_leases_of_the_orders_in_hand_not_being_
     assert f.queue.leases["in-hand"][1] > now_ms() and f.queue.leases["being-settled"][1] == 0
 
 
-def test_a_reconcile_runs_at_start_up_without_waiting_for_the_fleets_turn(fleet):
-    f = fleet()
+def test_a_reconcile_runs_at_start_up_without_waiting_for_the_fleets_turn(executor):
+    f = executor()
 
     f.tick()
 
     assert f.reconciled_now() and f.summary.reconciled == 1 and "reconcile" not in f.queue.turns_asked
 
 
-def test_after_the_start_up_reconcile_one_more_runs_once_the_orders_accepted_just_before_are_past_the_grace(fleet):
-    f = fleet()
+def test_after_the_start_up_reconcile_one_more_runs_once_the_orders_accepted_just_before_are_past_the_grace(executor):
+    f = executor()
     f.tick()
     f.lose_from_the_queue()
 
@@ -185,8 +185,8 @@ def test_after_the_start_up_reconcile_one_more_runs_once_the_orders_accepted_jus
     assert not f.reconciled_now()  # and then only in the fleet's turn
 
 
-def test_a_reconcile_runs_in_this_executors_reconcile_turn_and_not_in_another_executors(fleet):
-    f = settled_in(fleet())
+def test_a_reconcile_runs_in_this_executors_reconcile_turn_and_not_in_another_executors(executor):
+    f = settled_in(executor())
 
     f.tick()
     assert not f.reconciled_now() and f.queue.turns_asked.count("reconcile") == 1
@@ -196,8 +196,8 @@ def test_a_reconcile_runs_in_this_executors_reconcile_turn_and_not_in_another_ex
     assert f.reconciled_now()
 
 
-def test_a_reconcile_runs_at_once_when_redis_lost_its_data(fleet):
-    f = settled_in(fleet())
+def test_a_reconcile_runs_at_once_when_redis_lost_its_data(executor):
+    f = settled_in(executor())
     f.queue.flushed = True
 
     f.tick()
@@ -205,8 +205,8 @@ def test_a_reconcile_runs_at_once_when_redis_lost_its_data(fleet):
     assert f.reconciled_now()
 
 
-def test_a_failing_store_ends_the_tick_and_the_next_tick_reconciles_at_once(fleet):
-    f = settled_in(fleet())
+def test_a_failing_store_ends_the_tick_and_the_next_tick_reconciles_at_once(executor):
+    f = settled_in(executor())
     renewals = f.queue.renewals
     f.queue.fail_beats = 1
 
@@ -217,8 +217,8 @@ def test_a_failing_store_ends_the_tick_and_the_next_tick_reconciles_at_once(flee
     assert f.queue.renewals == renewals + 1 and f.reconciled_now()
 
 
-def test_crash_recovery_and_launching_run_only_in_this_executors_sweep_turn(fleet):
-    f = fleet()
+def test_crash_recovery_and_launching_run_only_in_this_executors_sweep_turn(executor):
+    f = executor()
     f.queue.leases["held-by-a-dead-executor"] = ("another-executor", 0)
 
     f.tick()
@@ -229,9 +229,9 @@ def test_crash_recovery_and_launching_run_only_in_this_executors_sweep_turn(flee
     assert f.summary.stalled_requeued == 1 and "held-by-a-dead-executor" in f.queue.ready and f.launches == [1]
 
 
-def test_a_reconcile_in_the_watchers_turn_rebuilds_the_waiting_books_redis_lost(fleet):
+def test_a_reconcile_in_the_watchers_turn_rebuilds_the_waiting_books_redis_lost(executor):
     watcher = FakeWatcher(restores=3)
-    f = fleet(watcher)
+    f = executor(watcher)
 
     f.tick()  # another executor holds the watch turn: left to the next reconcile
     assert watcher.checks == 0
@@ -243,10 +243,10 @@ def test_a_reconcile_in_the_watchers_turn_rebuilds_the_waiting_books_redis_lost(
     assert watcher.checks == 1 and f.summary.waiting_restored == 3
 
 
-def test_the_waiting_books_are_not_checked_while_the_watcher_has_orders_out_of_them(fleet):
+def test_the_waiting_books_are_not_checked_while_the_watcher_has_orders_out_of_them(executor):
     watcher = FakeWatcher(restores=3)
     watcher.in_hand = True
-    f = fleet(watcher)
+    f = executor(watcher)
     f.queue.turns.add("watch")
 
     f.tick()
@@ -254,8 +254,8 @@ def test_the_waiting_books_are_not_checked_while_the_watcher_has_orders_out_of_t
     assert f.reconcile.books_restore is None and watcher.checks == 0
 
 
-def test_a_failed_check_of_the_waiting_books_makes_the_next_tick_reconcile(fleet):
-    f = settled_in(fleet(FakeWatcher(fails=True)))
+def test_a_failed_check_of_the_waiting_books_makes_the_next_tick_reconcile(executor):
+    f = settled_in(executor(FakeWatcher(fails=True)))
     f.queue.turns.add("watch")
     f.reconcile.at_once()
     f.tick()
