@@ -20,9 +20,10 @@ import orjson
 from aiohttp import web
 
 from local.authorizers import AuthorizerRunner
+from local.cloudformation import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.runtime import FunctionError, FunctionNotFound, Runtime, TooManyRequests
-from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, Authorizer, HttpRoute, Template
-from order_engine.api.access import refusal
+from local.template import Authorizer, HttpRoute, Template
+from order_engine.api.authorizer_context import refusal
 from order_engine.api.http import error_response
 from order_engine.errors import ErrorCode
 
@@ -34,7 +35,7 @@ NOT_FOUND = (404, {"message": "Not Found"})
 INTERNAL_ERROR = (500, {"message": "Internal Server Error"})
 SERVICE_UNAVAILABLE = (503, {"message": "Service Unavailable"})
 TOO_MANY_REQUESTS = (429, {"message": "Too Many Requests"})
-METRICS_PATH = "/api/metrics"  # local only: what CloudWatch shows on AWS (see README "Observability")
+METRICS_PATH = "/api/metrics"  # local only: what CloudWatch shows on AWS (see docs/operations.md, "Metrics")
 
 _STATIC, _PARAM, _GREEDY = 0, 1, 2
 _TEXT_TYPES = re.compile(

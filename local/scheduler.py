@@ -16,8 +16,9 @@ from typing import Any
 
 import orjson
 
+from local.cloudformation import LOCAL_ACCOUNT_ID, LOCAL_REGION
 from local.runtime import InvokeError, Runtime
-from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, Schedule, Template
+from local.template import Schedule, Template
 
 log = logging.getLogger("local.scheduler")
 

@@ -20,13 +20,14 @@ from typing import Any, Mapping
 
 from aiohttp import web
 
+from local.cloudformation import LOCAL_REGION, LOCAL_STACK_NAME
 from local.embedded import EmbeddedPostgres, EmbeddedRedis, ensure_servers, stop_servers
 from local.http_gateway import create_http_app
 from local.lambda_api import create_lambda_app
-from local.metrics import MetricsSummary
+from local.metrics_summary import MetricsSummary
 from local.runtime import Runtime
 from local.scheduler import Scheduler
-from local.template import LOCAL_REGION, LOCAL_STACK_NAME, Template, load_template, resolve_environment
+from local.template import Template, load_template, resolve_environment
 from order_engine.config import Settings
 
 log = logging.getLogger("local.stack")
@@ -209,7 +210,7 @@ class LocalStack:
         return key
 
     def _migrate(self) -> None:
-        from order_engine.store.migrations import ensure_database, migrate
+        from order_engine.adapters.postgres.migrations import ensure_database, migrate
 
         ensure_database(self.settings.database_url)
         migrate(self.settings.database_url, self.settings.database_schema)

@@ -1,6 +1,6 @@
 """One Lambda execution environment: a process that imports one function's handler and serves its invocations.
 
-Started by local/runtime.py with one end of a Unix socket pair (`--fd`). Frames both ways are a 4-byte big-endian
+Started by local/runtime/environment.py with one end of a Unix socket pair (`--fd`). Frames both ways are a 4-byte big-endian
 length followed by JSON. After start-up it sends {"ready": true} (or the init error, which Lambda reports on every
 invocation); then for each {"requestId", "event", "deadlineMs", ...} it answers {"ok": true, "result": ...} or
 {"ok": false, "error": {"errorMessage", "errorType", "stackTrace"}}. One invocation at a time, as in Lambda.

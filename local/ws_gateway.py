@@ -31,7 +31,8 @@ import orjson
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from local.authorizers import AuthorizerRunner
-from local.template import LOCAL_ACCOUNT_ID, LOCAL_REGION, Template, WebSocketApi
+from local.cloudformation import LOCAL_ACCOUNT_ID, LOCAL_REGION
+from local.template import Template, WebSocketApi
 
 log = logging.getLogger("local.ws_gateway")
 

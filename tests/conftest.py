@@ -9,10 +9,10 @@ import uuid
 import pytest
 
 from order_engine.config import Settings
-from order_engine.store import scratch
-from order_engine.store.migrations import ensure_database, migrate
-from order_engine.store.postgres import Database
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters import scratch_data
+from order_engine.adapters.postgres.migrations import ensure_database, migrate
+from order_engine.adapters.postgres.database import Database
+from order_engine.adapters.redis.connect import sync_client
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/order_engine_test")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -37,7 +37,7 @@ def settings(test_database_url: str) -> Settings:
     )
     migrate(s.database_url, s.database_schema)
     yield s
-    scratch.drop(s)
+    scratch_data.drop(s)
 
 
 @pytest.fixture

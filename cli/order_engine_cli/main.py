@@ -39,7 +39,7 @@ def main(
     url: str = typer.Option(DEFAULT_URL, "--url", envvar="ORDER_ENGINE_URL",
                             help="The HTTP API's base URL (with its stage, e.g. https://.../prod)."),
     api_key: Optional[str] = typer.Option(None, "--api-key", envvar="ORDER_ENGINE_API_KEY",
-                                          help="The API key (./local/up prints one; python -m local.keys create)."),
+                                          help="The API key (./local/up prints one; python -m local.key_admin create)."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for a watched order to finish."),
 ) -> None:

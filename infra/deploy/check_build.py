@@ -19,8 +19,8 @@ from typing import Any, Iterator
 
 from local.template import Template, load_template, resolve_environment
 from order_engine.config import Settings
-from order_engine.store import scratch
-from order_engine.store.migrations import ensure_database, migrate
+from order_engine.adapters import scratch_data
+from order_engine.adapters.postgres.migrations import ensure_database, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD = Path(__file__).with_name("invoke_built.py")
@@ -172,7 +172,7 @@ def scratch_settings() -> Iterator[Settings]:
     try:
         yield settings
     finally:
-        scratch.drop(settings)
+        scratch_data.drop(settings)
 
 
 def report(name: str, problems: list[str]) -> int:

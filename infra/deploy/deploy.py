@@ -22,7 +22,7 @@ import boto3
 
 from infra.deploy.preflight import SERVICE_NAMES, Prober, needed_services
 from infra.deploy.smoke import SmokeFailed, smoke
-from local.template import load_yaml
+from local.cloudformation import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 REFUSED_EXIT = 3
@@ -113,7 +113,7 @@ class Deployer:
 
     def migrate(self) -> None:
         env = {**os.environ, "DATABASE_URL": self.database_url()}
-        subprocess.run([sys.executable, "-m", "order_engine.store.migrations"], check=True, env=env)
+        subprocess.run([sys.executable, "-m", "order_engine.adapters.postgres.migrations"], check=True, env=env)
 
     def outputs(self) -> dict[str, str]:
         stack = self.client("cloudformation").describe_stacks(StackName=self.args.stack_name)["Stacks"][0]

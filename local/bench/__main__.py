@@ -47,7 +47,7 @@ from local.bench.e2e import e2e_report, run_e2e, run_unwatched
 from local.bench.ipc import measure_ipc
 from local.bench.pacing import Pacing
 from local.bench.report import Report
-from local.bench.submit import MIXES, OrderMix, run_submits, submit_report
+from local.bench.submit_load import MIXES, OrderMix, run_submits, submit_report
 
 WARMUP_SETTLE_S = 3.0
 
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--url", default="http://127.0.0.1:3000", help="base URL of the HTTP API")
     common.add_argument("--api-key", default=os.environ.get("ORDER_ENGINE_API_KEY"),
-                        help="the API key (default ORDER_ENGINE_API_KEY; python -m local.keys create --client bench "
+                        help="the API key (default ORDER_ENGINE_API_KEY; python -m local.key_admin create --client bench "
                              "--rate 100000 --burst 100000 makes one its rate limit does not hold back)")
     common.add_argument("-n", "--count", type=int, default=5000)
     common.add_argument("-c", "--concurrency", type=int, default=64, help="submit requests at once")

@@ -17,7 +17,7 @@ import orjson
 from local.bench import auth
 from local.bench.pacing import Due, Pacing, open_loop_label, pacing_figures, run_paced, start_times
 from local.bench.report import Report, latency_figures
-from local.bench.submit import OrderMix, Submitted, order_bodies, run_submits, submit_report
+from local.bench.submit_load import OrderMix, Submitted, order_bodies, run_submits, submit_report
 
 TERMINAL = ("confirmed", "failed")
 

@@ -23,17 +23,17 @@ from pathlib import Path
 from typing import Any
 
 from order_engine.config import Settings
-from order_engine.domain.orders import OrderEvent, parse_order_request
+from order_engine.domain.order import OrderEvent, parse_order_request
 from order_engine.bootstrap import deadline_in, run_executor_async as run_async
-from order_engine.store import scratch
-from order_engine.store.ws_notifier import LoggingNotifier
-from order_engine.store.intake import OrderIntake
-from order_engine.store.keys import Keys
-from order_engine.store.migrations import ensure_database, migrate
-from order_engine.domain.orders import pending_detail
-from order_engine.store.orders import OrderRepository
-from order_engine.store.postgres import Database
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters import scratch_data
+from order_engine.adapters.aws.ws_fanout import LoggingNotifier
+from order_engine.adapters.redis.order_intake import RedisOrderIntake
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.postgres.migrations import ensure_database, migrate
+from order_engine.domain.order import pending_detail
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.adapters.postgres.database import Database
+from order_engine.adapters.redis.connect import sync_client
 
 BENCH_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/order_engine_test"
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -109,7 +109,7 @@ def _delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float
 
 
 def enqueue_orders(s: Settings, n: int) -> None:
-    intake, db = OrderIntake(s.redis_url, Keys(s.key_prefix)), Database(s.database_url, s.database_schema)
+    intake, db = RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), Database(s.database_url, s.database_schema)
     repo = OrderRepository(db)
     requests = [parse_order_request(body, default_slippage_bps=100, max_slippage_bps=s.max_slippage_bps)
                 for body in BODIES]
@@ -180,7 +180,7 @@ def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_na
         calls = _delta(_redis_calls(client), calls0)
         result = outcome(s)
     finally:
-        scratch.drop(s)
+        scratch_data.drop(s)
     confirmed = result["counts"].get("confirmed", 0)
     per_order_ms = lambda seconds: round(seconds * 1000 / max(confirmed, 1), 3)  # noqa: E731
     threads = _delta(threads_at_end or _thread_cpu_s(), threads0)

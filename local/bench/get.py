@@ -10,7 +10,7 @@ import time
 import aiohttp
 
 from local.bench.report import Report, latency_figures
-from local.bench.submit import run_submits
+from local.bench.submit_load import run_submits
 
 
 async def submitted_orders(url: str, count: int) -> list[str]:

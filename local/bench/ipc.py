@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from local.bench.report import Report, latency_figures
-from local.bench.submit import order_bodies
+from local.bench.submit_load import order_bodies
 
 
 async def measure_ipc(count: int, concurrency: int) -> Report:

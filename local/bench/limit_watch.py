@@ -26,17 +26,17 @@ from order_engine.domain.triggers import price_trigger
 from order_engine.domain.tokens import lookup
 from order_engine.services.executor.recorder import StepRecorder
 from order_engine.services.executor.watcher import Watcher, trigger_sources
-from order_engine.store import scratch
-from order_engine.store.keys import Keys
-from order_engine.store.live_state import LiveState
-from order_engine.store.migrations import ensure_database, migrate
-from order_engine.store.postgres import Database
-from order_engine.store.queue import WorkQueue
-from order_engine.store.redis_client import async_client
-from order_engine.store.transitions import PgOrderReader, PgTransitionWriter, PgWorker
-from order_engine.store.waiting_book import WaitingBook
-from order_engine.store.waiting_orders import PgWaitingOrders
-from order_engine.store.ws_notifier import LoggingNotifier
+from order_engine.adapters import scratch_data
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.live_state import RedisLiveState
+from order_engine.adapters.postgres.migrations import ensure_database, migrate
+from order_engine.adapters.postgres.database import Database
+from order_engine.adapters.redis.work_queue import RedisWorkQueue
+from order_engine.adapters.redis.connect import async_client
+from order_engine.adapters.postgres.transition_writes import PgOrderReader, PgTransitionWriter, PgWorker
+from order_engine.adapters.redis.waiting_book import RedisWaitingBook
+from order_engine.adapters.postgres.waiting_order_rows import PgWaitingOrders
+from order_engine.adapters.aws.ws_fanout import LoggingNotifier
 
 SOL, USDC = lookup("SOL"), lookup("USDC")
 # Far above the market (150 USDC per SOL), selling SOL: they wait the whole run. Spread over a range of prices
@@ -74,15 +74,15 @@ def seed_waiting(s: Settings, n: int) -> None:
 
 async def watcher_figures(s: Settings, ticks: int) -> dict[str, Any]:
     """Rebuild the books from PostgreSQL (as the reconciler after a Redis loss), then time `ticks` ticks."""
-    client, keys = async_client(s.redis_url), Keys(s.key_prefix)
+    client, keys = async_client(s.redis_url), KeyScheme(s.key_prefix)
     dex = simulated_dex(s)
     reader = PgOrderReader(PgWorker(s.database_url, s.database_schema, "pg-reader"))
     writer = PgTransitionWriter(PgWorker(s.database_url, s.database_schema, "pg-writer"))
     waiting = PgWaitingOrders(PgWorker(s.database_url, s.database_schema, "pg-waiting"))
-    recorder = StepRecorder([writer], LiveState(client, keys, s.terminal_ttl_s), LoggingNotifier())
-    queue = WorkQueue(client, keys, "bench-watcher", lease_ms=s.lease_ms, max_in_flight=s.max_in_flight,
+    recorder = StepRecorder([writer], RedisLiveState(client, keys, s.terminal_ttl_s), LoggingNotifier())
+    queue = RedisWorkQueue(client, keys, "bench-watcher", lease_ms=s.lease_ms, max_in_flight=s.max_in_flight,
                       max_stalls=s.max_stalls)
-    book = WaitingBook(client, keys)
+    book = RedisWaitingBook(client, keys)
     watcher = Watcher(book, waiting, reader, recorder, queue, trigger_sources(dex),
                       margin_bps=s.limit_trigger_margin_bps, fire_max=s.watch_fire_max)
     try:
@@ -128,7 +128,7 @@ def bench(waiting: int, ticks: int, orders: int, database_url: str) -> dict[str,
         # stop it when the market orders are done.
         execute = uvloop.run(_executor_until_done(s, orders)) if orders else {}
     finally:
-        scratch.drop(s)
+        scratch_data.drop(s)
     return {"waiting": waiting, **watch, **execute}
 
 

@@ -118,7 +118,7 @@ def _free_port() -> int:
 def post_cost(posts: int) -> dict[str, Any]:
     import boto3
 
-    from order_engine.store.ws_notifier import ManagementApiSigner
+    from order_engine.adapters.aws.ws_fanout import ManagementApiSigner
 
     _local_credentials()
     port = _free_port()
@@ -161,7 +161,7 @@ def post_cost(posts: int) -> dict[str, Any]:
     figures["aiohttp_pooled_sigv4"] = asyncio.run(pooled(True))
     figures["aiohttp_pooled_unsigned"] = asyncio.run(pooled(False))
 
-    from order_engine.store.management_api import ConnectionPoster
+    from order_engine.adapters.aws.management_api import ConnectionPoster
 
     # what a WebSocket handler does: one frame per post, or a replay's frames pipelined (batches of 6, an order's
     # events), with the gateway's own CPU per post beside the poster's
@@ -203,10 +203,10 @@ def fanout(clients_count: int, events: int) -> dict[str, Any]:
     import dataclasses
 
     from order_engine.config import Settings
-    from order_engine.store.connections import ConnectionRegistry, Limits
-    from order_engine.store.keys import Keys
-    from order_engine.store.redis_client import sync_client
-    from order_engine.store.ws_notifier import ManagementApiNotifier
+    from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+    from order_engine.adapters.redis.key_scheme import KeyScheme
+    from order_engine.adapters.redis.connect import sync_client
+    from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
     _local_credentials()
     port = _free_port()
@@ -220,8 +220,8 @@ def fanout(clients_count: int, events: int) -> dict[str, Any]:
     settings = dataclasses.replace(Settings.from_env(), key_prefix=f"bench{uuid.uuid4().hex[:8]}:",
                                    ws_management_endpoint=f"http://127.0.0.1:{port}/local",
                                    ws_publish_timeout_ms=10_000)
-    keys, redis = Keys(settings.key_prefix), sync_client(settings.redis_url)
-    registry = ConnectionRegistry(redis, keys, Limits(settings.ws_max_connection_ms, settings.ws_idle_ms))
+    keys, redis = KeyScheme(settings.key_prefix), sync_client(settings.redis_url)
+    registry = RedisConnectionRegistry(redis, keys, Limits(settings.ws_max_connection_ms, settings.ws_idle_ms))
     order_id = str(uuid.uuid4())
     now = int(time.time() * 1000)
     for connection_id in ids:

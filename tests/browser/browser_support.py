@@ -22,11 +22,11 @@ def stall_into_dead_letters(stack: StackProcess, client_order_id: str) -> str:
     unfinished, off the queue and on the dead letters (written through the adapters, as test setup)."""
     import uuid
 
-    from order_engine.domain.orders import parse_order_request
-    from order_engine.store.keys import Keys
-    from order_engine.store.orders import OrderRepository
-    from order_engine.store.postgres import Database
-    from order_engine.store.redis_client import sync_client
+    from order_engine.domain.order import parse_order_request
+    from order_engine.adapters.redis.key_scheme import KeyScheme
+    from order_engine.adapters.postgres.order_repository import OrderRepository
+    from order_engine.adapters.postgres.database import Database
+    from order_engine.adapters.redis.connect import sync_client
 
     order_id = str(uuid.uuid4())
     request = parse_order_request({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.4",
@@ -36,7 +36,7 @@ def stall_into_dead_letters(stack: StackProcess, client_order_id: str) -> str:
         OrderRepository(db).insert(order_id, request, None)
     finally:
         db.close()
-    keys, redis = Keys(stack.env["KEY_PREFIX"]), sync_client(stack.env["REDIS_URL"])
+    keys, redis = KeyScheme(stack.env["KEY_PREFIX"]), sync_client(stack.env["REDIS_URL"])
     redis.sadd(keys.dead_ids, order_id)
     redis.lpush(keys.dead, json.dumps({"entry": order_id, "orderId": order_id, "at": "2026-12-01T15:00:00Z",
                                        "reason": "stalled 4 times: its executor stopped (crash or timeout) while working on it"}))
@@ -49,7 +49,7 @@ def insert_waiting(stack: StackProcess, client_order_id: str) -> str:
     import uuid
 
     from order_engine.domain.tokens import resolve_token
-    from order_engine.store.postgres import Database
+    from order_engine.adapters.postgres.database import Database
 
     order_id = str(uuid.uuid4())
     db = Database(stack.env["DATABASE_URL"], "public")
@@ -68,9 +68,9 @@ def advance(stack: StackProcess, order_id: str, *statuses: str) -> None:
     """Move an order through `statuses` as its watcher and the executor would (conditional, with an event each)."""
     from order_engine.domain.lifecycle import Status
     from order_engine.domain.transition import Transition
-    from order_engine.store.orders import OrderRepository
-    from order_engine.store.postgres import Database
-    from order_engine.store.transitions import write_transitions
+    from order_engine.adapters.postgres.order_repository import OrderRepository
+    from order_engine.adapters.postgres.database import Database
+    from order_engine.adapters.postgres.transition_writes import write_transitions
 
     db = Database(stack.env["DATABASE_URL"], "public")
     try:

@@ -26,8 +26,8 @@ from typing import Callable, Iterator, Mapping
 import pytest
 
 import keyed_clients
-from order_engine.store.migrations import ensure_database
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters.postgres.migrations import ensure_database
+from order_engine.adapters.redis.connect import sync_client
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -170,7 +170,7 @@ def make_database() -> Iterator[Callable[[], str]]:
 def _drop_database(url: str) -> None:
     import pg8000.native
 
-    from order_engine.store.postgres import connect_kwargs
+    from order_engine.adapters.postgres.database import connect_kwargs
 
     # dropping a database flushes its files: on a busy machine that takes longer than a query's usual timeout
     conn = pg8000.native.Connection(**{**connect_kwargs(url, timeout=60), "database": "postgres"})

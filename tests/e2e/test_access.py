@@ -1,5 +1,5 @@
 """Access control through the local gateway, as API Gateway runs it: the HTTP API's Lambda authorizer and the
-WebSocket API's $connect authorizer, keys made and revoked with the admin command (python -m local.keys)."""
+WebSocket API's $connect authorizer, keys made and revoked with the admin command (python -m local.key_admin)."""
 from __future__ import annotations
 
 import asyncio
@@ -23,7 +23,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 def keys_command(stack, *args: str) -> list[dict]:
     env = {**os.environ, "DATABASE_URL": stack.env["DATABASE_URL"]}
-    run = subprocess.run([sys.executable, "-m", "local.keys", *args], cwd=ROOT, env=env, capture_output=True,
+    run = subprocess.run([sys.executable, "-m", "local.key_admin", *args], cwd=ROOT, env=env, capture_output=True,
                          text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     return [json.loads(line) for line in run.stdout.splitlines() if line.strip()]

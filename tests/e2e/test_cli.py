@@ -84,7 +84,7 @@ def test_cancel_ends_a_waiting_order_and_refuses_a_confirmed_one_in_one_line(loc
     import uuid
 
     from order_engine.domain.tokens import resolve_token
-    from order_engine.store.postgres import Database
+    from order_engine.adapters.postgres.database import Database
 
     waiting = str(uuid.uuid4())  # a limit order waiting for its price, as the limit intake stores it
     db = Database(e2e_database_url)

@@ -6,7 +6,7 @@ Allow, data invalid by the document accepted, or data valid by it refused for a 
 (tests/e2e/contract_hooks.py).
 
 CONTRACT_FUZZ_EXAMPLES sets the examples per operation (the CI profile: 150, about 1,700 test cases and more
-requests, in about two minutes on the 2-core machine); the README gives the longer run.
+requests, in about two minutes on the 2-core machine); docs/testing.md gives the longer run.
 """
 from __future__ import annotations
 

@@ -14,9 +14,9 @@ import pytest
 import requests
 
 from order_engine.domain.lifecycle import TERMINAL, can_transition
-from order_engine.store.keys import Keys
-from order_engine.store.postgres import connect_kwargs
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.postgres.database import connect_kwargs
+from order_engine.adapters.redis.connect import sync_client
 
 ORDERS = 500
 KILLS = 10
@@ -124,7 +124,7 @@ def test_executors_killed_at_random_moments_lose_no_order_and_swap_none_twice(ki
 def chain_landings(stack) -> dict[str, str]:
     """signature -> order id of every transaction that landed and succeeded on the simulated chain."""
     redis = sync_client(stack.env["REDIS_URL"])
-    pattern = Keys(stack.env["KEY_PREFIX"]).dex_transaction("*")
+    pattern = KeyScheme(stack.env["KEY_PREFIX"]).dex_transaction("*")
     landed = {}
     for key in redis.scan_iter(match=pattern, count=1000):
         state, order_id = redis.hmget(key, "state", "order_id")

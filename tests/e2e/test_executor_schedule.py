@@ -7,8 +7,8 @@ import time
 
 import requests
 
-from order_engine.store.keys import Keys
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.connect import sync_client
 
 EXECUTOR = "ExecutorFunction"
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
@@ -21,7 +21,7 @@ def executor_pool(stack) -> dict:
 
 def live_executors(stack) -> int:
     """Executors whose heartbeat has not expired (and start slots not yet filled)."""
-    beats = Keys(stack.env["KEY_PREFIX"]).executor_beats
+    beats = KeyScheme(stack.env["KEY_PREFIX"]).executor_beats
     return sync_client(stack.env["REDIS_URL"]).zcount(beats, int(time.time() * 1000), "+inf")
 
 
@@ -62,7 +62,7 @@ def test_the_schedule_starts_executors_that_drain_orders_no_submit_woke_for(star
     stack = start_engine(LOCAL_SCHEDULE_SECONDS="1", DEX_LATENCY_SCALE="0.05", IDLE_EXIT_MS="500")
     wait_for(lambda: "aws.events" in executor_triggers(stack), timeout=60)  # runs with nothing submitted
     # an executor counts as alive while its heartbeat is fresh, so submit does not wake another one
-    sync_client(stack.env["REDIS_URL"]).zadd(Keys(stack.env["KEY_PREFIX"]).executor_beats,
+    sync_client(stack.env["REDIS_URL"]).zadd(KeyScheme(stack.env["KEY_PREFIX"]).executor_beats,
                                              {"test": int(time.time() * 1000) + 600_000})
     runs_before = len(executor_triggers(stack))
     order_id = submit(stack)

@@ -1,5 +1,5 @@
 """Through the local stack: the functions' EMF metrics and correlated log lines for orders' lives, read from the
-stack's log (where every function's stdout goes) and summarised by `python -m local.metrics`."""
+stack's log (where every function's stdout goes) and summarised by `python -m local.metrics_summary`."""
 from __future__ import annotations
 
 import json
@@ -7,7 +7,7 @@ import json
 import requests
 
 from keyed_clients import keyless
-from local.metrics import summarise
+from local.metrics_summary import summarise
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
 STEPS = ("RoutingMs", "BuildingMs", "SubmittedMs", "ConfirmedMs", "SubmitToConfirmedMs")

@@ -8,9 +8,9 @@ import aiohttp
 import requests
 
 from order_engine.domain.lifecycle import TERMINAL, can_transition
-from order_engine.store.connections import ConnectionRegistry, Limits
-from order_engine.store.keys import Keys
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.connect import sync_client
 
 from helpers import live_subscription
 
@@ -103,9 +103,9 @@ def test_late_and_mid_way_subscribers_miss_nothing(local_stack):
 
 def test_a_client_that_drops_without_closing_is_removed_and_others_are_not_held_up(local_stack):
     env = local_stack.env
-    keys = Keys(env["KEY_PREFIX"])
+    keys = KeyScheme(env["KEY_PREFIX"])
     redis = sync_client(env["REDIS_URL"])
-    registry = ConnectionRegistry(redis, keys, Limits(7_200_000, 600_000))
+    registry = RedisConnectionRegistry(redis, keys, Limits(7_200_000, 600_000))
     order_id = submit(local_stack)
     # a connection that vanished without its $disconnect ever running (as API Gateway may lose one)
     registry.register("bG9zdC1kaXNjb25uZWN0", 0, 0)

@@ -15,8 +15,8 @@ import aiohttp
 
 from faults.harness import record
 from order_engine.domain.lifecycle import TERMINAL
-from order_engine.store.keys import Keys
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.connect import sync_client
 
 CONNECTIONS = 1000
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "45"))
@@ -49,12 +49,12 @@ def stack_rss_bytes(stack) -> int:
 
 def registry_keys(stack) -> int:
     client = sync_client(stack.env["REDIS_URL"])
-    return sum(1 for _ in client.scan_iter(match=f"{Keys(stack.env['KEY_PREFIX']).prefix}ws:*", count=1000))
+    return sum(1 for _ in client.scan_iter(match=f"{KeyScheme(stack.env['KEY_PREFIX']).prefix}ws:*", count=1000))
 
 
 def leftover_keys(stack) -> list[str]:
     client = sync_client(stack.env["REDIS_URL"])
-    return sorted(client.scan_iter(match=f"{Keys(stack.env['KEY_PREFIX']).prefix}ws:*", count=1000))
+    return sorted(client.scan_iter(match=f"{KeyScheme(stack.env['KEY_PREFIX']).prefix}ws:*", count=1000))
 
 
 @dataclass

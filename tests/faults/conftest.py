@@ -13,7 +13,7 @@ import pytest
 
 from e2e.conftest import StackProcess, free_port, launch_stack
 from local.embedded import EmbeddedPostgres, EmbeddedRedis
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters.redis.connect import sync_client
 
 
 @dataclass

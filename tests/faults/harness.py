@@ -15,7 +15,7 @@ import aiohttp
 import pg8000.native
 
 from order_engine.domain.lifecycle import TERMINAL, can_transition
-from order_engine.store.postgres import connect_kwargs
+from order_engine.adapters.postgres.database import connect_kwargs
 
 TERMINAL_NAMES = {str(s) for s in TERMINAL}
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}

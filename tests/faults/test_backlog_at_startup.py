@@ -9,14 +9,14 @@ import pytest
 
 from harness import query, record
 from order_engine.config import Settings
-from order_engine.dex.adapters.listing_store import ListingStore
+from order_engine.adapters.postgres.listing_table import PgListingBook
 from order_engine.services.submit import SubmitService
-from order_engine.store.intake import OrderIntake
-from order_engine.store.keys import Keys
-from order_engine.store.quotes import QuoteBook
-from order_engine.store.migrations import ensure_database, migrate
-from order_engine.store.orders import OrderRepository
-from order_engine.store.postgres import Database
+from order_engine.adapters.redis.order_intake import RedisOrderIntake
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.quote_book import RedisQuoteBook
+from order_engine.adapters.postgres.migrations import ensure_database, migrate
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.adapters.postgres.database import Database
 
 BACKLOG = 300
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
@@ -35,8 +35,8 @@ def make_backlog(servers) -> list[str]:
     migrate(s.database_url, s.database_schema)
     db = Database(s.database_url, s.database_schema)
     try:
-        submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoExecutor(),
-                               ListingStore(db), QuoteBook(s.redis_url, Keys(s.key_prefix)))
+        submit = SubmitService(s, OrderRepository(db), RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), NoExecutor(),
+                               PgListingBook(db), RedisQuoteBook(s.redis_url, KeyScheme(s.key_prefix)))
         return [submit.submit(ORDER).order.id for _ in range(BACKLOG)]
     finally:
         db.close()

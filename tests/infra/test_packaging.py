@@ -26,7 +26,7 @@ def test_domain_imports_no_io_and_no_adapters():
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 module = node.module if isinstance(node, ast.ImportFrom) else node.names[0].name
                 module = module or ""
-                assert not module.startswith(("order_engine.store", "order_engine.services", "order_engine.api",
+                assert not module.startswith(("order_engine.adapters", "order_engine.services", "order_engine.api",
                                               "redis", "pg8000", "boto3", "aiohttp", "socket", "requests")), \
                     f"{path.name} imports {module}"
 

@@ -10,8 +10,8 @@ from order_engine.domain.swaps import BuiltSwap, Route, RouteLeg, SwapResult
 from order_engine.bootstrap import simulated_dex
 from order_engine.dex.simulated import SimulatedDex
 from order_engine.domain.tokens import lookup
-from order_engine.store.keys import Keys
-from order_engine.store.redis_client import sync_client
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.connect import sync_client
 
 SOL, USDC, USDT = lookup("SOL").mint, lookup("USDC").mint, lookup("USDT").mint
 
@@ -61,7 +61,7 @@ def lose_redis(settings: Settings) -> None:
 
 
 def pair_key(settings: Settings, pair: str = "SOL-USDC") -> str:
-    return Keys(settings.key_prefix).dex_pair(pair)
+    return KeyScheme(settings.key_prefix).dex_pair(pair)
 
 
 __all__ = ["BuiltSwap", "ManualClock", "SOL", "USDC", "USDT", "execute", "lose_redis", "pair_key", "simulated", "trade_on"]

@@ -10,15 +10,15 @@ from typing import Any
 
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import TERMINAL
-from order_engine.domain.orders import OrderEvent, parse_order_request
+from order_engine.domain.order import OrderEvent, parse_order_request
 from order_engine.bootstrap import deadline_in, run_executor_async as run_async
 from order_engine.services.executor.engine import RunSummary
-from order_engine.store.ws_notifier import LoggingNotifier
-from order_engine.store.intake import OrderIntake
-from order_engine.store.keys import Keys
-from order_engine.domain.orders import pending_detail
-from order_engine.store.orders import OrderRepository
-from order_engine.store.postgres import Database
+from order_engine.adapters.aws.ws_fanout import LoggingNotifier
+from order_engine.adapters.redis.order_intake import RedisOrderIntake
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.domain.order import pending_detail
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.adapters.postgres.database import Database
 
 SOL_TO_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5", "slippageBps": 100}
 
@@ -34,7 +34,7 @@ def executor_settings(settings: Settings, **overrides: Any) -> Settings:
 def submit_orders(s: Settings, db: Database, n: int, body: dict[str, Any] = SOL_TO_USDC, *, push: bool = True,
                   pushes: int = 1) -> list[str]:
     """Insert n orders (and their pending events) as submit does, and push each id `pushes` times."""
-    repo, intake = OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix))
+    repo, intake = OrderRepository(db), RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix))
     request = parse_order_request(body, default_slippage_bps=s.default_slippage_bps,
                                   max_slippage_bps=s.max_slippage_bps)
     ids = []

@@ -7,14 +7,14 @@ import threading
 import time
 
 from helpers import FakeLambdaContext, http_event, response_json
-from order_engine.domain.access import Client, key_hash
-from order_engine.store.api_keys import ApiKeyStore
-from order_engine.store.keys import Keys
-from order_engine.store.rate_limit import SubmitBuckets
+from order_engine.domain.api_keys import Client, key_hash
+from order_engine.adapters.postgres.api_key_table import PgApiKeyStore
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.submit_buckets import RedisSubmitBuckets
 
 
 def test_a_key_is_stored_as_its_hash_found_until_revoked_and_listed_without_itself(db):
-    store = ApiKeyStore(db)
+    store = PgApiKeyStore(db)
     key, record = store.create("acme", label="bot", rate_per_s=3.0, burst=4)
     assert db.run("SELECT count(*) FROM api_keys WHERE key_hash = :h", h=key_hash(key))[0][0] == 1
     assert db.run("SELECT count(*) FROM api_keys WHERE key_hash = :k OR key_prefix = :k", k=key)[0][0] == 0
@@ -27,7 +27,7 @@ def test_a_key_is_stored_as_its_hash_found_until_revoked_and_listed_without_itse
 
 
 def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings):
-    buckets = SubmitBuckets(settings.redis_url, Keys(settings.key_prefix))
+    buckets = RedisSubmitBuckets(settings.redis_url, KeyScheme(settings.key_prefix))
     results: list[int] = []
     lock = threading.Lock()
 
@@ -46,7 +46,7 @@ def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings
 
 
 def test_the_bucket_refills_at_its_rate(settings):
-    buckets = SubmitBuckets(settings.redis_url, Keys(settings.key_prefix))
+    buckets = RedisSubmitBuckets(settings.redis_url, KeyScheme(settings.key_prefix))
     assert [buckets.take("acme", 10, 2) for _ in range(2)] == [0, 0]
     wait = buckets.take("acme", 10, 2)
     assert 0 < wait <= 100

@@ -241,7 +241,7 @@ def test_unknown_route_is_404_in_error_shape(configured, orders_fn):
 
 def test_every_refusal_is_cheap_and_4xx(configured, submit_fn, orders_fn, capsys):
     """Each bad input of this file, refused again in a loop: the CPU it costs (time.process_time, the median of 5
-    runs, printed; run with -s to see it) is a figure for the README, not an assertion (the machine is shared)."""
+    runs, printed; run with -s to see it) is a figure for docs/api.md, not an assertion (the machine is shared)."""
     import statistics
     import time
 

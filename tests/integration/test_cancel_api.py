@@ -14,8 +14,8 @@ from executor_support import executor_settings, insert_waiting, landed_swaps_per
 from helpers import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap
 from order_engine.bootstrap import deadline_in, run_executor_async
-from order_engine.store.keys import Keys
-from order_engine.store.ws_notifier import LoggingNotifier
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.aws.ws_fanout import LoggingNotifier
 from ws_stack import advance
 
 SOL_TO_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
@@ -69,7 +69,7 @@ def run_executor_with_spy(s):
 
 def test_a_cancel_before_routing_ends_cancelled_and_the_order_never_reaches_the_venues(
         configured, settings, submit_fn, orders_fn, db, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     cancelled = submit(submit_fn, amount="0.123456789")  # an amount of its own, to find among the venues' quotes
     kept = submit(submit_fn)
 
@@ -98,7 +98,7 @@ def test_a_cancel_before_routing_ends_cancelled_and_the_order_never_reaches_the_
 
 def test_a_cancel_once_routing_started_is_409_with_the_status_and_changes_nothing(
         configured, settings, submit_fn, orders_fn, db, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     order_id = submit(submit_fn)
     advance(db, redis_client, keys, order_id, "routing")
 
@@ -146,7 +146,7 @@ def test_a_cancel_reads_the_order_as_get_does_404_and_400_writing_nothing(config
 @pytest.mark.parametrize("before", ["routing", "confirmed"])
 def test_the_database_refuses_a_cancel_the_lifecycle_does_not_allow_even_in_direct_sql(
         configured, settings, submit_fn, db, redis_client, before):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     order_id = submit(submit_fn)
     for step in ("routing", "building", "submitted", "confirmed")[:("routing", "confirmed").index(before) * 3 + 1]:
         advance(db, redis_client, keys, order_id, step)

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from order_engine.store.connections import ConnectionRegistry, Limits
-from order_engine.store.keys import Keys
+from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+from order_engine.adapters.redis.key_scheme import KeyScheme
 
 HOUR_MS = 3_600_000
 ORDER_A, ORDER_B = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f", "7a1e2b3c-4d5e-4f60-8a9b-0c1d2e3f4a5b"
@@ -12,7 +12,7 @@ ORDER_A, ORDER_B = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f", "7a1e2b3c-4d5e-4f60-8
 
 @pytest.fixture
 def registry(settings, redis_client):
-    return ConnectionRegistry(redis_client, Keys(settings.key_prefix), Limits(2 * HOUR_MS, 600_000))
+    return RedisConnectionRegistry(redis_client, KeyScheme(settings.key_prefix), Limits(2 * HOUR_MS, 600_000))
 
 
 def test_disconnect_removes_the_connection_from_every_order_it_watched(registry):
@@ -37,7 +37,7 @@ def test_unsubscribe_stops_one_order_only(registry):
 
 
 def test_a_connection_expires_at_the_sooner_of_its_idle_and_maximum_limits(registry, redis_client, settings):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     registry.register("fresh", connected_at_ms=0, now_ms=0)
     registry.register("old", connected_at_ms=0, now_ms=2 * HOUR_MS - 60_000)  # a minute before its 2 hours
     assert 590_000 < redis_client.pttl(keys.ws_connection("fresh")) <= 600_000
@@ -47,7 +47,7 @@ def test_a_connection_expires_at_the_sooner_of_its_idle_and_maximum_limits(regis
 
 
 def test_a_message_marks_the_connection_open_and_restarts_its_idle_clock(registry, redis_client, settings):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     registry.register("c1", 0, 0)
     assert registry.state("c1").open is False
     redis_client.pexpire(keys.ws_connection("c1"), 1000)
@@ -81,10 +81,10 @@ def test_a_410_for_a_connection_the_registry_no_longer_knows_drops_its_subscript
 
 
 def test_a_message_handled_after_its_disconnect_does_not_bring_the_connection_back(redis_client, settings):
-    from order_engine.store.connections import ConnectionRegistry, Limits
-    from order_engine.store.keys import Keys
+    from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+    from order_engine.adapters.redis.key_scheme import KeyScheme
 
-    registry = ConnectionRegistry(redis_client, Keys(settings.key_prefix), Limits(7_200_000, 600_000))
+    registry = RedisConnectionRegistry(redis_client, KeyScheme(settings.key_prefix), Limits(7_200_000, 600_000))
     order_id = "8d0f5a8e-6a4e-4a43-9d57-2a4b3f1d7a10"
     registry.register("c1", 1_000, 1_000)
     registry.remove("c1")  # $disconnect ran first

@@ -10,10 +10,10 @@ import uuid
 from hypothesis import HealthCheck, given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from order_engine.dex.market import decode
+from order_engine.dex.live_market import decode
 from order_engine.domain.swaps import SignatureState
-from order_engine.dex.model.market import PAIRS, MarketParams, initial_state
-from order_engine.store.redis_client import sync_client
+from order_engine.dex.model.market_model import PAIRS, MarketParams, initial_state
+from order_engine.adapters.redis.connect import sync_client
 
 from dex_helpers import SOL, USDC, ManualClock, pair_key, simulated, trade_on
 

@@ -8,11 +8,11 @@ from fractions import Fraction
 
 import pytest
 
-from order_engine.dex.adapters.listing_store import ListingStore
+from order_engine.adapters.postgres.listing_table import PgListingBook
 from order_engine.domain.swaps import NoPool
 from order_engine.domain.tokens import lookup
-from order_engine.services.listings import ListingService
-from order_engine.store.postgres import Database
+from order_engine.services.listing_admin import ListingService
+from order_engine.adapters.postgres.database import Database
 
 from dex_helpers import SOL, USDC, ManualClock, execute, lose_redis, simulated
 from helpers import FakeLambdaContext, http_event, response_json
@@ -22,7 +22,7 @@ SLOT_MS = 400
 
 
 def schedule(settings, clock, **body):
-    service = ListingService(settings, ListingStore(Database(settings.database_url, settings.database_schema)), clock)
+    service = ListingService(settings, PgListingBook(Database(settings.database_url, settings.database_schema)), clock)
     return service.create({"token": "NOVA", "quoteToken": "USDC", "price": "0.25", "liquidity": 200_000, **body})
 
 

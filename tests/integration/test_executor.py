@@ -10,7 +10,7 @@ from executor_support import (
 )
 from order_engine.domain.retry import RetryPolicy
 from order_engine import bootstrap
-from order_engine.store.keys import Keys
+from order_engine.adapters.redis.key_scheme import KeyScheme
 
 
 def test_an_order_goes_from_pending_to_confirmed_with_one_event_per_step(settings, db, redis_client):
@@ -29,7 +29,7 @@ def test_an_order_goes_from_pending_to_confirmed_with_one_event_per_step(setting
     row = db.run("SELECT status, tx_hash, amount_out, executed_price, completed_at FROM orders WHERE id = :id",
                  id=order_id)[0]
     assert row[0] == "confirmed" and row[1] == submitted["txHash"] and row[2] > 0 and row[4] is not None
-    keys = Keys(s.key_prefix)
+    keys = KeyScheme(s.key_prefix)
     frames = [json.loads(f) for f in redis_client.lrange(keys.order_events(order_id), 0, -1)]
     assert [f["seq"] for f in frames] == [1, 2, 3, 4, 5] and frames[-1]["status"] == "confirmed"
     assert redis_client.hget(keys.order_live(order_id), "status") == "confirmed"
@@ -108,7 +108,7 @@ def test_the_global_cap_holds_across_three_instances(settings, db, redis_client)
     summaries = run(s, count=3)
 
     assert max(x.peak_global_in_flight for x in summaries) <= 15
-    assert int(redis_client.get(Keys(s.key_prefix).peak_in_flight)) <= 15
+    assert int(redis_client.get(KeyScheme(s.key_prefix).peak_in_flight)) <= 15
     assert all(x.peak_local_in_flight <= 10 for x in summaries)
     assert sum(x.outcomes["confirmed"] for x in summaries) == 90
     assert_each_order_finished_once(db, ids)
@@ -130,7 +130,7 @@ def test_the_reconciler_leaves_waiting_orders_to_their_watcher_and_the_executor_
     s = executor_settings(settings, reconcile_grace_ms=0, idle_exit_ms=1_500)
     ids = submit_orders(s, db, 2, push=False)
     waiting = insert_waiting(db, like=ids[0])
-    redis_client.lpush(Keys(s.key_prefix).ready, waiting)  # e.g. a stray push: the executor must not route it
+    redis_client.lpush(KeyScheme(s.key_prefix).ready, waiting)  # e.g. a stray push: the executor must not route it
 
     [summary] = run(s)
 
@@ -143,7 +143,7 @@ def test_the_reconciler_leaves_waiting_orders_to_their_watcher_and_the_executor_
 
 def test_corrupt_entries_and_unknown_orders_go_to_the_dead_letters_with_a_reason(settings, db, redis_client):
     s = executor_settings(settings)
-    keys = Keys(s.key_prefix)
+    keys = KeyScheme(s.key_prefix)
     unknown = "00000000-0000-4000-8000-000000000000"
     redis_client.lpush(keys.ready, "not-an-order-id", unknown)
 

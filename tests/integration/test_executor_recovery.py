@@ -16,11 +16,11 @@ from executor_support import (
 from order_engine.bootstrap import simulated_dex
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
-from order_engine.store.keys import Keys
-from order_engine.store.orders import OrderRepository
-from order_engine.store.queue import WorkQueue
-from order_engine.store.redis_client import async_client, sync_client
-from order_engine.store.transitions import write_transitions
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.adapters.redis.work_queue import RedisWorkQueue
+from order_engine.adapters.redis.connect import async_client, sync_client
+from order_engine.adapters.postgres.transition_writes import write_transitions
 
 
 def test_an_order_whose_executor_died_comes_back_when_its_lease_expires(settings, db):
@@ -29,7 +29,7 @@ def test_an_order_whose_executor_died_comes_back_when_its_lease_expires(settings
 
     async def crashed_executor_claims():
         client = async_client(s.redis_url)
-        queue = WorkQueue(client, Keys(s.key_prefix), "crashed", lease_ms=300, max_in_flight=100, max_stalls=3)
+        queue = RedisWorkQueue(client, KeyScheme(s.key_prefix), "crashed", lease_ms=300, max_in_flight=100, max_stalls=3)
         claimed = await queue.claim(1)
         await client.aclose()
         return claimed.ids
@@ -71,7 +71,7 @@ def test_an_order_found_submitted_asks_the_chain_and_is_not_swapped_again(settin
              (Status.BUILDING, {"blockhashExpiresAt": built.blockhash_expires_at_ms}, {}),
              (Status.SUBMITTED, {"txHash": signature, "blockhashExpiresAt": built.blockhash_expires_at_ms},
               {"tx_hash": signature}))
-    redis_client.lpush(Keys(s.key_prefix).ready, order_id)
+    redis_client.lpush(KeyScheme(s.key_prefix).ready, order_id)
 
     run(s)
 
@@ -104,7 +104,7 @@ def test_an_order_whose_transaction_was_sent_before_submitted_was_recorded_is_co
             await dex.close()
 
     signature = asyncio.run(build_record_send_die())
-    redis_client.lpush(Keys(s.key_prefix).ready, order_id)
+    redis_client.lpush(KeyScheme(s.key_prefix).ready, order_id)
 
     run(s)
 
@@ -126,7 +126,7 @@ def test_an_order_found_building_whose_transaction_never_reached_the_chain_is_re
     _advance(db, order,
              (Status.ROUTING, {}, {"attempts": 1}),
              (Status.BUILDING, {"txHash": never_sent, "blockhashExpiresAt": expired}, {"tx_hash": never_sent}))
-    redis_client.lpush(Keys(s.key_prefix).ready, order_id)
+    redis_client.lpush(KeyScheme(s.key_prefix).ready, order_id)
 
     run(s)
 
@@ -148,7 +148,7 @@ def test_an_order_found_submitted_whose_transaction_can_no_longer_land_is_retrie
              (Status.ROUTING, {}, {"attempts": 1}),
              (Status.BUILDING, {"blockhashExpiresAt": expired}, {}),
              (Status.SUBMITTED, {"txHash": never_sent, "blockhashExpiresAt": expired}, {"tx_hash": never_sent}))
-    redis_client.lpush(Keys(s.key_prefix).ready, order_id)
+    redis_client.lpush(KeyScheme(s.key_prefix).ready, order_id)
 
     run(s)
 

@@ -16,7 +16,7 @@ from executor_support import InProcessExecutor, executor_settings, statuses, tim
 from helpers import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap
 from order_engine.domain.triggers import price_book
-from order_engine.store.keys import Keys
+from order_engine.adapters.redis.key_scheme import KeyScheme
 
 FAR_EXPIRY_S = 30
 SELL_SOL = {"type": "limit", "tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
@@ -139,7 +139,7 @@ def test_a_limit_order_replayed_with_its_idempotency_key_is_the_same_order(confi
 
 def test_a_redis_flush_while_1000_limit_orders_wait_loses_none(configured, settings, db, redis_client):
     s = limit_settings(settings)
-    keys = Keys(s.key_prefix)
+    keys = KeyScheme(s.key_prefix)
     submitters = [bootstrap.build(configured).submit for _ in range(4)]  # a connection each, as 4 submit workers
 
     async def scenario():
@@ -248,7 +248,7 @@ def test_a_bad_limit_order_is_a_400_naming_the_field_and_rule_and_writes_nothing
 def test_a_cancelled_waiting_order_leaves_its_book(configured, submit_fn, orders_fn, settings, redis_client):
     """So a stale entry cannot hide a lost one from the rebuild's count, and the watcher never sees it again."""
     _, body = submit(submit_fn, {**SELL_SOL, "limitPrice": "500", "ttlSeconds": 600})
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     book = keys.waiting_book("price", price_book(SOL, USDC))
     assert redis_client.zscore(book, body["orderId"]) == 500.0
     event = http_event("DELETE", f"/api/orders/{body['orderId']}", route_key="DELETE /api/orders/{orderId}",
@@ -262,6 +262,6 @@ def test_a_cancelled_waiting_order_leaves_its_book(configured, submit_fn, orders
 def test_a_limit_orders_first_frame_is_a_status_frame(configured, submit_fn, settings, redis_client):
     """The waiting event's detail must not overwrite the frame's `type` (a client routes frames by it)."""
     _, body = submit(submit_fn, {**SELL_SOL, "limitPrice": "500", "ttlSeconds": 600})
-    [frame] = [json.loads(raw) for raw in redis_client.lrange(Keys(settings.key_prefix).order_events(body["orderId"]), 0, -1)]
+    [frame] = [json.loads(raw) for raw in redis_client.lrange(KeyScheme(settings.key_prefix).order_events(body["orderId"]), 0, -1)]
     assert frame["type"] == "status" and frame["status"] == "waiting"
     assert (frame["orderType"], frame["limitPrice"], frame["seq"]) == ("limit", "500", 1)

@@ -9,7 +9,7 @@ import pytest
 
 from executor_support import executor_settings, run, submit_orders, timeline
 from order_engine.config import Settings
-from order_engine.store.postgres import Database
+from order_engine.adapters.postgres.database import Database
 
 SEEDS = range(1, 21)
 DEMO = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}  # at the default slippage

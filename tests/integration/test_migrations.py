@@ -4,7 +4,7 @@ import pg8000.native
 import pytest
 
 from order_engine.domain.lifecycle import INITIAL, Status, database_transitions
-from order_engine.store.migrations import migrate
+from order_engine.adapters.postgres.migrations import migrate
 
 
 def _insert_pending(db, order_id="00000000-0000-0000-0000-000000000001"):

@@ -12,9 +12,9 @@ import uvloop
 from aiohttp import web
 
 from order_engine import config
-from order_engine.store.connections import ConnectionRegistry, Limits
-from order_engine.store.keys import Keys
-from order_engine.store.ws_notifier import ManagementApiNotifier
+from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
 from helpers import live_subscription
 
@@ -24,7 +24,7 @@ FRAME = {"type": "status", "orderId": ORDER_ID, "status": "routing", "seq": 2}
 
 @pytest.fixture
 def registry(settings, redis_client):
-    return ConnectionRegistry(redis_client, Keys(settings.key_prefix), Limits(settings.ws_max_connection_ms, settings.ws_idle_ms))
+    return RedisConnectionRegistry(redis_client, KeyScheme(settings.key_prefix), Limits(settings.ws_max_connection_ms, settings.ws_idle_ms))
 
 
 def test_every_subscriber_gets_the_frame_once(ws_stack, registry):

@@ -44,9 +44,9 @@ def dead_letter(redis_client, keys, order_id, reason="stalled 4 times: its execu
 
 @pytest.fixture
 def keys(configured):
-    from order_engine.store.keys import Keys
+    from order_engine.adapters.redis.key_scheme import KeyScheme
 
-    return Keys(configured.key_prefix)
+    return KeyScheme(configured.key_prefix)
 
 
 def test_a_failed_order_starts_over_from_pending_and_is_queued(configured, submit_fn, orders_fn, db, redis_client, keys):

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 
 from order_engine.ports import PostResult
-from order_engine.store.management_api import ConnectionPoster
+from order_engine.adapters.aws.management_api import ConnectionPoster
 
 
 class FlakyManagementApi:

@@ -5,9 +5,9 @@ import asyncio
 import json
 import time
 
-from order_engine.store.keys import Keys
-from order_engine.store.queue import WorkQueue
-from order_engine.store.redis_client import async_client
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.work_queue import RedisWorkQueue
+from order_engine.adapters.redis.connect import async_client
 
 
 def with_queues(settings, body, owners=("a", "b"), **options):
@@ -15,7 +15,7 @@ def with_queues(settings, body, owners=("a", "b"), **options):
         client = async_client(settings.redis_url)
         try:
             opts = dict(lease_ms=5_000, max_in_flight=100, max_stalls=1) | options
-            queues = [WorkQueue(client, Keys(settings.key_prefix), owner, **opts) for owner in owners]
+            queues = [RedisWorkQueue(client, KeyScheme(settings.key_prefix), owner, **opts) for owner in owners]
             return await body(*queues)
         finally:
             await client.aclose()
@@ -23,7 +23,7 @@ def with_queues(settings, body, owners=("a", "b"), **options):
 
 
 def test_claim_hands_out_ready_ids_in_submit_order_and_drops_duplicates_in_flight(settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     redis_client.lpush(keys.ready, "o1", "o2", "o1", "o3")
 
     async def body(a, b):
@@ -38,7 +38,7 @@ def test_claim_hands_out_ready_ids_in_submit_order_and_drops_duplicates_in_fligh
 
 
 def test_claims_never_exceed_the_global_cap(settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     redis_client.lpush(keys.ready, *[f"o{i}" for i in range(10)])
 
     async def body(a, b):
@@ -50,7 +50,7 @@ def test_claims_never_exceed_the_global_cap(settings, redis_client):
 
 
 def test_only_the_lease_holder_can_settle_an_order(settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     redis_client.lpush(keys.ready, "o1", "o2")
 
     async def body(a, b):
@@ -65,7 +65,7 @@ def test_only_the_lease_holder_can_settle_an_order(settings, redis_client):
 
 
 def test_a_retry_waits_in_the_delayed_set_until_due_then_goes_first(settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     redis_client.lpush(keys.ready, "o1")
 
     async def body(a, _):
@@ -83,7 +83,7 @@ def test_a_retry_waits_in_the_delayed_set_until_due_then_goes_first(settings, re
 
 
 def test_expired_leases_come_back_and_too_many_stalls_dead_letter_the_order(settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     redis_client.lpush(keys.ready, "o1")
 
     async def body(a, b):
@@ -105,7 +105,7 @@ def test_expired_leases_come_back_and_too_many_stalls_dead_letter_the_order(sett
 
 
 def test_an_id_stranded_between_blmove_and_its_lease_is_recovered(settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     redis_client.lpush(keys.processing, "o1")  # a crash right after BLMOVE
 
     async def body(a, b):
@@ -120,7 +120,7 @@ def test_an_id_stranded_between_blmove_and_its_lease_is_recovered(settings, redi
 
 
 def test_renewal_reports_leases_this_executor_no_longer_holds(settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     redis_client.lpush(keys.ready, "o1", "o2")
 
     async def body(a, _):

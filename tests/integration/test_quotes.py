@@ -14,17 +14,17 @@ from helpers import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 from order_engine.bootstrap import deadline_in, run_executor_async
 from order_engine.config import Settings
-from order_engine.dex.adapters.listing_store import ListingStore
+from order_engine.adapters.postgres.listing_table import PgListingBook
 from order_engine.dex.simulated import SimulatedDex
 from order_engine.domain.slippage import min_amount_out
 from order_engine.services.quote import QuoteService
 from order_engine.services.submit import SubmitService
-from order_engine.store.intake import OrderIntake
-from order_engine.store.keys import Keys
-from order_engine.store.orders import OrderRepository
-from order_engine.store.postgres import Database
-from order_engine.store.quotes import QuoteBook
-from order_engine.store.ws_notifier import LoggingNotifier
+from order_engine.adapters.redis.order_intake import RedisOrderIntake
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.adapters.postgres.database import Database
+from order_engine.adapters.redis.quote_book import RedisQuoteBook
+from order_engine.adapters.aws.ws_fanout import LoggingNotifier
 
 ONE_SOL = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}
 
@@ -45,12 +45,12 @@ def quote_then_execute(settings: Settings, db: Database, query: dict[str, str], 
 
     async def scenario() -> tuple[dict[str, Any], str]:
         async with simulated(s, clock=clock) as dex:
-            book = QuoteBook(s.redis_url, Keys(s.key_prefix))
+            book = RedisQuoteBook(s.redis_url, KeyScheme(s.key_prefix))
             quoted = await QuoteService(s, dex, book, clock_ms=clock).quote(query)
             if move is not None:
                 await move(dex, quoted)
-            submit = SubmitService(s, OrderRepository(db), OrderIntake(s.redis_url, Keys(s.key_prefix)), NoWaker(),
-                                   ListingStore(db), book, clock_ms=clock)
+            submit = SubmitService(s, OrderRepository(db), RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), NoWaker(),
+                                   PgListingBook(db), book, clock_ms=clock)
             order = submit.submit({**query, "quoteId": quoted["quoteId"]}).order
             await run_executor_async(s, deadline_in(30_000), dex=dex, notifier=LoggingNotifier(), owner="quote-test")
             return quoted, order.id
@@ -69,7 +69,7 @@ def order_row(db: Database, order_id: str) -> dict[str, Any]:
 def test_a_quote_shows_both_venues_the_route_and_its_reason_and_its_minimum(settings):
     async def scenario() -> dict[str, Any]:
         async with simulated(settings, clock=ManualClock()) as dex:
-            book = QuoteBook(settings.redis_url, Keys(settings.key_prefix))
+            book = RedisQuoteBook(settings.redis_url, KeyScheme(settings.key_prefix))
             return await QuoteService(settings, dex, book).quote({**ONE_SOL, "slippageBps": "80"})
 
     quoted = asyncio.run(scenario())

@@ -10,12 +10,12 @@ from datetime import datetime, timezone
 import pytest
 
 from order_engine.domain.lifecycle import Status
-from order_engine.domain.orders import Order, OrderEvent
+from order_engine.domain.order import Order, OrderEvent
 from order_engine.domain.tokens import lookup
-from order_engine.store.connections import ConnectionRegistry, Limits
-from order_engine.store.keys import Keys
-from order_engine.store.live_state import LiveState
-from order_engine.store.redis_client import async_client
+from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.live_state import RedisLiveState
+from order_engine.adapters.redis.connect import async_client
 
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
 AT = datetime(2026, 12, 2, tzinfo=timezone.utc)
@@ -26,26 +26,26 @@ STEPS = (Status.ROUTING, Status.BUILDING, Status.SUBMITTED, Status.CONFIRMED)  #
 
 
 @pytest.fixture
-def keys(settings) -> Keys:
-    return Keys(settings.key_prefix)
+def keys(settings) -> KeyScheme:
+    return KeyScheme(settings.key_prefix)
 
 
 @pytest.fixture
-def registry(redis_client, keys) -> ConnectionRegistry:
-    registry = ConnectionRegistry(redis_client, keys, Limits(7_200_000, 600_000))
+def registry(redis_client, keys) -> RedisConnectionRegistry:
+    registry = RedisConnectionRegistry(redis_client, keys, Limits(7_200_000, 600_000))
     registry.register("watcher", 0, 0)
     registry.register("late", 0, 0)
     return registry
 
 
-def store_step(settings, keys: Keys, seq: int) -> set[str]:
+def store_step(settings, keys: KeyScheme, seq: int) -> set[str]:
     """The executor's write of step `seq`: the subscribers it then posts the frame to."""
     order = dataclasses.replace(ORDER, status=STEPS[seq - 2], seq=seq)
 
     async def record() -> set[str]:
         client = async_client(settings.redis_url)
         try:
-            found = await LiveState(client, keys, 60).record([(order, OrderEvent(ORDER_ID, seq, order.status, 0, AT, {}))])
+            found = await RedisLiveState(client, keys, 60).record([(order, OrderEvent(ORDER_ID, seq, order.status, 0, AT, {}))])
             return found[ORDER_ID]
         finally:
             await client.aclose()

@@ -7,8 +7,8 @@ import json
 from executor_support import executor_settings, submit_orders, timeline
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
-from order_engine.store.orders import OrderRepository
-from order_engine.store.transitions import _LOAD, _WRITE, PgWorker, write_transitions
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.adapters.postgres.transition_writes import _LOAD, _WRITE, PgWorker, write_transitions
 
 
 def _routed_and_built(order, **build_changes):

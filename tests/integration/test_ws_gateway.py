@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from order_engine import bootstrap, config
-from order_engine.store.keys import REPLAYING, Keys
+from order_engine.adapters.redis.key_scheme import REPLAYING, KeyScheme
 from helpers import live_subscription
 from ws_stack import WsStack
 
@@ -119,10 +119,10 @@ LIFECYCLE = ("routing", "building", "submitted", "confirmed")
 
 
 def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, redis_client):
-    from order_engine.store.ws_notifier import ManagementApiNotifier
+    from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
     from ws_stack import advance
 
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     order_id = submit_order()
     live_settings = config.settings()
 
@@ -147,7 +147,7 @@ def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, 
 def test_a_subscriber_after_completion_gets_the_whole_history_from_postgresql(ws_stack, settings, db, redis_client):
     from ws_stack import advance
 
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     order_id = submit_order()
     for status in LIFECYCLE:
         advance(db, redis_client, keys, order_id, status, {"note": status})
@@ -167,7 +167,7 @@ def management_client(ws_stack):
 
 
 def test_management_api_posts_describes_and_closes_a_connection(ws_stack, settings, redis_client):
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     client = management_client(ws_stack)
 
     async def scenario():
@@ -218,20 +218,20 @@ def test_a_message_over_128_kb_closes_the_connection_with_1009(ws_stack):
 
 
 def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the_event(ws_stack, settings, db, redis_client):
-    from order_engine.store.connections import ConnectionRegistry, Limits
-    from order_engine.store.ws_notifier import ManagementApiNotifier
+    from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+    from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
     from ws_stack import advance
 
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
     live_settings = config.settings()
-    registry = ConnectionRegistry(redis_client, keys, Limits(live_settings.ws_max_connection_ms, live_settings.ws_idle_ms))
+    registry = RedisConnectionRegistry(redis_client, keys, Limits(live_settings.ws_max_connection_ms, live_settings.ws_idle_ms))
     order_id = submit_order()
     # a connection whose $disconnect was lost: open, subscribed, unknown to the gateway
     registry.register("c3RhbGUtY29ubmVjdGlvbg=", 1, 1)
     registry.mark_open("c3RhbGUtY29ubmVjdGlvbg=")
     live_subscription(registry, "c3RhbGUtY29ubmVjdGlvbg=", order_id, 1, 1)
 
-    def both_live() -> bool:  # the client's replay is sent, so the executor posts to it (store/connections.py)
+    def both_live() -> bool:  # the client's replay is sent, so the executor posts to it (adapters/redis/ws_registry.py)
         members = redis_client.smembers(keys.ws_subscribers(order_id))
         return len(members) == 2 and not any(m.startswith(REPLAYING) for m in members)
 
@@ -261,7 +261,7 @@ def test_an_idle_connection_is_closed_with_1001_and_forgotten(configured, monkey
     monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
     config.settings.cache_clear()
     bootstrap.subscriptions.cache_clear()
-    keys = Keys(settings.key_prefix)
+    keys = KeyScheme(settings.key_prefix)
 
     async def scenario():
         async with aiohttp.ClientSession() as session, session.ws_connect(stack.ws_url, autoping=True) as ws:
@@ -282,7 +282,7 @@ def test_an_idle_connection_is_closed_with_1001_and_forgotten(configured, monkey
 
 def test_pipelined_posts_arrive_in_order_over_one_connection_and_stop_at_a_gone_connection(ws_stack):
     from order_engine.ports import PostResult
-    from order_engine.store.management_api import ConnectionPoster
+    from order_engine.adapters.aws.management_api import ConnectionPoster
 
     poster = ConnectionPoster(ws_stack.management_endpoint)
     frames = [{"type": "status", "seq": seq} for seq in range(1, 41)]

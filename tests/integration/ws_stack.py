@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class InProcessFunctions:
-    """`invoke(name, event)` and `pool(name).invoke_async(event)`, as local/runtime.py offers them."""
+    """`invoke(name, event)` and `pool(name).invoke_async(event)`, as local.runtime's Runtime offers them."""
 
     def __init__(self, template):
         self.template = template
@@ -118,8 +118,8 @@ def advance(db, redis_client, keys, order_id: str, to: str, detail: dict | None 
     Returns the frame, for the caller to publish."""
     from order_engine.domain.lifecycle import Status
     from order_engine.domain.transition import Transition
-    from order_engine.store.orders import OrderRepository
-    from order_engine.store.transitions import write_transitions
+    from order_engine.adapters.postgres.order_repository import OrderRepository
+    from order_engine.adapters.postgres.transition_writes import write_transitions
 
     order = OrderRepository(db).get(order_id)
     transition = Transition(order, Status(to), detail=detail or {})

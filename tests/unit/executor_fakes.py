@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Sequence
 
 from order_engine.domain.lifecycle import QUEUED, Status
-from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
+from order_engine.domain.order import HistoryPosition, Order, OrderEvent, OrderRequest, pending_detail
 from order_engine.domain.swaps import BuiltSwap, Quote, Route, RouteLeg, SignatureState, SwapResult
 from order_engine.domain.tokens import lookup
 from order_engine.domain.transition import Transition

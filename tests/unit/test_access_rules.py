@@ -7,11 +7,11 @@ import json
 import pytest
 
 from helpers import http_event
-from order_engine.api.access import caller, refusal
+from order_engine.api.authorizer_context import caller, refusal
 from order_engine.config import Settings
-from order_engine.domain.access import Client, KeyRecord, credentials, key_hash, new_key, retry_after_s, well_formed
+from order_engine.domain.api_keys import Client, KeyRecord, credentials, key_hash, new_key, retry_after_s, well_formed
 from order_engine.errors import DependencyUnavailable, RateLimited
-from order_engine.services.access import Authenticator, SubmitLimiter
+from order_engine.services.caller_access import Authenticator, SubmitLimiter
 
 
 class Keys:

@@ -1,7 +1,7 @@
-"""The layering of README's Layout section, held against the code's imports and calls.
+"""The layering of docs/architecture.md ("Layers"), held against the code's imports and calls.
 
-functions -> api -> bootstrap -> services -> domain; adapters (store/, dex/) are plugged in by bootstrap alone;
-SQL and Redis are spoken only in store/ and dex/adapters/.
+functions -> api -> bootstrap -> services -> domain; adapters (adapters/, dex/) are plugged in by bootstrap alone;
+SQL and Redis are spoken only in adapters/.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from helpers import parse_python
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "layers" / "core" / "order_engine"
 SHARED = {"order_engine.config", "order_engine.errors", "order_engine.log_context"}
-ADAPTERS = ("order_engine.store", "order_engine.dex")
+ADAPTERS = ("order_engine.adapters", "order_engine.dex")
 # redis-py commands a use case would call on a client it was handed (generic names such as get/set left out)
 REDIS_COMMANDS = {"blmove", "lpush", "rpush", "lrange", "llen", "zadd", "zcard", "zrange", "hget", "hset", "hmget",
                   "hgetall", "sadd", "srem", "smembers", "expire", "register_script", "pipeline", "scan_iter"}
@@ -74,7 +74,7 @@ def test_use_cases_depend_on_ports_not_on_adapters():
     assert offending("order_engine.services", allowed) == {}
 
 
-@pytest.mark.parametrize("package", ["order_engine.store", "order_engine.dex"])
+@pytest.mark.parametrize("package", ["order_engine.adapters", "order_engine.dex"])
 def test_adapters_serve_and_do_not_orchestrate(package):
     forbidden = ("order_engine.services", "order_engine.api", "order_engine.bootstrap")
     bad = {name: {i for i in imports(path) if within(i, *forbidden)}
@@ -119,7 +119,7 @@ def sql_and_redis_calls(path: Path) -> list[str]:
 
 
 def test_sql_and_redis_are_spoken_only_in_the_adapter_packages():
-    adapters = (LIBRARY / "store", LIBRARY / "dex" / "adapters")
+    adapters = (LIBRARY / "adapters",)
     spoken = {str(path.relative_to(ROOT)): calls
               for path in [*LIBRARY.rglob("*.py"), *handler_files()]
               if not any(path.is_relative_to(a) for a in adapters) and (calls := sql_and_redis_calls(path))}
@@ -129,7 +129,34 @@ def test_sql_and_redis_are_spoken_only_in_the_adapter_packages():
 def test_the_checks_above_can_see_a_violation(tmp_path):
     # the detectors themselves: a use case that queries PostgreSQL and pushes to Redis is caught
     bad = tmp_path / "bad.py"
-    bad.write_text("import redis\nfrom order_engine.store.orders import OrderRepository\n"
+    bad.write_text("import redis\nfrom order_engine.adapters.postgres.order_repository import OrderRepository\n"
                    "def f(db, r):\n    db.run('SELECT id FROM orders')\n    r.lpush('k', 1)\n")
-    assert {"redis", "order_engine.store.orders"} <= imports(bad)
+    assert {"redis", "order_engine.adapters.postgres.order_repository"} <= imports(bad)
     assert len(sql_and_redis_calls(bad)) == 2
+
+
+CLIENT_LIBRARIES = {"redis", "pg8000", "boto3", "botocore", "aiohttp"}
+
+
+def client_library_imports(path: Path) -> set[str]:
+    """The top-level names of the wire-client libraries a file imports, at the top or inside a function."""
+    found = set()
+    for node in ast.walk(parse_python(path)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found & CLIENT_LIBRARIES
+
+
+def test_wire_clients_are_imported_only_by_the_adapters():
+    adapters = LIBRARY / "adapters"
+    importers = {str(path.relative_to(ROOT)): libs for path in [*LIBRARY.rglob("*.py"), *handler_files()]
+                 if not path.is_relative_to(adapters) and (libs := client_library_imports(path))}
+    assert importers == {}
+
+
+def test_the_wire_client_check_sees_a_planted_import(tmp_path):
+    planted = tmp_path / "planted.py"
+    planted.write_text("def post():\n    import aiohttp\n    from botocore.config import Config\n")
+    assert client_library_imports(planted) == {"aiohttp", "botocore"}

@@ -12,7 +12,7 @@ from order_engine.config import Settings
 from order_engine.domain.lifecycle import Status
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.services.cancel import CancelService
-from order_engine.services.orders import OrderQueries
+from order_engine.services.order_reads import OrderQueries
 
 ORDER_ID = "00000000-0000-4000-8000-000000000001"
 

@@ -4,7 +4,7 @@ import pytest
 
 from order_engine.errors import EngineError
 from order_engine.services import cursor
-from order_engine.domain.orders import HistoryPosition
+from order_engine.domain.order import HistoryPosition
 
 POS = HistoryPosition(datetime(2026, 11, 22, 1, 2, 3, 456789, tzinfo=timezone.utc), "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f")
 

@@ -2,7 +2,7 @@
 from pathlib import Path
 
 from infra.deploy.preflight import needed_services
-from local.template import load_yaml
+from local.cloudformation import load_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 RESOURCES = load_yaml((ROOT / "template.yaml").read_text())["Resources"]

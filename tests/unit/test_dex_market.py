@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from order_engine.dex.model import market as model
-from order_engine.dex.model.market import METEORA, PAIRS, RAYDIUM, MarketParams, advance, initial_state, swap_venue
+from order_engine.dex.model import market_model as model
+from order_engine.dex.model.market_model import METEORA, PAIRS, RAYDIUM, MarketParams, advance, initial_state, swap_venue
 
 SOL_USDC = PAIRS[0]
 LIQUIDITY = 2_000_000

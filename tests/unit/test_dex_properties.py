@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from order_engine.dex.model import cpmm, dlmm
-from order_engine.dex.model.market import PAIRS, VENUES, MarketParams, initial_state, swap_venue
+from order_engine.dex.model.market_model import PAIRS, VENUES, MarketParams, initial_state, swap_venue
 
 def _rounding(amount_out: int, amount_in: int) -> int:
     """Out per in may only fall, up to rounding: a unit of input (fees round up) and a unit of output."""

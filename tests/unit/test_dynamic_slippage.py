@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from order_engine.domain.orders import parse_order_request
+from order_engine.domain.order import parse_order_request
 from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.slippage import SlippageBounds, dynamic_slippage_bps
 from order_engine.domain.swaps import Quote, Route, RouteLeg

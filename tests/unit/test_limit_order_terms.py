@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from order_engine.domain.limit_orders import limit_min_amount_out
-from order_engine.domain.orders import parse_order_request
+from order_engine.domain.order import parse_order_request
 from order_engine.domain.tokens import lookup
 from order_engine.errors import InvalidField
 

@@ -1,10 +1,10 @@
-"""The local summary of EMF lines (local/metrics.py), fed a line at a time as the running stack feeds it: counts
+"""The local summary of EMF lines (local/metrics_summary.py), fed a line at a time as the running stack feeds it: counts
 summed, gauges' last value, timings' count, percentiles and maximum, per reason; other lines ignored."""
 from __future__ import annotations
 
 import json
 
-from local.metrics import MetricsSummary, summarise
+from local.metrics_summary import MetricsSummary, summarise
 
 
 def emf(name: str, unit: str, value, **dimensions) -> str:

@@ -6,7 +6,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from order_engine.store.management_api import ManagementApiSigner
+from order_engine.adapters.aws.management_api import ManagementApiSigner
 
 
 def botocore_headers(credentials: Credentials, region: str, url: str, body: bytes) -> dict[str, str]:

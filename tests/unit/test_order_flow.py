@@ -10,7 +10,7 @@ import pytest
 
 from executor_fakes import FakeLiveState, InMemoryOrders, RecordingNotifier, ScriptedDex, new_order, now_ms
 from order_engine.domain.lifecycle import Status
-from order_engine.domain.orders import Order
+from order_engine.domain.order import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.domain.swaps import (BlockhashExpired, DexError, NoRoute, QuoteTimeout, RpcError, SignatureState,
                                        SlippageExceeded, SwapResult, TransactionDropped, VenueUnavailable)
@@ -177,7 +177,7 @@ def test_an_order_found_submitted_whose_swap_already_landed_is_confirmed_without
 
 def _with_sent_event(order: Order, expires_at_ms: int):
     def add(h: Harness) -> None:
-        from order_engine.domain.orders import OrderEvent
+        from order_engine.domain.order import OrderEvent
         h.orders.timeline[order.id].append(OrderEvent(order.id, order.seq, order.status, 1, order.created_at,
                                                       {"blockhashExpiresAt": expires_at_ms}))
     return add

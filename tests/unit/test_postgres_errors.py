@@ -1,7 +1,7 @@
 """Which PostgreSQL errors mean "the server is unavailable" (a 503 and a retry) rather than a bad statement."""
 import pg8000.native
 
-from order_engine.store.postgres import _server_unavailable
+from order_engine.adapters.postgres.database import _server_unavailable
 
 
 def error(code: str) -> pg8000.native.DatabaseError:

@@ -6,7 +6,7 @@ from fractions import Fraction
 import pytest
 
 from order_engine.domain.listings import parse_listing_request
-from order_engine.domain.orders import parse_order_request
+from order_engine.domain.order import parse_order_request
 from order_engine.domain.prices import parse_price, price_text
 from order_engine.domain.sniper_orders import sniper_min_amount_out
 from order_engine.domain.tokens import lookup

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from local.template import load_template, load_yaml, resolve_environment
+from local.cloudformation import load_yaml
+from local.template import load_template, resolve_environment
 
 TEMPLATE = """
 Parameters:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from order_engine.api.models import ExecuteOrderRequest
-from order_engine.domain.orders import REQUEST_FIELDS, parse_order_request
+from order_engine.domain.order import REQUEST_FIELDS, parse_order_request
 from order_engine.domain.tokens import (POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN, TOKENS,
                                         WRAPPED_SOL_MINT, Numeral, lookup, parse_base_units, resolve_token,
                                         to_decimal_string, whole_to_base_units)

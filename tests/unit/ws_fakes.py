@@ -5,9 +5,9 @@ from datetime import datetime, timezone
 from typing import Any
 
 from order_engine.config import Settings
-from order_engine.domain.access import EVERY_CLIENT
+from order_engine.domain.api_keys import EVERY_CLIENT
 from order_engine.domain.lifecycle import Status
-from order_engine.domain.orders import OrderEvent
+from order_engine.domain.order import OrderEvent
 from order_engine.services.subscribe import SubscriptionService
 from order_engine.ports import ConnectionState, PostResult
 

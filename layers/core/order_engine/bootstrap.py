@@ -12,22 +12,23 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from order_engine.config import Settings, settings as load_settings
-from order_engine.dex.adapters.listing_store import ListingStore
+from order_engine.adapters.postgres.listing_table import PgListingBook
 from order_engine.services.cancel import CancelService
-from order_engine.services.listings import ListingService
-from order_engine.services.access import Authenticator, SubmitLimiter
+from order_engine.services.listing_admin import ListingService
+from order_engine.services.caller_access import Authenticator, SubmitLimiter
 from order_engine.services.operator import OperatorService
-from order_engine.services.orders import OrderQueries
+from order_engine.services.order_reads import OrderQueries
 from order_engine.services.submit import SubmitService
-from order_engine.store.api_keys import ApiKeyStore
-from order_engine.store.executor_waker import ExecutorWaker
-from order_engine.store.intake import OrderIntake
-from order_engine.store.keys import Keys
-from order_engine.store.orders import OrderRepository
-from order_engine.store.postgres import Database
-from order_engine.store.steps import LiveStepPublisher, PgStepWriter
-from order_engine.store.rate_limit import SubmitBuckets
-from order_engine.store.quotes import QuoteBook
+from order_engine.adapters.postgres.api_key_table import PgApiKeyStore
+from order_engine.adapters.aws.lambda_invoke import ExecutorWaker
+from order_engine.adapters.redis.order_intake import RedisOrderIntake
+from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.adapters.postgres.database import Database
+from order_engine.adapters.postgres.step_writer import PgStepWriter
+from order_engine.adapters.step_publisher import LiveStepPublisher
+from order_engine.adapters.redis.submit_buckets import RedisSubmitBuckets
+from order_engine.adapters.redis.quote_book import RedisQuoteBook
 
 if TYPE_CHECKING:
     from order_engine.dex.simulated import SimulatedDex
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 def build_metrics(s: Settings) -> "Metrics":
     """CloudWatch EMF lines on stdout (the function's log), or nothing with metrics_enabled=0."""
     from order_engine.ports import NO_METRICS
-    from order_engine.store.metrics import EmfMetrics
+    from order_engine.adapters.aws.emf_metrics import EmfMetrics
 
     return EmfMetrics(s.metrics_namespace, "order-engine") if s.metrics_enabled else NO_METRICS
 
@@ -64,7 +65,7 @@ class BlockingQuotes:
     """GET /api/quote for the synchronous HTTP handlers: the quote service and the simulated market it asks, on
     an event loop this process keeps (the market's Redis client is bound to it), built at the first quote."""
 
-    def __init__(self, s: Settings, book: QuoteBook):
+    def __init__(self, s: Settings, book: RedisQuoteBook):
         self._settings, self._book = s, book
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dex: "SimulatedDex | None" = None
@@ -100,15 +101,15 @@ class Services:
 def build(s: Settings, sink: "Metrics | None" = None) -> Services:
     db = Database(s.database_url, s.database_schema)
     orders = OrderRepository(db)
-    intake = OrderIntake(s.redis_url, Keys(s.key_prefix))
+    intake = RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix))
     waker = ExecutorWaker(s.executor_function_name)
     queries = OrderQueries(s, orders, intake)
-    listings = ListingStore(db)
-    book = QuoteBook(s.redis_url, Keys(s.key_prefix))
+    listings = PgListingBook(db)
+    book = RedisQuoteBook(s.redis_url, KeyScheme(s.key_prefix))
     return Services(
         settings=s,
         submit=SubmitService(s, orders, intake, waker, listings, book, metrics() if sink is None else sink,
-                             SubmitLimiter(SubmitBuckets(s.redis_url, Keys(s.key_prefix)))),
+                             SubmitLimiter(RedisSubmitBuckets(s.redis_url, KeyScheme(s.key_prefix)))),
         queries=queries,
         operator=OperatorService(orders, intake, waker),
         cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s), books=intake),
@@ -125,9 +126,9 @@ def services() -> Services:
 # -- the authorizers -----------------------------------------------------------------------------------------
 
 
-def key_store(s: Settings) -> ApiKeyStore:
-    """The API keys table, for the authorizer and the admin command (local/keys.py); `.db.close()` when done."""
-    return ApiKeyStore(Database(s.database_url, s.database_schema))
+def key_store(s: Settings) -> PgApiKeyStore:
+    """The API keys table, for the authorizer and the admin command (local/key_admin.py); `.db.close()` when done."""
+    return PgApiKeyStore(Database(s.database_url, s.database_schema))
 
 
 def build_authenticator(s: Settings) -> Authenticator:
@@ -145,18 +146,18 @@ def authenticator() -> Authenticator:
 def build_subscriptions(s: Settings) -> "SubscriptionService":
     """The database connection opens only when a replay needs PostgreSQL."""
     from order_engine.services.subscribe import SubscriptionService
-    from order_engine.store.connections import ConnectionRegistry, Limits
-    from order_engine.store.event_log import LiveEventLog
-    from order_engine.store.management_api import ConnectionPoster
-    from order_engine.store.redis_client import sync_client
-    from order_engine.store.replay_invoker import ReplayInvoker
+    from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
+    from order_engine.adapters.redis.live_state import RedisEventLog
+    from order_engine.adapters.aws.management_api import ConnectionPoster
+    from order_engine.adapters.redis.connect import sync_client
+    from order_engine.adapters.aws.lambda_invoke import ReplayInvoker
 
-    keys, redis = Keys(s.key_prefix), sync_client(s.redis_url)
+    keys, redis = KeyScheme(s.key_prefix), sync_client(s.redis_url)
     return SubscriptionService(
         s,
-        registry=ConnectionRegistry(redis, keys, Limits(s.ws_max_connection_ms, s.ws_idle_ms)),
+        registry=RedisConnectionRegistry(redis, keys, Limits(s.ws_max_connection_ms, s.ws_idle_ms)),
         poster=ConnectionPoster(s.ws_management_endpoint),
-        log=LiveEventLog(redis, keys),
+        log=RedisEventLog(redis, keys),
         history=OrderRepository(Database(s.database_url, s.database_schema)),
         replays=ReplayInvoker(s.ws_replay_function_name),
     )
@@ -173,11 +174,11 @@ def subscriptions() -> "SubscriptionService":
 def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "SimulatedDex":
     """The simulated venues and chain, with a Redis client for the running loop and a PostgreSQL connection of
     their own (closed by `await dex.close()`)."""
-    from order_engine.dex.adapters.chain_store import ChainStore
-    from order_engine.dex.adapters.listing_store import ListingCache, ListingStore
-    from order_engine.dex.adapters.market_store import MarketStore
+    from order_engine.adapters.postgres.chain_ledger import ChainStore
+    from order_engine.adapters.postgres.listing_table import ListingCache, PgListingBook
+    from order_engine.adapters.redis.market_state import MarketStore
     from order_engine.dex.simulated import TRANSACTION_TTL_S, SimulatedDex, wall_clock_ms
-    from order_engine.store.redis_client import async_client
+    from order_engine.adapters.redis.connect import async_client
 
     client, db = async_client(s.redis_url), Database(s.database_url, s.database_schema)
 
@@ -185,9 +186,9 @@ def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "Si
         await client.aclose()
         db.close()
 
-    return SimulatedDex(s, MarketStore(client, Keys(s.key_prefix), TRANSACTION_TTL_S),
+    return SimulatedDex(s, MarketStore(client, KeyScheme(s.key_prefix), TRANSACTION_TTL_S),
                         ChainStore(db, s.dex_chain_batch_max, s.dex_chain_gather_ms),
-                        ListingCache(ListingStore(db), s.dex_listing_refresh_ms), clock=clock or wall_clock_ms, release=release)
+                        ListingCache(PgListingBook(db), s.dex_listing_refresh_ms), clock=clock or wall_clock_ms, release=release)
 
 
 def run_executor(s: Settings, remaining_ms: Callable[[], int], slot: str | None = None) -> "RunSummary":
@@ -210,18 +211,18 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     other executors (in-process runs). `sink`: the metrics (default: from the settings), flushed every
     `metrics_flush_ms` and at the end of the run."""
     from order_engine.services.executor.engine import Executor
-    from order_engine.store.live_state import LiveState
-    from order_engine.store.queue import WorkQueue
-    from order_engine.store.redis_client import async_client
-    from order_engine.store.transitions import PgOrderReader, PgTransitionWriter, PgWorker
-    from order_engine.store.waiting_book import WaitingBook
-    from order_engine.store.waiting_orders import PgWaitingOrders
-    from order_engine.store.ws_notifier import ManagementApiNotifier
+    from order_engine.adapters.redis.live_state import RedisLiveState
+    from order_engine.adapters.redis.work_queue import RedisWorkQueue
+    from order_engine.adapters.redis.connect import async_client
+    from order_engine.adapters.postgres.transition_writes import PgOrderReader, PgTransitionWriter, PgWorker
+    from order_engine.adapters.redis.waiting_book import RedisWaitingBook
+    from order_engine.adapters.postgres.waiting_order_rows import PgWaitingOrders
+    from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
     client = async_client(s.redis_url)
-    keys = Keys(s.key_prefix)
+    keys = KeyScheme(s.key_prefix)
     sink = build_metrics(s) if sink is None else sink
-    queue = WorkQueue(client, keys, owner or f"executor-{uuid.uuid4().hex[:12]}", lease_ms=s.lease_ms,
+    queue = RedisWorkQueue(client, keys, owner or f"executor-{uuid.uuid4().hex[:12]}", lease_ms=s.lease_ms,
                       max_in_flight=s.max_in_flight, max_stalls=s.max_stalls, dead_letter_max=s.dead_letter_max)
     # Each writer has a connection of its own, so PostgreSQL works on several batches at once.
     writers = [PgTransitionWriter(PgWorker(s.database_url, s.database_schema, f"pg-writer-{i}"))
@@ -233,9 +234,9 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     notifier = notifier or ManagementApiNotifier(s, metrics=sink)
     try:
         executor = Executor(s, queue=queue, reader=reader, writers=writers,
-                            live=LiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
+                            live=RedisLiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
                             remaining_ms=remaining_ms, launcher=launcher, slot=slot,
-                            book=WaitingBook(client, keys), waiting=waiting, metrics=sink)
+                            book=RedisWaitingBook(client, keys), waiting=waiting, metrics=sink)
         if on_start is not None:
             on_start(executor)
         return await executor.run()

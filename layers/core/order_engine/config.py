@@ -79,7 +79,7 @@ class Settings:
     dex_venue_spread_bps: float = 350.0  # mean gap between the two venues' prices
     dex_venue_drift_half_life_s: float = 1_800.0  # how slowly a venue's own offset from the reference reverts
     dex_arbitrage_half_life_s: float = 2.0  # how fast arbitrage pulls a pool back after trades move it
-    dex_initial_liquidity_usd: int = 0  # 0: each pool at its calibrated depth (README); else every pool at this
+    dex_initial_liquidity_usd: int = 0  # 0: each pool at its calibrated depth (docs/architecture.md); else every pool at this
     dex_fail_quote_timeout: float = 0.0  # probability a venue's quote times out
     dex_fail_venue_error: float = 0.0  # probability a venue's quote fails
     dex_fail_rpc_error: float = 0.0  # probability sending a transaction fails (it is not sent)

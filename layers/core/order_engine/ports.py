@@ -1,5 +1,5 @@
 """The ports: what the use cases in `services/` need from the world outside them, as protocols, and the values
-that cross them. Adapters (`store/`, `dex/`) implement them structurally; `bootstrap` plugs them in; tests plug in
+that cross them. Adapters (`adapters/`, `dex/`) implement them structurally; `bootstrap` plugs them in; tests plug in
 fakes. Every adapter translates its own failures into `DependencyUnavailable`, so a use case handles one error.
 """
 from __future__ import annotations
@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Iterable, Protocol, Sequence
 
-from order_engine.domain.access import EVERY_CLIENT, KeyRecord
+from order_engine.domain.api_keys import EVERY_CLIENT, KeyRecord
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.listings import Listing
 from order_engine.domain.tokens import Token
-from order_engine.domain.orders import HistoryPosition, Order, OrderEvent, OrderRequest
+from order_engine.domain.order import HistoryPosition, Order, OrderEvent, OrderRequest
 from order_engine.domain.swaps import BuiltSwap, Route, SwapResult
 from order_engine.domain.transition import Transition
 from order_engine.domain.triggers import Trigger

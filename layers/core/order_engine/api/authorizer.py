@@ -14,7 +14,7 @@ from typing import Any
 
 from order_engine import bootstrap
 from order_engine.api.telemetry import logger
-from order_engine.domain.access import credentials
+from order_engine.domain.api_keys import credentials
 from order_engine.errors import DependencyUnavailable
 
 MISSING, INVALID = "missing", "invalid"

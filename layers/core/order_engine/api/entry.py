@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine import bootstrap
-from order_engine.api import access
+from order_engine.api import authorizer_context
 from order_engine.api.http import to_proxy, error_response, guard
 from order_engine.api.telemetry import correlation_id, log_library_through_powertools, logger, tracer
 from order_engine.api.routes import API_ROUTERS
@@ -68,7 +68,7 @@ def lambda_entry(app: APIGatewayHttpResolver) -> Callable[[dict, Any], dict]:
 
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         logger.set_correlation_id(correlation_id(event))
-        refused = access.refusal(event) or guard(event) or _method_not_allowed(event)
+        refused = authorizer_context.refusal(event) or guard(event) or _method_not_allowed(event)
         if refused is not None:
             return to_proxy(refused)
         try:

@@ -19,7 +19,7 @@ from order_engine.api import strict_json
 from order_engine.api.telemetry import logger
 from order_engine.config import settings
 from order_engine.errors import EngineError, ErrorCode, HTTP_STATUS
-from order_engine.domain.orders import REQUEST_FIELDS
+from order_engine.domain.order import REQUEST_FIELDS
 
 JSON_TYPES = ("application/json",)
 _JSON_CONTENT = "application/json"

@@ -12,7 +12,7 @@ from order_engine.domain import listings as listing_fields
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.listings import MAX_LISTING_AHEAD_S, MAX_LIQUIDITY, MIN_LIQUIDITY, VENUE_CHOICES
 from order_engine.domain.prices import MAX_PRICE_CHARS, MAX_PRICE_DECIMALS, POSITIVE_PRICE_PATTERN
-from order_engine.domain.orders import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN,
+from order_engine.domain.order import (BASE_UNIT_SHAPE, CLIENT_ORDER_ID, CLIENT_ORDER_ID_PATTERN,
                                         DYNAMIC_SLIPPAGE, MAX_BPS, MIN_BPS, ORDER_TYPE, ORDER_TYPES, QUOTE_ID,
                                         QUOTE_ID_PATTERN, SLIPPAGE_BPS, WHOLE_SHAPE)
 from order_engine.domain.limit_orders import EXPIRES_AT, LIMIT_FIELDS, LIMIT_PRICE, LIMIT_PRICE_PATTERN, TTL_SECONDS

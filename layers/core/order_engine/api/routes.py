@@ -16,12 +16,12 @@ from order_engine.api.models import (DeadLetters, ErrorResponse, ExecuteOrderReq
                                      HealthResponse, HistoryResponse, ListingRequest, Listings, ListingView,
                                      OrderView, OrderWithEvents, PageConfig, QueueStats, QuoteResponse, RetryResponse)
 from order_engine.api import telemetry
-from order_engine.api.access import caller
+from order_engine.api.authorizer_context import caller
 from order_engine.api.telemetry import logger, tracer
 from order_engine.bootstrap import services
 from order_engine.config import settings
 from order_engine.domain.lifecycle import CANCELLABLE, TERMINAL, Status
-from order_engine.domain.orders import (CLIENT_ORDER_ID_PATTERN, CORRELATION_ID, CORRELATION_ID_PATTERN,
+from order_engine.domain.order import (CLIENT_ORDER_ID_PATTERN, CORRELATION_ID, CORRELATION_ID_PATTERN,
                                         IDEMPOTENCY_KEY_PATTERN, ORDER_ID_PATTERN)
 from order_engine.domain.tokens import (MAX_AMOUNT_CHARS, POSITIVE_BASE_UNITS_PATTERN, POSITIVE_WHOLE_AMOUNT_PATTERN,
                                         TOKENS, token_pattern)

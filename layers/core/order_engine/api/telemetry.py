@@ -13,7 +13,7 @@ from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.shared.functions import powertools_dev_is_set
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 
-from order_engine.domain.orders import CORRELATION_ID, parse_correlation_id
+from order_engine.domain.order import CORRELATION_ID, parse_correlation_id
 from order_engine.log_context import OrderFields
 from order_engine.errors import EngineError
 

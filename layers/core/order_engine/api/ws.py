@@ -13,7 +13,7 @@ from order_engine import bootstrap
 from order_engine.api import strict_json
 from order_engine.api.telemetry import log_library_through_powertools, logger, tracer
 from order_engine.config import settings
-from order_engine.domain.access import EVERY_CLIENT, Client
+from order_engine.domain.api_keys import EVERY_CLIENT, Client
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.services.subscribe import Connection, unknown_action
 

@@ -20,15 +20,15 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
 from order_engine.config import Settings
-from order_engine.dex.adapters.chain_store import ChainStore, LandedTransaction
-from order_engine.dex.adapters.listing_store import ListingCache
+from order_engine.adapters.postgres.chain_ledger import ChainStore, LandedTransaction
+from order_engine.adapters.postgres.listing_table import ListingCache
 from order_engine.domain.swaps import (
     BlockhashExpired, BuiltSwap, DexError, NoPool, NoRoute, Quote, QuoteTimeout, Route, RouteLeg, RpcError, SignatureState,
     SlippageExceeded, SwapResult, TransactionDropped, VenueUnavailable,
 )
-from order_engine.dex.market import Market, encode
-from order_engine.dex.adapters.market_store import CasOutcome, Landing, MarketStore
-from order_engine.dex.model import market as model
+from order_engine.dex.live_market import Market, encode
+from order_engine.adapters.redis.market_state import CasOutcome, Landing, MarketStore
+from order_engine.dex.model import market_model as model
 from order_engine.dex.model import transaction
 from order_engine.domain import routing, slippage
 from order_engine.dex.model.base58 import b58encode

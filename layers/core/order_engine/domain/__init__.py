@@ -1,1 +1,1 @@
-"""Pure order logic: no I/O, nothing imported from store/ or functions/."""
+"""Pure order logic: no I/O, nothing imported from adapters/, dex/ or functions/."""

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from order_engine.domain.lifecycle import TERMINAL, Status, check_transition
-from order_engine.domain.orders import Order, OrderEvent
+from order_engine.domain.order import Order, OrderEvent
 
 CHANGEABLE = frozenset({"attempts", "slippage_bps", "dex", "executed_price", "amount_out", "min_amount_out", "tx_hash", "error"})
 

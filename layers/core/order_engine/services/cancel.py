@@ -12,11 +12,11 @@ import logging
 from typing import Any
 
 from order_engine.domain.lifecycle import CANCELLABLE, TERMINAL, Status
-from order_engine.domain.orders import Order
+from order_engine.domain.order import Order
 from order_engine.domain.transition import Transition
 from order_engine.errors import DependencyUnavailable, EngineError, ErrorCode
 from order_engine.ports import StepPublisher, StepWriter, WaitingRelease
-from order_engine.services.orders import OrderQueries
+from order_engine.services.order_reads import OrderQueries
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 
 from order_engine.errors import EngineError, ErrorCode
-from order_engine.domain.orders import HistoryPosition
+from order_engine.domain.order import HistoryPosition
 
 _MAC_BYTES = 12
 

@@ -13,7 +13,7 @@ from typing import Any
 from order_engine.domain.lifecycle import OPERATOR_RETRY, TERMINAL
 from order_engine.errors import EngineError, ErrorCode, InvalidField
 from order_engine.ports import OperatorQueue, OrderStore, Waker
-from order_engine.services.orders import parse_order_id
+from order_engine.services.order_reads import parse_order_id
 
 MAX_DEAD_LETTERS = 500
 

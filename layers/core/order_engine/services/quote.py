@@ -11,7 +11,7 @@ import secrets
 from typing import Any, Callable, Mapping
 
 from order_engine.config import Settings
-from order_engine.domain.orders import BASE_UNIT_SHAPE, SLIPPAGE_BPS, WHOLE_SHAPE, parse_order_request
+from order_engine.domain.order import BASE_UNIT_SHAPE, SLIPPAGE_BPS, WHOLE_SHAPE, parse_order_request
 from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.swaps import DexError, NoRoute
 from order_engine.errors import ErrorCode, EngineError, InvalidField

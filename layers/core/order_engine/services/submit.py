@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from order_engine.config import Settings
-from order_engine.domain.access import Client
+from order_engine.domain.api_keys import Client
 from order_engine.domain.limit_orders import LIMIT_PRICE, limit_min_amount_out
-from order_engine.domain.orders import (SLIPPAGE_BPS, Order, OrderEvent, OrderRequest, check_quote,
+from order_engine.domain.order import (SLIPPAGE_BPS, Order, OrderEvent, OrderRequest, check_quote,
                                         parse_correlation_id, parse_idempotency_key, parse_order_request,
                                         pending_detail)
 from order_engine.domain.quotes import QuoteTerms
@@ -19,7 +19,7 @@ from order_engine.domain.sniper_orders import MAX_PRICE, listing_trigger, sniper
 from order_engine.domain.triggers import Trigger, price_trigger
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
 from order_engine.ports import NO_METRICS, Intake, ListingBook, Metrics, OrderStore, QuoteBook, Waker
-from order_engine.services.access import SubmitLimiter
+from order_engine.services.caller_access import SubmitLimiter
 
 logger = logging.getLogger(__name__)
 

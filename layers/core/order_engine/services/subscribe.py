@@ -4,7 +4,7 @@ miss nothing.
 Replay without gaps, in order, without duplicates: a subscription is registered (replaying) before the order's
 events are read, so an event stored after it is held back for the subscriber and one stored before is in the
 replay. Once the replay is sent, the held frames newer than it follow, until none are held: only then does the
-subscription go live and the executor post to it, so no live frame overtakes the replay (store/connections.py).
+subscription go live and the executor post to it, so no live frame overtakes the replay (adapters/redis/ws_registry.py).
 Events come from the order's live log in Redis while it holds them from seq 1, else from PostgreSQL (the source
 of truth), plus any newer frames Redis has.
 
@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
 from order_engine.config import Settings
-from order_engine.domain.access import EVERY_CLIENT
-from order_engine.domain.orders import OrderEvent
+from order_engine.domain.api_keys import EVERY_CLIENT
+from order_engine.domain.order import OrderEvent
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.ports import ConnectionState, EventHistory, EventLog, Poster, PostResult, Registry, ReplayStarter
-from order_engine.services.orders import parse_order_id
+from order_engine.services.order_reads import parse_order_id
 
 logger = logging.getLogger(__name__)
 

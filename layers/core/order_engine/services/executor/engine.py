@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from order_engine.batching import GroupCommit
 from order_engine.config import Settings
-from order_engine.domain.orders import Order
+from order_engine.domain.order import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
 from order_engine.log_context import about

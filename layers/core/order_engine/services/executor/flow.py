@@ -27,7 +27,7 @@ from order_engine.domain.swaps import (
 )
 from order_engine.domain import slippage
 from order_engine.domain.lifecycle import HELD, TERMINAL, Status
-from order_engine.domain.orders import Order
+from order_engine.domain.order import Order
 from order_engine.domain.quotes import QuoteTerms
 from order_engine.domain.retry import Fail, RetryPolicy
 from order_engine.domain.transition import Transition

@@ -11,7 +11,7 @@ import logging
 import zlib
 
 from order_engine.batching import GroupCommit
-from order_engine.domain.orders import Order, OrderEvent
+from order_engine.domain.order import Order, OrderEvent
 from order_engine.domain.transition import Transition
 from order_engine.errors import DependencyUnavailable
 from order_engine.log_context import about

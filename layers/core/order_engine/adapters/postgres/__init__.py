@@ -1,0 +1,1 @@
+"""Adapters that speak SQL to PostgreSQL (pg8000)."""

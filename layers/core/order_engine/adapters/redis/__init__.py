@@ -1,0 +1,1 @@
+"""Adapters that speak to Redis (redis-py): the queue, live state, books, registry."""

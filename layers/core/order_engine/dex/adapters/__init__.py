@@ -1,1 +1,0 @@
-"""The simulated market's state: pools in Redis, the chain's ledger of landed transactions in PostgreSQL."""
