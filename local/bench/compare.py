@@ -38,7 +38,7 @@ from local.bench.compare_client import Order, run_orders
 from local.bench.engines import OurEngine
 from local.bench.peer import PeerEngine
 from local.bench.report import percentile
-from local.bench.submit import OrderMix, order_bodies
+from local.bench.submit_load import OrderMix, order_bodies
 
 SHARED_GROUP = "postgres background (whole server)"
 SETTLE_S = 3.0

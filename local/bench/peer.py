@@ -25,7 +25,7 @@ from urllib.parse import urlparse
 from local.bench.cpu import CpuMeter
 from local.bench.engines import (HOST, Processes, Routes, drop_database, fresh_database, redis_argv, require_free,
                                  wait_healthy, wait_redis)
-from local.bench.submit import BASE_UNITS
+from local.bench.submit_load import BASE_UNITS
 
 WORKER_CONCURRENCY = 100
 
