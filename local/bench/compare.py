@@ -100,6 +100,9 @@ def run_figures(orders: list[Order], elapsed_s: float, watch: str, cpu_seconds: 
         figures["missing terminal frames"] = sum(1 for o in ended if o.frame_missing and o.ws_opened)
         figures["websocket not opened"] = sum(1 for o in accepted if not o.ws_opened)
         figures["websocket errors"] = dict(collections.Counter(o.watch_error for o in accepted if o.watch_error))
+        delays = [o.frame_delay_s * 1000 for o in ended if o.frame_delay_s is not None]
+        figures["terminal frame delay p50 ms"] = percentile(delays, 50)
+        figures["terminal frame delay p99 ms"] = percentile(delays, 99)
         figures["late terminal frames"] = sum(1 for o in ended if o.frame_delay_s is not None
                                               and o.frame_delay_s > late_s)
     else:
@@ -193,14 +196,14 @@ async def one_run(engine: Any, run: Run, count: int, warmup: int, timeout_s: flo
         if warmup:
             # as many at once as the counted run, so every pool has its workers started before counting
             await run_orders(routes, bodies, warmup, min(run.in_flight, warmup), run.watch, timeout_s,
-                             grace_s=grace_s, database_url=engine.database_url)
+                             grace_s=grace_s, late_s=late_s, database_url=engine.database_url)
             await asyncio.sleep(SETTLE_S)
         timings["warm-up s (and settle)"] = time.time() - warmup_started
         bodies = order_bodies(mix)  # the counted run sends the same sequence to every engine
         meter = engine.meter() if cpu else None
         async with (meter if meter is not None else contextlib.nullcontext()):
             orders, elapsed = await run_orders(routes, bodies, count, run.in_flight, run.watch, timeout_s,
-                                               grace_s=grace_s, database_url=engine.database_url)
+                                               grace_s=grace_s, late_s=late_s, database_url=engine.database_url)
         seconds = meter.seconds_by_group() if meter is not None else None
         figures = run_figures(orders, elapsed, run.watch, seconds, late_s)
         if meter is not None:
@@ -231,8 +234,10 @@ async def compare(args: argparse.Namespace) -> list[dict[str, Any]]:
         print(f"[{i}/{len(plan)}] repetition {rep + 1}: {runs[run].label}: {engine} ...", file=sys.stderr, flush=True)
         figures = await one_run(engines[engine], runs[run], args.count, args.warmup, args.timeout, args.late_ms / 1000,
                                 args.frame_grace, log_dir, not args.no_cpu, OrderMix())
+        frames = (f", terminal frame delay p50 {_num(figures['terminal frame delay p50 ms'], 0)} ms p99 "
+                  f"{_num(figures['terminal frame delay p99 ms'], 0)} ms" if runs[run].watch == "ws" else "")
         print(f"    confirmed {figures['confirmed']}/{figures['orders']}, {figures['confirmed/s']:.1f}/s, CPU "
-              f"{_num(figures.get('cpu total ms'))} ms/order, {figures['run wall s (start to stop)']:.0f} s",
+              f"{_num(figures.get('cpu total ms'))} ms/order{frames}, {figures['run wall s (start to stop)']:.0f} s",
               file=sys.stderr, flush=True)
         results.append({"repetition": rep + 1, "run": run, "engine": engine, "figures": figures})
         if args.save:
@@ -257,9 +262,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=120.0, help="seconds an order may take from its submit")
     p.add_argument("--late-ms", type=float, default=1000.0,
                    help="a terminal frame is late past this (from its `at`, or the connection for a replay)")
-    p.add_argument("--frame-grace", type=float, default=3.0,
-                   help="seconds a WebSocket client waits for a terminal frame once GET shows the order over; "
-                        "past that the frame is missing")
+    p.add_argument("--frame-grace", type=float, default=10.0,
+                   help="seconds a socket stays open for its terminal frame once the engine's database has the "
+                        "order over (its slot moves on after --late-ms); past that the frame is missing")
     p.add_argument("--admin-url", default="postgresql://postgres@127.0.0.1:5432",
                    help="the PostgreSQL server both engines get a fresh database on")
     p.add_argument("--our-port", type=int, default=3290, help="our HTTP port (WebSocket +1, Lambda API +2)")

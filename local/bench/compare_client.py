@@ -8,18 +8,22 @@ Two ways to follow an order:
   terminal status frame arrives. Whether the engine has the order over meanwhile is read from the engine's own
   database (`StatusProbe`: one `SELECT id, status FROM orders WHERE id = ANY(...)` a second for every order still
   waiting for its frame, on the client's connection, so neither engine spends CPU on the check; both engines keep
-  an `orders` table with `id` and `status`), or, without a database URL, by GET after `check_s` of silence. Once
-  the engine has it over and no terminal frame arrives within `grace_s` (3 s), the order's terminal frame is
-  **missing** (the order counts as ended when the probe saw it over; its slot was held the grace longer, so each
-  missing frame costs the engine's confirmed/s up to `check_s` + `grace_s` of one slot). A terminal frame that did
-  arrive is **late** when it came more than `late_s` after the later of its server time `at` and the connection
-  being open (a replayed frame is judged from the connection, a live one from its `at`).
+  an `orders` table with `id` and `status`), or, without a database URL, by GET after `check_s` of silence.
+
+  The slot is free when the terminal frame arrives, or `late_s` (1 s) after the check saw the order over,
+  whichever is first: a late or missing frame holds a slot at most `late_s` (+ up to `check_s` for the check)
+  longer, the same for both engines, so confirmed/s does not depend on the grace below. The socket itself stays
+  open (in the background) until `grace_s` (10 s) after the check saw the order over: a terminal frame that has
+  not come by then is **missing**. A terminal frame that did come is **late** when it came more than `late_s`
+  after the later of its server time `at` and the connection being open (a replayed frame is judged from the
+  connection, a live one from its `at`).
 """
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import itertools
+import sys
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -103,7 +107,16 @@ class StatusProbe:
             ids = sorted(self.waiting)
             if not ids:
                 continue
-            rows = await loop.run_in_executor(None, self._read, ids)
+            try:
+                rows = await loop.run_in_executor(None, self._read, ids)
+            except (OSError, pg8000.native.InterfaceError, pg8000.native.DatabaseError) as exc:
+                # the next tick tries again on a new connection; meanwhile watches wait for their frames
+                print(f"status probe: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
+                if self._conn is not None:
+                    with contextlib.suppress(Exception):
+                        self._conn.close()
+                    self._conn = None
+                continue
             seen = time.time()
             for order_id, status in rows:
                 if order_id in self.waiting:
@@ -125,9 +138,11 @@ class StatusProbe:
 
 class Client:
     def __init__(self, session: aiohttp.ClientSession, routes: Routes, timeout_s: float, poll_s: float = 0.05,
-                 check_s: float = 1.0, grace_s: float = 3.0, probe: StatusProbe | None = None):
+                 check_s: float = 1.0, grace_s: float = 10.0, late_s: float = 1.0, probe: StatusProbe | None = None):
         self.session, self.routes, self.probe = session, routes, probe
         self.timeout_s, self.poll_s, self.check_s, self.grace_s = timeout_s, poll_s, check_s, grace_s
+        self.late_s = late_s
+        self.lingering: set[asyncio.Task] = set()  # sockets kept open past their slot's release
 
     async def ended_in_engine(self, order_id: str) -> tuple[str, float] | None:
         """(terminal status, when seen) if the engine has the order over: from the probe, else by GET."""
@@ -169,8 +184,24 @@ class Client:
                 return
 
     async def watch(self, order: Order) -> None:
+        """Returns when the order's slot is free (see the module's doc); its socket may stay open in
+        `lingering` until its terminal frame is known to be late or missing."""
+        released = asyncio.Event()
+        task = asyncio.ensure_future(self._follow(order, released))
+        self.lingering.add(task)
+        task.add_done_callback(self.lingering.discard)
+        await released.wait()
+
+    async def _follow(self, order: Order, released: asyncio.Event) -> None:
         deadline = order.sent_at + self.timeout_s
         ended: tuple[str, float] | None = None  # the engine has it over, no terminal frame yet
+
+        def release(at: float | None) -> None:
+            if not released.is_set():
+                if at is not None:
+                    order.done_at = at
+                released.set()
+
         if self.probe is not None:
             self.probe.watch(order.order_id)
         try:
@@ -178,11 +209,14 @@ class Client:
                 connected, order.ws_opened = time.time(), True
                 while True:
                     now = time.time()
+                    if ended is not None and now >= ended[1] + self.late_s:
+                        release(now)  # the frame is late (or missing): the slot goes on, the socket waits on
                     limit = deadline if ended is None else min(deadline, ended[1] + self.grace_s)
                     if now >= limit:
                         break
+                    wake = limit if ended is None or released.is_set() else min(limit, ended[1] + self.late_s)
                     try:
-                        message = await ws.receive(timeout=min(self.check_s, limit - now))
+                        message = await ws.receive(timeout=max(0.01, min(self.check_s, wake - now)))
                     except asyncio.TimeoutError:
                         ended = ended or await self.ended_in_engine(order.order_id)
                         continue
@@ -196,8 +230,9 @@ class Client:
                         continue
                     terminal = terminal_of(frame) if isinstance(frame, dict) else None
                     if terminal is not None:
-                        order.terminal, order.done_at = terminal, received
+                        order.terminal = terminal
                         order.frame_delay_s = frame_delay(received, epoch(frame.get("at")), connected)
+                        release(received)
                         return
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             order.watch_error = type(exc).__name__
@@ -205,27 +240,29 @@ class Client:
             if self.probe is not None:
                 ended = ended or self.probe.ended.get(order.order_id)
                 self.probe.forget(order.order_id)
-        if ended is None:  # the deadline, or the socket closed: one last look
-            status = await self.status_of(order.order_id)
-            ended = (status, time.time()) if status in TERMINAL else None
-        if ended is not None:  # over in the engine, never told over the WebSocket
-            order.terminal, order.done_at = ended
-            order.frame_missing = True
+            if order.terminal is None:
+                if ended is None:  # the deadline, or the socket closed: one last look
+                    status = await self.status_of(order.order_id)
+                    ended = (status, time.time()) if status in TERMINAL else None
+                if ended is not None:  # over in the engine, never told over the WebSocket
+                    order.terminal, order.frame_missing = ended[0], True
+            release(ended[1] if ended is not None else None)
 
 
 async def run_orders(routes: Routes, bodies: Iterator[dict[str, Any]], count: int, in_flight: int, watch: str,
-                     timeout_s: float, poll_s: float = 0.05, check_s: float = 1.0, grace_s: float = 3.0,
-                     database_url: str | None = None) -> tuple[list[Order], float]:
+                     timeout_s: float, poll_s: float = 0.05, check_s: float = 1.0, grace_s: float = 10.0,
+                     late_s: float = 1.0, database_url: str | None = None) -> tuple[list[Order], float]:
     """`count` orders from `in_flight` closed-loop slots, each followed by `watch` ("poll" or "ws"; with
     `database_url`, the engine's database, the WebSocket watch reads there whether an order is over); returns every
-    order and the wall time from the first submit to the last order the client learnt had ended."""
+    order (once every socket has closed) and the wall time from the first submit to the last order the client
+    learnt had ended."""
     remaining = itertools.count()
     orders: list[Order] = []
     connector = aiohttp.TCPConnector(limit=0)
     probe = StatusProbe(database_url, check_s) if database_url and watch == "ws" else None
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
         async with (probe if probe is not None else contextlib.nullcontext()):
-            client = Client(session, routes, timeout_s, poll_s, check_s, grace_s, probe)
+            client = Client(session, routes, timeout_s, poll_s, check_s, grace_s, late_s, probe)
 
             async def slot() -> None:
                 while next(remaining) < count:
@@ -237,5 +274,7 @@ async def run_orders(routes: Routes, bodies: Iterator[dict[str, Any]], count: in
 
             started = time.time()
             await asyncio.gather(*(slot() for _ in range(min(in_flight, count))))
+            while client.lingering:  # the sockets still deciding late or missing
+                await asyncio.gather(*list(client.lingering))
     ended = [o.done_at for o in orders if o.done_at is not None]
     return orders, (max(ended) if ended else time.time()) - started

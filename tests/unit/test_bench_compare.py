@@ -7,6 +7,7 @@ import asyncio
 import math
 import socket
 import time
+from datetime import datetime, timezone
 
 import aiohttp
 
@@ -45,6 +46,7 @@ def test_ws_run_counts_missing_and_late_terminal_frames_and_cpu_per_confirmed_or
     assert figures["confirmed/s"] == 2.0 and figures["confirmed/min"] == 120.0
     # the failed order's terminal frame counts too: 1.5 s and 3.0 s are past 1 s, 0.2 s is not
     assert figures["missing terminal frames"] == 1 and figures["late terminal frames"] == 2
+    assert (figures["terminal frame delay p50 ms"], figures["terminal frame delay p99 ms"]) == (1500.0, 3000.0)
     # a socket that never opened is not a missing frame: counted apart, with its error
     assert figures["websocket not opened"] == 1 and figures["websocket errors"] == {"WSServerHandshakeError": 1}
     assert figures["cpu ms"]["executor"] == pytest.approx(7.5)  # 30 ms over 4 confirmed orders
@@ -152,6 +154,10 @@ class EngineStub:
         await socket_.send_str(orjson.dumps({"status": "submitted", "at": "2020-01-01T00:00:00+00:00"}).decode())
         if request.query["orderId"] == "told":
             await socket_.send_str(orjson.dumps({"status": "confirmed", "at": "2020-01-01T00:00:01+00:00"}).decode())
+        elif request.query["orderId"] == "slow":  # a live frame, 1 s after the event it tells
+            at = time.time()
+            await asyncio.sleep(1.0)
+            await socket_.send_str(orjson.dumps({"status": "confirmed", "at": _iso(at)}).decode())
         async for _ in socket_:  # open until the client closes it
             pass
         return socket_
@@ -201,18 +207,40 @@ class ProbeStub:
         self.ended.pop(order_id, None)
 
 
-def test_with_a_probe_the_client_asks_the_database_not_the_engine_and_waits_the_grace_before_missing():
-    stub, probe = EngineStub(["lost"], None), ProbeStub()  # GET would never say it is over
+def _iso(epoch_s: float) -> str:
+    return datetime.fromtimestamp(epoch_s, timezone.utc).isoformat()
 
-    async def body(routes: Routes) -> tuple[Order, float]:
+
+def watch_one(order_id: str, late_s: float, grace_s: float) -> tuple[Order, float, dict, float, EngineStub, ProbeStub]:
+    """One order watched with a probe: the order, how long the slot was held, what the order looked like then,
+    how long until its socket closed, the stub and the probe."""
+    stub, probe = EngineStub([order_id], None), ProbeStub()  # GET would never say it is over
+
+    async def body(routes: Routes):  # noqa: ANN202
         async with aiohttp.ClientSession() as session:
-            client = Client(session, routes, timeout_s=10, check_s=0.1, grace_s=0.4, probe=probe)
-            lost = await client.submit({})
+            client = Client(session, routes, timeout_s=10, check_s=0.1, grace_s=grace_s, late_s=late_s, probe=probe)
+            order = await client.submit({})
             started = time.time()
-            await client.watch(lost)
-            return lost, time.time() - started
+            await client.watch(order)
+            held, at_release = time.time() - started, dict(vars(order))
+            await asyncio.gather(*client.lingering)
+            return order, held, at_release, time.time() - started
 
-    lost, watched_s = asyncio.run(stub.serve(body))
-    assert probe.watched == ["lost"] and probe.ended == {} and stub.gets == 0
-    assert lost.frame_missing and lost.terminal == "failed"
-    assert 0.35 <= watched_s < 2.0  # the grace (0.4 s) from when the probe saw it over, not the 10 s timeout
+    order, held, at_release, closed = asyncio.run(stub.serve(body))
+    return order, held, at_release, closed, stub, probe
+
+
+def test_with_a_probe_a_missing_frame_frees_the_slot_after_late_s_and_is_decided_after_the_grace():
+    lost, held, at_release, closed, stub, probe = watch_one("lost", late_s=0.2, grace_s=1.2)
+    assert probe.watched == ["lost"] and probe.ended == {} and stub.gets == 0  # the database, not the engine
+    assert 0.15 <= held < 0.9 and not at_release["frame_missing"]  # the slot moved on; not decided yet
+    assert 1.15 <= closed < 3.0 and lost.frame_missing and lost.terminal == "failed"
+    assert lost.done_at == at_release["done_at"]  # it counts as ended when the slot was freed
+
+
+def test_a_frame_after_the_slot_moved_on_is_late_not_missing():
+    slow, held, _, _, _, _ = watch_one("slow", late_s=0.2, grace_s=2.0)
+    assert held < 0.8  # the slot did not wait the 1 s for the frame
+    assert not slow.frame_missing and slow.terminal == "confirmed"
+    assert 0.95 <= slow.frame_delay_s < 2.5
+    assert run_figures([slow], 1.0, "ws", None, late_s=0.2)["late terminal frames"] == 1
