@@ -132,8 +132,8 @@ def table(results: list[dict[str, Any]], runs: dict[str, Run]) -> str:
     """The summary: one row per run and engine, each cell the repetitions' figures in the order taken."""
     lines = ["| run | engine | confirmed/s | confirmed/min | CPU ms per confirmed order (client excluded) "
              "| submit p50 / p99 ms | missing terminal frames | late terminal frames | WebSocket not opened "
-             "| failed / unfinished |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| failed / unfinished | submit errors |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for run in runs:
         first = True
         for engine in dict.fromkeys(r["engine"] for r in results):
@@ -149,6 +149,7 @@ def table(results: list[dict[str, Any]], runs: dict[str, Run]) -> str:
                 _cell(_num(m, 0) for m, _ in frames), _cell(_num(late, 0) for _, late in frames),
                 _cell(_num(f.get("websocket not opened"), 0) for f in rows),
                 _cell(f"{f['failed']} / {f['unfinished']}" for f in rows),
+                _cell(str(f["submit errors"]) for f in rows),
             ]) + " |")
             first = False
     return "\n".join(lines)

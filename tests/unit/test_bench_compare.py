@@ -80,7 +80,7 @@ def results_for_table():
         for engine, cps, missing in (("ours", ours_cps, 0), ("peer", peer_cps, 7)):
             for run in ("A", "B"):
                 watch = runs[run].watch
-                frames = [order(missing=i < missing) for i in range(10)]
+                frames = [order(missing=i < missing) for i in range(10)] + [order(accepted=False)] * rep
                 figures = run_figures(frames, 10 / cps, watch,
                                       {"gateway": 0.01, SHARED_GROUP: 0.001, "idle": 0.0})
                 results.append({"repetition": rep, "run": run, "engine": engine, "figures": figures})
@@ -95,6 +95,7 @@ def test_table_shows_each_repetition_in_order_with_the_run_named_once():
                                       [runs["B"].label, "ours", "100.0, 110.0"], ["", "peer", "50.0, 55.0"]]
     assert cells[1][6] == "-" and cells[3][6] == "7, 7"  # missing frames: none counted when polling
     assert cells[1][8] == "-" and cells[3][8] == "0, 0"  # sockets not opened
+    assert cells[0][10] == "1, 2"  # submit errors, by repetition
     assert cells[0][4] == "**1.0, 1.0**"  # 10 ms over 10 orders, the shared background not in it
 
 
