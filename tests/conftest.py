@@ -1,9 +1,9 @@
 """Shared fixtures: every test that touches PostgreSQL or Redis gets a schema and a key prefix of its own, on
-the real servers named by TEST_DATABASE_URL / TEST_REDIS_URL (127.0.0.1 by default)."""
+the real servers named by TEST_DATABASE_URL / TEST_REDIS_URL (127.0.0.1 by default). The local stack's fixtures
+(e2e/, faults/, browser/) come from the plugin tests/support/stack_fixtures.py."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import uuid
 
 import pytest
@@ -13,9 +13,9 @@ from order_engine.adapters import scratch_data
 from order_engine.adapters.postgres.migrations import ensure_database, migrate
 from order_engine.adapters.postgres.database import Database
 from order_engine.adapters.redis.connect import sync_client
+from tests.support.database import TEST_DATABASE_URL, TEST_REDIS_URL
 
-TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/order_engine_test")
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+pytest_plugins = ["tests.support.stack_fixtures"]
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +51,3 @@ def db(settings: Settings) -> Database:
 def redis_client(settings: Settings):
     return sync_client(settings.redis_url)
 
-
-@pytest.fixture(scope="session", autouse=True)
-def keyed_test_clients():
-    """Test clients send the API key of the stack they talk to (tests/keyed_clients.py)."""
-    import keyed_clients
-
-    keyed_clients.install()

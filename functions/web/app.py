@@ -1,5 +1,6 @@
-"""GET / (the tracking page and operator panel), GET /assets/{name} (its script and styles, in static/ beside this
-file) and GET /api/config (where the page finds the WebSocket API and the token registry)."""
+"""GET / (the tracking page and operator panel), GET /assets/{name} and /assets/js/{module} (its styles and its
+script modules, in static/ beside this file) and GET /api/config (where the page finds the WebSocket API and the
+token registry)."""
 from pathlib import Path
 
 from order_engine.api.entry import lambda_entry

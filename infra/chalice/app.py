@@ -83,6 +83,11 @@ def asset(name):
     return _serve()
 
 
+@app.route("/assets/js/{module}", methods=["GET"])
+def script_module(module):
+    return _serve()
+
+
 @app.route("/api/config", methods=["GET"])
 def client_config():
     return _serve()

@@ -1,7 +1,7 @@
 """Checks what `sam build` produced, as Lambda would run it: every function's handler imports in a bare interpreter
 of the runtime's Python with only its built folder and the built layer on sys.path, and every HTTP route answers
 one payload-2.0 request against the test PostgreSQL and Redis. Also checks that the layer's compiled packages are
-Linux x86_64 builds for the runtime.
+Linux x86_64 builds for the runtime, and that the layer holds the library's files besides its Python (Lua scripts).
 
     python -m infra.deploy.check_build [.aws-sam/build]      (from the repo's dev venv, after `sam build`)
 """
@@ -23,6 +23,7 @@ from order_engine.adapters import scratch_data
 from order_engine.adapters.postgres.migrations import ensure_database, migrate
 
 ROOT = Path(__file__).resolve().parents[2]
+LIBRARY = ROOT / "layers" / "core" / "order_engine"
 CHILD = Path(__file__).with_name("invoke_built.py")
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
 
@@ -39,6 +40,7 @@ REQUESTS: dict[str, tuple[dict[str, Any], int]] = {
     "GET /api/docs": ({}, 200),
     "GET /": ({}, 200),
     "GET /assets/{name}": ({}, 200),
+    "GET /assets/js/{module}": ({}, 200),
     "GET /api/config": ({}, 200),
     "GET /api/operator/dead-letters": ({}, 200),
     "POST /api/operator/orders/{orderId}/retry": ({}, 409),  # the submitted order is pending: not retryable
@@ -92,6 +94,14 @@ def check_layer_wheels(layer: Path, python_tag: str) -> list[str]:
     return problems
 
 
+def missing_data_files(shipped: set[str]) -> list[str]:
+    """The library's files that are not Python (the Redis adapters' Lua scripts, read at run time) a build left
+    out; `shipped`: the build's files, as paths from the folder that holds order_engine/."""
+    wanted = sorted(p.relative_to(LIBRARY.parent).as_posix() for p in LIBRARY.rglob("*")
+                    if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts)
+    return [f"{name} is not in the build" for name in wanted if name not in shipped]
+
+
 def run_function(python: str, code: Path, layer: Path, handler: str, env: dict[str, str],
                  events: list[dict[str, Any]]) -> dict[str, Any]:
     spec = json.dumps({"code": str(code), "layer": str(layer), "handler": handler, "events": events})
@@ -125,11 +135,12 @@ def check(build_dir: Path, python: str, settings: Settings) -> list[str]:
     if version != runtime:
         raise CheckFailed(f"{python} is {version}, the functions' runtime is {runtime}")
     problems = check_layer_wheels(layer, "cp" + runtime.removeprefix("python").replace(".", ""))
+    problems += missing_data_files({p.relative_to(layer).as_posix() for p in (layer / "order_engine").rglob("*")})
     lines = [f"runtime {runtime}, layer {layer.relative_to(build_dir)}"]
     unrouted = {r.route_key for r in template.http_routes} - REQUESTS.keys()
     problems += [f"{key}: no request in infra/deploy/check_build.py REQUESTS" for key in sorted(unrouted)]
 
-    path_parameters: dict[str, str] = {"name": "app.js"}  # an asset of the page
+    path_parameters: dict[str, str] = {"name": "style.css", "module": "main.js"}  # the page's styles and script
     functions = sorted(template.functions.values(), key=lambda f: not any(  # submit first: the others read its order
         r.route_key == "POST /api/orders/execute" for r in f.http_routes))
     for function in functions:

@@ -2,7 +2,8 @@
 routes, every function runs on the template's runtime, and the executor keeps its schedule, timeout and
 reserved concurrency. Then runs the deployment zip as Lambda would: every packaged handler imports in a bare
 interpreter of the runtime's Python with only the zip's contents on sys.path, and the REST handler answers a
-payload 1.0 submit and health request against the test PostgreSQL and Redis.
+payload 1.0 submit and health request against the test PostgreSQL and Redis. The zip must hold the library's files
+besides its Python too (the Redis adapters' Lua scripts).
 
     python -m infra.deploy.check_chalice_package build/chalice      (sam.json and deployment.zip)
 """
@@ -17,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-from infra.deploy.check_build import run_function, report, scratch_settings
+from infra.deploy.check_build import missing_data_files, run_function, report, scratch_settings
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -66,6 +67,7 @@ def run_package(package_dir: Path, packaged: dict, python: str) -> list[str]:
     with tempfile.TemporaryDirectory() as unpacked, scratch_settings() as settings:
         with zipfile.ZipFile(package_dir / "deployment.zip") as z:
             z.extractall(unpacked)
+            found += missing_data_files(set(z.namelist()))
         env = {"PATH": os.environ.get("PATH", ""), "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test",
                "AWS_SECRET_ACCESS_KEY": "test", "AWS_ENDPOINT_URL_LAMBDA": "http://127.0.0.1:9",
                "DATABASE_URL": settings.database_url, "DATABASE_SCHEMA": settings.database_schema,

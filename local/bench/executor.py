@@ -109,7 +109,8 @@ def _delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float
 
 
 def enqueue_orders(s: Settings, n: int) -> None:
-    intake, db = RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), Database(s.database_url, s.database_schema)
+    intake = RedisOrderIntake(sync_client(s.redis_url), KeyScheme(s.key_prefix))
+    db = Database(s.database_url, s.database_schema)
     repo = OrderRepository(db)
     requests = [parse_order_request(body, default_slippage_bps=100, max_slippage_bps=s.max_slippage_bps)
                 for body in BODIES]
@@ -162,7 +163,7 @@ def bench(n: int, concurrency: int, writers: int, database_url: str, notifier_na
                     threads_at_end.update(_thread_cpu_s())
                     servers_at_end.update(_servers())
                     databases = [w.worker.db for w in executor.recorder.writers] + [executor.reader.worker.db,
-                                                                                   executor.dex.chain._db]
+                                                                                   executor.dex.chain.ledger._db]
                     our_backends.update(db.run("SELECT pg_backend_pid()")[0][0] for db in databases)
                 executor.recorder.close = close
             # The notifier the executor wires in production (it looks up each event's subscribers: none here),

@@ -205,7 +205,7 @@ def fanout(clients_count: int, events: int) -> dict[str, Any]:
     from order_engine.config import Settings
     from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
     from order_engine.adapters.redis.key_scheme import KeyScheme
-    from order_engine.adapters.redis.connect import sync_client
+    from order_engine.adapters.redis.connect import async_client, sync_client
     from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
     _local_credentials()
@@ -230,7 +230,8 @@ def fanout(clients_count: int, events: int) -> dict[str, Any]:
         registry.subscribe(connection_id, order_id, now, now)
 
     async def publish_all() -> tuple[list[float], list[float], dict[str, int]]:
-        notifier = ManagementApiNotifier(settings)
+        client = async_client(settings.redis_url)
+        notifier = ManagementApiNotifier(settings, client, keys)
         starts, publish_ms = [], []
         for seq in range(1, events + 1):
             frame = {"type": "status", "orderId": order_id, "status": "routing", "seq": seq}
@@ -240,6 +241,7 @@ def fanout(clients_count: int, events: int) -> dict[str, Any]:
             publish_ms.append((time.perf_counter() - t0) * 1000)
             await asyncio.sleep(0.2)
         await notifier.close()
+        await client.aclose()
         return starts, publish_ms, dict(notifier.stats)
 
     starts, publish_ms, stats = asyncio.run(publish_all())

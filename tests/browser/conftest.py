@@ -5,30 +5,13 @@ CHROMIUM names another Chromium binary; without one the tests fail, they are not
 """
 from __future__ import annotations
 
-import json
-
-import os
-import shutil
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from browser_support import DESKTOP
-from e2e.conftest import (StackProcess, e2e_database_url, e2e_key_prefix, make_database,  # noqa: F401 - fixtures
-                          start_engine, start_stack, wait_for)
-
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"]
-
-
-def chromium_path() -> str:
-    path = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(path).exists():
-        pytest.fail(f"no Chromium at {path}: install Debian's chromium (.ci/run does) or set CHROMIUM")
-    return path
+from tests.support.browser import CHROMIUM_FLAGS, SCREENSHOTS, chromium_path, open_page
+from tests.support.stack import StackProcess
 
 
 @pytest.fixture(scope="module")
@@ -56,28 +39,32 @@ def fast_stack(start_engine) -> StackProcess:
     return start_engine(DEX_LATENCY_SCALE="0", EXECUTOR_CONCURRENCY="50")
 
 
-def _open_page(browser, stack: StackProcess):
-    context = browser.new_context(viewport=DESKTOP)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    if stack.api_key:  # what a user types into the page's prompt, once per tab
-        page.add_init_script(f"sessionStorage.setItem('orderEngineApiKey', {json.dumps(stack.api_key)})")
-    page.goto(stack.http_url + "/")
-    page.wait_for_selector('#connection[data-state="live"]')
-    yield page
-    context.close()
-    assert not errors, f"the page raised: {errors}"
+@pytest.fixture(scope="session")
+def flaky_stack(start_engine) -> StackProcess:
+    """The engine with its venues failing often (RPC errors on most sends, the price moving past the slippage on
+    some), so orders retry and some fail after their last attempt: the live table's retries and failures column
+    has something to say."""
+    return start_engine(DEX_LATENCY_SCALE="0.2", DEX_FAIL_RPC_ERROR="0.6", DEX_FAIL_PRICE_MOVE="0.2")
 
 
 @pytest.fixture
 def page(browser, web_stack):
-    yield from _open_page(browser, web_stack)
+    yield from open_page(browser, web_stack)
+
+
+@pytest.fixture
+def keyless_page(browser, web_stack):
+    yield from open_page(browser, web_stack, with_key=False)
 
 
 @pytest.fixture
 def fast_page(browser, fast_stack):
-    yield from _open_page(browser, fast_stack)
+    yield from open_page(browser, fast_stack)
+
+
+@pytest.fixture
+def flaky_page(browser, flaky_stack):
+    yield from open_page(browser, flaky_stack)
 
 
 @pytest.fixture(scope="session")

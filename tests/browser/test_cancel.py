@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from browser_support import advance, insert_waiting
+from tests.support.browser import advance, insert_waiting
 
 
 def find(page, reference: str, order_id: str):

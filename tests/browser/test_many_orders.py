@@ -16,7 +16,7 @@ def submit(stack, amount: str) -> str:
     body = json.dumps({"tokenIn": "USDC", "tokenOut": "SOL", "amount": amount}).encode()
     request = urllib.request.Request(f"{stack.http_url}/api/orders/execute", data=body,
                                      headers={"content-type": "application/json"})
-    with urllib.request.urlopen(request, timeout=120) as response:
+    with stack.urlopen(request, timeout=120) as response:
         return json.loads(response.read())["orderId"]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from playwright.sync_api import expect
 
-from browser_support import PHONE, DESKTOP, stall_into_dead_letters
+from tests.support.browser import PHONE, DESKTOP, stall_into_dead_letters
 
 
 def test_a_dead_lettered_order_is_retried_from_the_panel_and_confirms(page, web_stack, screenshot_dir):

@@ -3,7 +3,6 @@ maxPrice under its field, and a good one is accepted and shown waiting, its max 
 from __future__ import annotations
 
 import json
-import urllib.request
 
 from playwright.sync_api import expect
 
@@ -31,7 +30,7 @@ def test_a_sniper_order_is_submitted_from_the_form_with_its_max_price(page, web_
     expect(row).to_contain_text("≤ 1.5 USDC/PULSE")
     expect(row).to_contain_text("waiting")  # its first event, over the WebSocket
     order_id = row.get_attribute("data-order-id")
-    with urllib.request.urlopen(f"{web_stack.http_url}/api/orders/{order_id}", timeout=10) as response:
+    with web_stack.urlopen(f"{web_stack.http_url}/api/orders/{order_id}", timeout=10) as response:
         order = json.loads(response.read())
     assert (order["type"], order["status"], order["maxPrice"], order["tokenOut"]) == ("sniper", "waiting", "1.5", "PULSE")
 

@@ -4,28 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 
 from playwright.sync_api import expect
 
-from browser_support import DESKTOP, PHONE, restart_websocket_gateway
+from tests.support.browser import DESKTOP, PHONE, restart_websocket_gateway, submit_through_form
 
 LIVE_TIMEOUT_MS = 30_000
 
 
-def submit_through_form(page, amount: str, token_in: str = "SOL", token_out: str = "USDC", reference: str = ""):
-    page.select_option("#tokenIn", token_in)
-    page.select_option("#tokenOut", token_out)
-    page.fill("#amount", amount)
-    page.fill("#clientOrderId", reference)
-    before = page.locator("#live-rows tr").count()
-    page.click("#submit")
-    expect(page.locator("#live-rows tr")).to_have_count(before + 1)
-    return page.locator("#live-rows tr").first.get_attribute("data-order-id")
-
-
 def api_get(stack, path: str):
-    with urllib.request.urlopen(stack.http_url + path, timeout=10) as response:
+    with stack.urlopen(stack.http_url + path, timeout=10) as response:
         return json.loads(response.read())
 
 

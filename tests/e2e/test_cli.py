@@ -81,18 +81,12 @@ def test_queue_and_get_of_an_unknown_order(local_stack):
 
 
 def test_cancel_ends_a_waiting_order_and_refuses_a_confirmed_one_in_one_line(local_stack, e2e_database_url):
-    import uuid
-
-    from order_engine.domain.tokens import resolve_token
     from order_engine.adapters.postgres.database import Database
+    from tests.support.sql import insert_unwatched_waiting
 
-    waiting = str(uuid.uuid4())  # a limit order waiting for its price, as the limit intake stores it
     db = Database(e2e_database_url)
     try:
-        db.run("INSERT INTO orders (id, status, order_type, token_in, token_out, amount_in, slippage_bps, request_hash)"
-               " VALUES (CAST(:id AS uuid), 'waiting', 'limit', :a, :b, 1000000000, 50, :id)", id=waiting,
-               a=resolve_token("tokenIn", "SOL").mint, b=resolve_token("tokenOut", "USDC").mint)
-        db.run("INSERT INTO order_events (order_id, seq, status) VALUES (CAST(:id AS uuid), 1, 'waiting')", id=waiting)
+        waiting = insert_unwatched_waiting(db)  # a limit order waiting for its price (1 SOL for USDC)
     finally:
         db.close()
 

@@ -3,7 +3,7 @@ over real HTTP, through all its phases (coverage: boundary values, missing and m
 methods; fuzzing; stateful: submit then read through the Location link). It fails the test for any 5xx, any
 status, content type, header or body the document does not list, an undeclared method not answered 405 with
 Allow, data invalid by the document accepted, or data valid by it refused for a rule the document does not name
-(tests/e2e/contract_hooks.py).
+(tests/support/contract_hooks.py).
 
 CONTRACT_FUZZ_EXAMPLES sets the examples per operation (the CI profile: 150, about 1,700 test cases and more
 requests, in about two minutes on the 2-core machine); docs/testing.md gives the longer run.
@@ -34,7 +34,7 @@ def test_the_api_answers_exactly_as_its_document_says(start_engine, tmp_path, ca
         "--request-timeout", "30", "--max-failures", "20", "--header", f"Authorization: Bearer {stack.api_key}",
         "--report", "har", "--report-har-path", str(tmp_path / "requests.har"),
     ]
-    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.e2e.contract_hooks", "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": "tests.support.contract_hooks", "PYTHONPATH": str(ROOT)}
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800)
     output = result.stdout + result.stderr
     summary = re.search(r"Test cases:\s*\n\s*(.+)", output)

@@ -9,14 +9,13 @@ import signal
 from collections import Counter
 
 import aiohttp
-import pg8000.native
 import pytest
 import requests
 
 from order_engine.domain.lifecycle import TERMINAL, can_transition
 from order_engine.adapters.redis.key_scheme import KeyScheme
-from order_engine.adapters.postgres.database import connect_kwargs
 from order_engine.adapters.redis.connect import sync_client
+from tests.support.sql import confirmed_ledger, in_flight_count, order_rows, order_timelines, unfinished_count
 
 ORDERS = 500
 KILLS = 10
@@ -40,16 +39,8 @@ def executor_pool(stack) -> dict:
     return next(pool for pool in functions.values() if pool["logicalId"] == EXECUTOR)
 
 
-def query(stack, sql: str) -> list[list]:
-    conn = pg8000.native.Connection(**connect_kwargs(stack.env["DATABASE_URL"]))
-    try:
-        return conn.run(sql)
-    finally:
-        conn.close()
-
-
 def unfinished(stack) -> int:
-    return query(stack, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')")[0][0]
+    return unfinished_count(stack.env["DATABASE_URL"])
 
 
 async def submit_all(stack, count: int) -> list[str]:
@@ -61,12 +52,12 @@ async def submit_all(stack, count: int) -> list[str]:
             assert response.status == 202, await response.text()
             return (await response.json())["orderId"]
 
-    async with aiohttp.ClientSession() as session:
+    async with stack.session() as session:
         return await asyncio.gather(*(one(session) for _ in range(count)))
 
 
 def in_flight(stack) -> int:
-    return query(stack, "SELECT count(*) FROM orders WHERE status IN ('routing', 'building', 'submitted')")[0][0]
+    return in_flight_count(stack.env["DATABASE_URL"])
 
 
 async def kill_executors(stack, kills: int, rng: random.Random) -> list[int]:
@@ -95,13 +86,13 @@ def test_executors_killed_at_random_moments_lose_no_order_and_swap_none_twice(ki
     assert len(set(killed)) == KILLS and unfinished(kill_stack) > 0  # the kills happened mid-run
     wait_for(lambda: unfinished(kill_stack) == 0, timeout=180, interval=0.5)
 
-    statuses = dict(query(kill_stack, "SELECT id::text, status FROM orders"))
+    database_url = kill_stack.env["DATABASE_URL"]
+    rows = order_rows(database_url)  # id -> (status, seq, tx_hash)
+    statuses = {order_id: status for order_id, (status, _, _) in rows.items()}
     assert set(statuses) == set(order_ids)  # none lost, none invented
     assert set(statuses.values()) <= TERMINAL_NAMES
 
-    timelines: dict[str, list[tuple[int, str]]] = {}
-    for order_id, seq, status in query(kill_stack, "SELECT order_id::text, seq, status FROM order_events ORDER BY order_id, seq"):
-        timelines.setdefault(order_id, []).append((seq, status))
+    timelines = order_timelines(database_url)
     for order_id in order_ids:
         seqs, path = [s for s, _ in timelines[order_id]], [st for _, st in timelines[order_id]]
         assert seqs == list(range(1, len(seqs) + 1)), (order_id, timelines[order_id])
@@ -110,11 +101,11 @@ def test_executors_killed_at_random_moments_lose_no_order_and_swap_none_twice(ki
         assert all(can_transition(a, b) for a, b in zip(path, path[1:])), (order_id, path)
 
     confirmed = {order_id for order_id, status in statuses.items() if status == "confirmed"}
-    tx_hashes = dict(query(kill_stack, "SELECT id::text, tx_hash FROM orders WHERE status = 'confirmed'"))
+    tx_hashes = {order_id: tx for order_id, (status, _, tx) in rows.items() if status == "confirmed"}
     live_chain = chain_landings(kill_stack)  # what the simulated chain itself holds (Redis)
     assert max(Counter(live_chain.values()).values()) == 1  # no order swapped twice
     assert {order_id: sig for sig, order_id in live_chain.items()} == tx_hashes  # each confirmed order swapped once
-    ledger = query(kill_stack, "SELECT order_id, signature FROM chain_transactions WHERE state = 'confirmed'")
+    ledger = confirmed_ledger(database_url)
     assert max(Counter(order_id for order_id, _ in ledger).values()) == 1
     assert dict(ledger) == tx_hashes, "a landed transaction is missing from the chain's durable ledger"
     assert set(tx_hashes) == confirmed

@@ -26,13 +26,13 @@ def live_executors(stack) -> int:
 
 
 def submit(stack) -> str:
-    response = requests.post(f"{stack.http_url}/api/orders/execute", json=ORDER, timeout=10)
+    response = stack.client.post(f"{stack.http_url}/api/orders/execute", json=ORDER, timeout=10)
     assert response.status_code == 202, response.text
     return response.json()["orderId"]
 
 
 def status(stack, order_id: str) -> str:
-    return requests.get(f"{stack.http_url}/api/orders/{order_id}", timeout=10).json()["status"]
+    return stack.client.get(f"{stack.http_url}/api/orders/{order_id}", timeout=10).json()["status"]
 
 
 def executor_triggers(stack) -> list[str]:

@@ -7,7 +7,7 @@ import os
 
 import requests
 
-from helpers import alive
+from tests.support.processes import alive
 
 
 def test_a_timed_out_invocation_kills_its_worker_and_a_new_one_serves_the_next(gateway_stack, wait_for):

@@ -7,22 +7,17 @@ import asyncio
 import json
 import socket
 
-import aiohttp
 import pytest
-
-import keyed_clients
-import requests
 
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
 BODY = b'{"tokenIn":"SOL","tokenOut":"USDC","amount":1}'
 
 
-def raw_request(url: str, request: bytes) -> tuple[int, dict[str, str], bytes]:
-    key = keyed_clients.key_for(url)
-    if key is not None:  # the stack's key, as the other test clients send it (tests/keyed_clients.py)
+def raw_request(stack, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    if stack.api_key is not None:  # the stack's key, as the other test clients send it (tests/support/clients.py)
         line, _, rest = request.partition(b"\r\n")
-        request = line + b"\r\nx-api-key: " + key.encode() + b"\r\n" + rest
-    host, port = url.removeprefix("http://").split(":")
+        request = line + b"\r\nx-api-key: " + stack.api_key.encode() + b"\r\n" + rest
+    host, port = stack.http_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=30) as conn:
         conn.sendall(request)
         data = b""
@@ -46,7 +41,7 @@ def assert_error_shape(status: int, headers: dict[str, str], body: bytes, expect
 def test_a_header_that_is_not_utf8_is_a_400(local_stack, header):
     request = (b"POST /api/orders/execute HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n"
                + header + b"\r\nContent-Length: " + str(len(BODY)).encode() + b"\r\n\r\n" + BODY)
-    error = assert_error_shape(*raw_request(local_stack.http_url, request), 400, "invalid_request")
+    error = assert_error_shape(*raw_request(local_stack, request), 400, "invalid_request")
     assert "UTF-8" in error["message"]
 
 
@@ -59,7 +54,7 @@ def test_a_header_that_is_not_utf8_is_a_400(local_stack, header):
 ])
 def test_a_path_with_encoded_control_characters_gets_the_error_shape(local_stack, path, status, code):
     request = f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode()
-    assert_error_shape(*raw_request(local_stack.http_url, request), status, code)
+    assert_error_shape(*raw_request(local_stack, request), status, code)
 
 
 @pytest.mark.parametrize("method,path,allowed", [
@@ -69,20 +64,20 @@ def test_a_path_with_encoded_control_characters_gets_the_error_shape(local_stack
     ("PUT", "/api/docs", "GET"), ("OPTIONS", "/api/orders/execute", "POST"),
 ])
 def test_a_method_the_path_does_not_serve_is_405_with_allow(local_stack, method, path, allowed):
-    response = requests.request(method, local_stack.http_url + path, data=BODY, timeout=30)
+    response = local_stack.client.request(method, local_stack.http_url + path, data=BODY, timeout=30)
     assert response.status_code == 405 and response.headers["Allow"] == allowed
     assert response.json()["error"]["code"] == "method_not_allowed"
 
 
 def test_every_documented_operation_is_routed_and_every_path_answers_405_for_others(local_stack):
-    document = requests.get(f"{local_stack.http_url}/api/openapi.json", timeout=30).json()
+    document = local_stack.client.get(f"{local_stack.http_url}/api/openapi.json", timeout=30).json()
     for path, operations in document["paths"].items():
         concrete = path.replace("{orderId}", ORDER_ID)
         allowed = ", ".join(sorted(m.upper() for m in operations))
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             if method.lower() in operations:
                 continue
-            response = requests.request(method, local_stack.http_url + concrete, timeout=30)
+            response = local_stack.client.request(method, local_stack.http_url + concrete, timeout=30)
             assert (response.status_code, response.headers.get("Allow")) == (405, allowed), (method, path)
 
 
@@ -92,7 +87,7 @@ def test_malformed_frames_get_error_frames_and_the_connection_stays_open(local_s
               '{"action":{"a":1}}', '{"action":"ping","x":NaN}', "9" * 5000, ""]
 
     async def run() -> list[dict]:
-        async with aiohttp.ClientSession() as session:
+        async with local_stack.session() as session:
             async with session.ws_connect(local_stack.ws_url) as ws:
                 replies = []
                 for frame in frames:

@@ -6,7 +6,6 @@ import json
 
 import requests
 
-from keyed_clients import keyless
 from local.metrics_summary import summarise
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
@@ -18,8 +17,8 @@ def test_orders_lives_show_in_the_stacks_metrics_and_their_correlation_ids_in_th
     stack = start_engine(DEX_LATENCY_SCALE="0", METRICS_FLUSH_MS="300", IDLE_EXIT_MS="1000")
     ids = {}
     for n in range(3):
-        response = requests.post(f"{stack.http_url}/api/orders/execute", json=ORDER,
-                                 headers={"x-correlation-id": f"e2e-corr-{n}"}, timeout=10)
+        response = stack.client.post(f"{stack.http_url}/api/orders/execute", json=ORDER,
+                                     headers={"x-correlation-id": f"e2e-corr-{n}"}, timeout=10)
         assert response.status_code == 202, response.text
         ids[response.json()["orderId"]] = f"e2e-corr-{n}"
 
@@ -48,14 +47,14 @@ def test_orders_lives_show_in_the_stacks_metrics_and_their_correlation_ids_in_th
 
 def test_the_stack_serves_the_summary_of_the_functions_metrics_and_still_logs_their_lines(start_engine, wait_for):
     stack = start_engine(DEX_LATENCY_SCALE="0", METRICS_FLUSH_MS="300", IDLE_EXIT_MS="1000")
-    response = requests.post(f"{stack.http_url}/api/orders/execute", json=ORDER, timeout=10)
+    response = stack.client.post(f"{stack.http_url}/api/orders/execute", json=ORDER, timeout=10)
     assert response.status_code == 202, response.text
     order_id = response.json()["orderId"]
-    wait_for(lambda: requests.get(f"{stack.http_url}/api/orders/{order_id}", timeout=10).json()["status"]
+    wait_for(lambda: stack.client.get(f"{stack.http_url}/api/orders/{order_id}", timeout=10).json()["status"]
              == "confirmed", timeout=60)
 
     def served() -> dict | None:
-        answer = requests.get(f"{stack.http_url}/api/metrics", timeout=10)
+        answer = stack.client.get(f"{stack.http_url}/api/metrics", timeout=10)
         assert answer.status_code == 200, answer.text
         metrics = answer.json()
         return metrics if metrics.get("OrdersConfirmed", {}).get("total", 0) >= 1 else None
@@ -70,9 +69,8 @@ def test_the_stack_serves_the_summary_of_the_functions_metrics_and_still_logs_th
     assert summarise(log)["OrdersConfirmed"] == metrics["OrdersConfirmed"]
     assert any('"order finished"' in line and order_id in line for line in log)
 
-    with keyless():
-        refused = requests.get(f"{stack.http_url}/api/metrics", timeout=10)
+    refused = requests.get(f"{stack.http_url}/api/metrics", timeout=10)  # no key
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unauthorized"
-    wrong_method = requests.post(f"{stack.http_url}/api/metrics", timeout=10)
+    wrong_method = stack.client.post(f"{stack.http_url}/api/metrics", timeout=10)
     assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET"
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"

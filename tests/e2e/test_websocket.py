@@ -6,13 +6,12 @@ import asyncio
 import json
 
 import aiohttp
-import requests
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
 
 
 def submit(stack) -> str:
-    response = requests.post(f"{stack.http_url}/api/orders/execute", json=ORDER)
+    response = stack.client.post(f"{stack.http_url}/api/orders/execute", json=ORDER)
     assert response.status_code == 202, response.text
     return response.json()["orderId"]
 
@@ -32,7 +31,7 @@ def test_the_accepted_orders_ws_url_subscribes_at_connect_and_replays(local_stac
     order_id = submit(local_stack)
 
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with local_stack.session() as session:
             async with session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}") as ws:
                 return await frames_until(ws, lambda f: f.get("seq") == 1)
 
@@ -45,7 +44,7 @@ def test_bad_frames_get_error_frames_and_the_connection_stays_usable(local_stack
     order_id = submit(local_stack)
 
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(local_stack.ws_url) as ws:
+        async with local_stack.session() as session, session.ws_connect(local_stack.ws_url) as ws:
             codes = []
             for message in ("not json", json.dumps({"action": "teleport"}),
                             json.dumps({"action": "subscribe", "orderId": "12345"}),
@@ -67,7 +66,7 @@ def test_bad_frames_get_error_frames_and_the_connection_stays_usable(local_stack
 
 def test_the_handshake_is_refused_for_an_order_id_that_is_not_a_uuid(local_stack):
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with local_stack.session() as session:
             try:
                 await session.ws_connect(f"{local_stack.ws_url}?orderId=../../etc/passwd")
             except aiohttp.WSServerHandshakeError as refused:

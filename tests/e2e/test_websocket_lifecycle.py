@@ -5,21 +5,20 @@ import asyncio
 import json
 
 import aiohttp
-import requests
 
 from order_engine.domain.lifecycle import TERMINAL, can_transition
 from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.connect import sync_client
 
-from helpers import live_subscription
+from tests.support.subscriptions import live_subscription
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.25"}
 TERMINAL_NAMES = {str(s) for s in TERMINAL}
 
 
 def submit(stack) -> str:
-    response = requests.post(f"{stack.http_url}/api/orders/execute", json=ORDER)
+    response = stack.client.post(f"{stack.http_url}/api/orders/execute", json=ORDER)
     assert response.status_code == 202, response.text
     return response.json()["orderId"]
 
@@ -62,7 +61,7 @@ def test_five_concurrent_orders_each_watched_see_their_lifecycle_in_order(local_
             return await watch(ws)
 
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with local_stack.session() as session:
             return await asyncio.gather(*(one(session) for _ in range(5)))
 
     for frames in asyncio.run(scenario()):
@@ -77,7 +76,7 @@ def test_late_and_mid_way_subscribers_miss_nothing(local_stack):
     order_id = submit(local_stack)
 
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with local_stack.session() as session:
             async with session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}") as first:
                 seen = []
                 while not seen or seen[-1]["status"] == "pending":  # wait until the executor has started it
@@ -93,7 +92,7 @@ def test_late_and_mid_way_subscribers_miss_nothing(local_stack):
             return seen, mid, last
 
     first, mid, late = asyncio.run(scenario())
-    full = requests.get(f"{local_stack.http_url}/api/orders/{order_id}").json()["events"]
+    full = local_stack.client.get(f"{local_stack.http_url}/api/orders/{order_id}").json()["events"]
     expected = [(e["seq"], e["status"]) for e in full]
     assert_complete_lifecycle(expected)
     assert timeline(first) == timeline(mid) == timeline(late) == expected
@@ -113,7 +112,7 @@ def test_a_client_that_drops_without_closing_is_removed_and_others_are_not_held_
     live_subscription(registry, "bG9zdC1kaXNjb25uZWN0", order_id)
 
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with local_stack.session() as session:
             dropped = await session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}")
             await dropped.receive(timeout=30)  # subscribed: it is registered and open
             dropped._response.connection.transport.abort()  # no close frame, just gone
@@ -131,7 +130,7 @@ def test_a_thousand_subscribers_of_one_order_all_receive_every_event(local_stack
     order_id = submit(local_stack)
 
     async def scenario():
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
+        async with local_stack.session(connector=aiohttp.TCPConnector(limit=0)) as session:
             sockets = []
             for start in range(0, 1000, 100):
                 sockets += await asyncio.gather(*(session.ws_connect(f"{local_stack.ws_url}?orderId={order_id}")
@@ -142,7 +141,7 @@ def test_a_thousand_subscribers_of_one_order_all_receive_every_event(local_stack
                 await asyncio.gather(*(ws.close() for ws in sockets))
 
     results = asyncio.run(scenario())
-    expected = [(e["seq"], e["status"]) for e in requests.get(f"{local_stack.http_url}/api/orders/{order_id}").json()["events"]]
+    expected = [(e["seq"], e["status"]) for e in local_stack.client.get(f"{local_stack.http_url}/api/orders/{order_id}").json()["events"]]
     assert_complete_lifecycle(expected)
     assert len(results) == 1000
     # every client got each event once and in order: none overtook its replay

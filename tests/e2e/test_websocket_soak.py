@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import aiohttp
 
-from faults.harness import record
+from tests.support.fault_harness import record
 from order_engine.domain.lifecycle import TERMINAL
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.connect import sync_client
@@ -81,8 +81,8 @@ def complete(events: dict[int, str]) -> bool:
 async def soak(stack) -> dict:
     rng = random.Random(20261201)
     # every $connect is a Lambda invocation: on a busy 2-core machine 1,000 of them take a while
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120),
-                                    connector=aiohttp.TCPConnector(limit=0))  # a socket per connection, no cap
+    session = stack.session(timeout=aiohttp.ClientTimeout(total=120),
+                            connector=aiohttp.TCPConnector(limit=0))  # a socket per connection, no cap
     live: list[Subscriber] = []
     watched: list[tuple[Subscriber, str]] = []  # (subscriber, order) pairs to check
 
@@ -171,7 +171,7 @@ def test_a_thousand_churning_connections_get_every_event_and_leave_nothing_behin
 
 
 async def warm_up(stack) -> None:
-    async with aiohttp.ClientSession() as session:
+    async with stack.session() as session:
         async with session.post(f"{stack.http_url}/api/orders/execute", json=ORDER) as response:
             order_id = (await response.json())["orderId"]
         sub = Subscriber(await session.ws_connect(stack.ws_url))

@@ -7,16 +7,18 @@ import time
 
 import pytest
 
-from harness import query, record
 from order_engine.config import Settings
 from order_engine.adapters.postgres.listing_table import PgListingBook
 from order_engine.services.submit import SubmitService
 from order_engine.adapters.redis.order_intake import RedisOrderIntake
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.quote_book import RedisQuoteBook
+from order_engine.adapters.redis.connect import sync_client
 from order_engine.adapters.postgres.migrations import ensure_database, migrate
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.postgres.database import Database
+from tests.support.sql import first_routed_and_last_terminal_epochs, order_total, unfinished_count
+from tests.support.fault_harness import record
 
 BACKLOG = 300
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
@@ -35,8 +37,9 @@ def make_backlog(servers) -> list[str]:
     migrate(s.database_url, s.database_schema)
     db = Database(s.database_url, s.database_schema)
     try:
-        submit = SubmitService(s, OrderRepository(db), RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), NoExecutor(),
-                               PgListingBook(db), RedisQuoteBook(s.redis_url, KeyScheme(s.key_prefix)))
+        redis, keys = sync_client(s.redis_url), KeyScheme(s.key_prefix)
+        submit = SubmitService(s, OrderRepository(db), RedisOrderIntake(redis, keys), NoExecutor(),
+                               PgListingBook(db), RedisQuoteBook(redis, keys))
         return [submit.submit(ORDER).order.id for _ in range(BACKLOG)]
     finally:
         db.close()
@@ -52,15 +55,12 @@ def test_a_backlog_present_at_start_up_is_drained_without_waiting_for_the_schedu
     stack = engine(DEX_LATENCY_SCALE="0.1")  # the template's schedule: rate(1 minute)
     up = time.time()
     deadline = time.monotonic() + 45  # well before the schedule's first tick at 60 s
-    while query(servers.database_url, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')")[0][0]:
+    while unfinished_count(servers.database_url):
         assert time.monotonic() < deadline, "the backlog was not drained before the schedule's first tick"
         time.sleep(0.2)
 
-    first, last = query(servers.database_url, """
-        SELECT extract(epoch FROM min(at) FILTER (WHERE status = 'routing'))::float8,
-               extract(epoch FROM max(at) FILTER (WHERE status IN ('confirmed', 'failed')))::float8
-          FROM order_events""")[0]
+    first, last = first_routed_and_last_terminal_epochs(servers.database_url)
     record(f"[backlog] {BACKLOG} orders ({'only in PostgreSQL' if redis_lost_it else 'queued'}): first routed "
           f"{first - up:.1f} s after the stack was up, last terminal after {last - up:.1f} s")
     assert first - up < 10.0  # well inside the schedule's minute; seconds on a loaded 2-core machine
-    assert query(servers.database_url, "SELECT count(*) FROM orders")[0][0] == len(order_ids)
+    assert order_total(servers.database_url) == len(order_ids)

@@ -11,7 +11,8 @@ import time
 
 import requests
 
-from harness import Client, audit, check_refusals, query, record, submit_orders, wait_all_terminal
+from tests.support.sql import in_flight_count, last_finished_order_steps
+from tests.support.fault_harness import Client, audit, check_refusals, record, submit_orders, wait_all_terminal
 
 ORDERS = 150  # at most 100 in flight (MAX_IN_FLIGHT): the fault strikes with a queue behind them
 RECOVERY_S = 15.0  # from the fault to the last order terminal: the target for an executor SIGKILL and FLUSHALL
@@ -25,7 +26,7 @@ def pool(stack, logical_id: str) -> dict:
 
 def in_flight(database_url: str) -> int:
     try:
-        return query(database_url, "SELECT count(*) FROM orders WHERE status IN ('routing', 'building', 'submitted')")[0][0]
+        return in_flight_count(database_url)
     except Exception:  # noqa: BLE001 - not yet migrated, or down
         return 0
 
@@ -40,11 +41,8 @@ async def until(predicate, timeout: float = 60.0) -> None:
 def report(name: str, result, fault_epoch: float, client: Client, database_url: str = "") -> float:
     after = result.seconds_after(fault_epoch)
     if database_url:  # the last order to finish, step by step (seconds after the fault)
-        rows = query(database_url, """
-            SELECT seq, status, attempt, round((extract(epoch FROM at) - :fault)::numeric, 2)::text FROM order_events
-             WHERE order_id = (SELECT order_id FROM order_events WHERE status IN ('confirmed', 'failed')
-                                ORDER BY at DESC LIMIT 1) ORDER BY seq""", fault=fault_epoch)
-        record("[fault] last order: " + " ".join(f"{st}@{t}" for _, st, _, t in rows))
+        steps = last_finished_order_steps(database_url, fault_epoch)
+        record("[fault] last order: " + " ".join(f"{st}@{t}" for st, t in steps))
     record(f"[fault] {name}: {result.orders} orders ({result.confirmed} confirmed, {result.failed} failed), "
           f"0 lost, 0 doubled, last terminal {after:.1f} s after the fault; client saw {len(client.refusals)} "
           f"5xx and {client.dropped} dropped connections")
@@ -57,7 +55,7 @@ def run_with_fault(stack, servers, fault, *, submit_first: bool = False) -> tupl
     client = Client()
 
     async def scenario() -> float:
-        submitting = asyncio.create_task(submit_orders(stack.http_url, ORDERS, client))
+        submitting = asyncio.create_task(submit_orders(stack.http_url, ORDERS, client, api_key=stack.api_key))
         if submit_first:
             await submitting
         await until(lambda: in_flight(servers.database_url) >= 20, timeout=120)

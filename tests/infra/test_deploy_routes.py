@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from chalice_support import chalice_module
+from tests.support.chalice_app import chalice_module
 from local.template import load_template
 from order_engine.api.http import create_app
 from order_engine.api.page import page_router

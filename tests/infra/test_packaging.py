@@ -4,7 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from helpers import parse_python
+from tests.support.source_files import parse_python
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,3 +56,37 @@ def test_the_library_imports_only_what_the_layer_installs():
                 top = module.split(".")[0]
                 assert top in installed or top in sys.stdlib_module_names or top == "__future__", \
                     f"{path.relative_to(ROOT)} imports {module}, which the layer does not install"
+
+
+REDIS_ADAPTERS = ROOT / "layers/core/order_engine/adapters/redis"
+
+
+def test_every_lua_script_registered_is_a_file_of_the_package_and_every_file_is_used():
+    registered = set()
+    for path in (ROOT / "layers/core/order_engine").rglob("*.py"):
+        for node in ast.walk(parse_python(path)):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "register"
+                    and len(node.args) == 2 and isinstance(node.args[1], ast.Constant)):
+                registered.add(node.args[1].value)
+    scripts = {path.stem: path.read_text() for path in (REDIS_ADAPTERS / "lua").glob("*.lua")}
+    included = {line.removeprefix("--#include ").strip() for text in scripts.values() for line in text.splitlines()
+                if line.startswith("--#include ")}
+    assert registered - scripts.keys() == set(), "registered, but no lua/ file"
+    assert included - scripts.keys() == set(), "included, but no lua/ file"
+    assert scripts.keys() - registered - included == set(), "lua/ files nothing uses"
+    elsewhere = [path.name for path in (ROOT / "layers/core/order_engine").rglob("*.py")
+                 if "register_script(" in path.read_text() and path != REDIS_ADAPTERS / "scripts.py"]
+    assert elsewhere == [], "Lua registered outside adapters/redis/scripts.py"
+
+
+def test_the_lua_scripts_are_package_data_of_the_wheel_and_the_editable_install():
+    """setuptools installs only the packages' Python unless package-data names more; the Lambda layer (sam build
+    copies layers/core/) and the chalice package (infra/chalice/package copies order_engine/) take every file, and
+    infra/deploy/check_build.py and check_chalice_package.py check that they hold them."""
+    import fnmatch
+
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    patterns = package_data["order_engine.adapters.redis"]
+    for path in (REDIS_ADAPTERS / "lua").glob("*.lua"):
+        name = path.relative_to(REDIS_ADAPTERS).as_posix()
+        assert any(fnmatch.fnmatch(name, pattern) for pattern in patterns), name

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import parse_python
+from tests.support.source_files import parse_python
 from local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,8 +40,9 @@ def test_every_websocket_route_reaches_a_function():
 
 # The routes anyone may call without a key; every other route, including one added later, is behind the API's
 # default authorizer unless it opts out here and in template.yaml.
-OPEN_ROUTES = {"GET /api/health", "ANY /api/health", "GET /", "GET /assets/{name}", "GET /api/config",
-               "ANY /api/config", "GET /api/openapi.json", "ANY /api/openapi.json", "GET /api/docs", "ANY /api/docs"}
+OPEN_ROUTES = {"GET /api/health", "ANY /api/health", "GET /", "GET /assets/{name}", "GET /assets/js/{module}",
+               "GET /api/config", "ANY /api/config", "GET /api/openapi.json", "ANY /api/openapi.json", "GET /api/docs",
+               "ANY /api/docs"}
 
 
 def test_every_http_route_but_the_open_ones_is_behind_the_api_key_authorizer():

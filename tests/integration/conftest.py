@@ -1,6 +1,6 @@
 import pytest
 
-from helpers import load_function
+from tests.support.lambdas import load_function
 from order_engine import bootstrap, config
 
 
@@ -24,7 +24,7 @@ def configured(settings, monkeypatch):
 @pytest.fixture
 def ws_stack(configured, monkeypatch):
     """The WebSocket gateway, management API and Lambda Invoke API in this process, wired into the settings."""
-    from ws_stack import WsStack, wired
+    from tests.support.ws_stack import WsStack, wired
 
     yield from wired(WsStack().start(), monkeypatch)
 

@@ -6,7 +6,9 @@ import json
 import threading
 import time
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
+from tests.support.reads import order_count
+from tests.support.sql import stored_api_keys
 from order_engine.domain.api_keys import Client, key_hash
 from order_engine.adapters.postgres.api_key_table import PgApiKeyStore
 from order_engine.adapters.redis.key_scheme import KeyScheme
@@ -16,8 +18,8 @@ from order_engine.adapters.redis.submit_buckets import RedisSubmitBuckets
 def test_a_key_is_stored_as_its_hash_found_until_revoked_and_listed_without_itself(db):
     store = PgApiKeyStore(db)
     key, record = store.create("acme", label="bot", rate_per_s=3.0, burst=4)
-    assert db.run("SELECT count(*) FROM api_keys WHERE key_hash = :h", h=key_hash(key))[0][0] == 1
-    assert db.run("SELECT count(*) FROM api_keys WHERE key_hash = :k OR key_prefix = :k", k=key)[0][0] == 0
+    assert stored_api_keys(db, key_hash(key)) == 1
+    assert stored_api_keys(db, key) == 0
     found = store.find(key_hash(key))
     assert (found.client_id, found.rate_per_s, found.burst, found.operator) == ("acme", 3.0, 4, False)
     assert [r.key_id for r in store.revoke(record.key_id)] == [record.key_id]
@@ -26,8 +28,8 @@ def test_a_key_is_stored_as_its_hash_found_until_revoked_and_listed_without_itse
     assert store.revoke(record.key_id) == []
 
 
-def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings):
-    buckets = RedisSubmitBuckets(settings.redis_url, KeyScheme(settings.key_prefix))
+def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings, redis_client):
+    buckets = RedisSubmitBuckets(redis_client, KeyScheme(settings.key_prefix))
     results: list[int] = []
     lock = threading.Lock()
 
@@ -45,8 +47,8 @@ def test_concurrent_takes_never_spend_more_tokens_than_the_bucket_holds(settings
     assert buckets.take("other-client", 0.001, 5) == 0  # buckets are per client
 
 
-def test_the_bucket_refills_at_its_rate(settings):
-    buckets = RedisSubmitBuckets(settings.redis_url, KeyScheme(settings.key_prefix))
+def test_the_bucket_refills_at_its_rate(settings, redis_client):
+    buckets = RedisSubmitBuckets(redis_client, KeyScheme(settings.key_prefix))
     assert [buckets.take("acme", 10, 2) for _ in range(2)] == [0, 0]
     wait = buckets.take("acme", 10, 2)
     assert 0 < wait <= 100
@@ -67,7 +69,7 @@ def test_a_submit_over_the_limit_is_429_with_retry_after_and_writes_nothing(conf
     limited = submit_as(submit_fn, client)
     assert limited["statusCode"] == 429 and int(limited["headers"]["Retry-After"]) == 2
     assert response_json(limited)["error"]["code"] == "rate_limited"
-    assert db.run("SELECT count(*), min(client_id), max(client_id) FROM orders")[0] == [1, "acme", "acme"]
+    assert order_count(db) == order_count(db, client_id="acme") == 1
 
 
 def test_another_clients_order_reads_as_unknown_through_the_orders_function(configured, submit_fn, orders_fn):

@@ -5,7 +5,9 @@ import json
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
+from tests.support.reads import order_count
+from tests.support.sql import event_count
 
 SOL_USDC = {"tokenIn": "SOL", "tokenOut": "USDC"}
 
@@ -154,8 +156,8 @@ def test_bad_headers_bodies_and_methods_are_refused_before_parsing(configured, s
 
 
 def assert_nothing_written(db, redis_client, settings):
-    assert db.run("SELECT count(*) FROM orders") == [[0]]
-    assert db.run("SELECT count(*) FROM order_events") == [[0]]
+    assert order_count(db) == 0
+    assert event_count(db) == 0
     assert list(redis_client.scan_iter(match=f"{settings.key_prefix}*")) == []
 
 

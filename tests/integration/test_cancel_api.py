@@ -6,17 +6,19 @@ import asyncio
 import json
 from collections import Counter
 
-import aiohttp
 import pg8000
 import pytest
 
-from executor_support import executor_settings, insert_waiting, landed_swaps_per_order, submit_orders, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.executor_support import executor_settings
+from tests.support.factories import submit_orders
+from tests.support.reads import status_of, timeline
+from tests.support.sql import event_count, insert_unwatched_waiting, landed_swaps_per_order
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap
 from order_engine.bootstrap import deadline_in, run_executor_async
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.aws.ws_fanout import LoggingNotifier
-from ws_stack import advance
+from tests.support.ws_stack import advance
 
 SOL_TO_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
 
@@ -30,10 +32,6 @@ def submit(submit_fn, **body) -> str:
 def cancel(orders_fn, order_id: str) -> dict:
     return orders_fn.handler(http_event("DELETE", f"/api/orders/{order_id}", route_key="DELETE /api/orders/{orderId}",
                                         path_parameters={"orderId": order_id}), FakeLambdaContext())
-
-
-def status_of(db, order_id: str) -> str:
-    return db.run("SELECT status FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)[0][0]
 
 
 class VenueSpy:
@@ -127,7 +125,7 @@ def test_cancelling_twice_answers_200_both_times_with_one_cancelled_event(config
 
 
 def test_a_waiting_order_can_be_cancelled(configured, submit_fn, orders_fn, db, redis_client):
-    waiting = insert_waiting(db, like=submit(submit_fn))
+    waiting = insert_unwatched_waiting(db, like=submit(submit_fn))
 
     resp = cancel(orders_fn, waiting)
 
@@ -140,7 +138,7 @@ def test_a_cancel_reads_the_order_as_get_does_404_and_400_writing_nothing(config
     assert unknown["statusCode"] == 404 and response_json(unknown)["error"]["code"] == "order_not_found"
     malformed = cancel(orders_fn, "3f0c7d9e0a8b4c1d9e2f5a6b7c8d9e0f")
     assert malformed["statusCode"] == 400 and response_json(malformed)["error"]["code"] == "invalid_order_id"
-    assert db.run("SELECT count(*) FROM order_events") == [[0]]
+    assert event_count(db) == 0
 
 
 @pytest.mark.parametrize("before", ["routing", "confirmed"])
@@ -201,7 +199,7 @@ def test_a_websocket_subscriber_receives_the_cancelled_event(ws_stack, settings,
     [order_id] = submit_orders(settings, db, 1)  # as submit stores it, without waking the stack's executor
 
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with ws_stack.session() as session:
             ws = await session.ws_connect(ws_stack.ws_url)
             await ws.send_json({"action": "subscribe", "orderId": order_id})
             frames = [json.loads((await ws.receive(timeout=10)).data) for _ in range(2)]  # subscribed, pending

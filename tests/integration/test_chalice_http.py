@@ -9,7 +9,8 @@ from urllib.parse import quote
 import pytest
 from chalice.test import Client
 
-from chalice_support import CHALICE_DIR, chalice_module
+from tests.support.chalice_app import CHALICE_DIR, chalice_module
+from tests.support.reads import status_of
 
 JSON = {"content-type": "application/json"}
 
@@ -65,7 +66,7 @@ def test_submit_is_durable_and_readable_through_chalice(client, db):
     body = json.loads(submitted.body)
     assert body["status"] == "accepted" and body["queued"] is True
     assert submitted.headers["Location"] == f"/api/orders/{body['orderId']}"
-    assert db.run("SELECT status FROM orders WHERE id = CAST(:id AS uuid)", id=body["orderId"]) == [["pending"]]
+    assert status_of(db, body["orderId"]) == "pending"
 
     got = client.get(f"/api/orders/{body['orderId']}")
     assert got.status_code == 200

@@ -11,10 +11,10 @@ import uuid
 import aiohttp
 import pytest
 
-from chalice_support import chalice_module
-from helpers import FakeLambdaContext
+from tests.support.chalice_app import chalice_module
+from tests.support.lambdas import FakeLambdaContext
 from order_engine import bootstrap, config
-from ws_stack import WsStack, wired
+from tests.support.ws_stack import WsStack, wired
 
 
 class ChaliceFunctions:
@@ -74,7 +74,7 @@ async def frames(ws, count):
 
 def test_messages_are_routed_by_action_to_the_same_handlers(chalice_ws):
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(chalice_ws.ws_url) as ws:
+        async with chalice_ws.session() as session, session.ws_connect(chalice_ws.ws_url) as ws:
             await ws.send_json({"action": "ping"})
             pong = await frames(ws, 1)
             await ws.send_str("{not json")
@@ -92,7 +92,7 @@ def test_subscribe_and_connect_with_order_id_replay_through_chalice(chalice_ws):
     order_id = bootstrap.services().submit.submit({"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}).order.id
 
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with chalice_ws.session() as session:
             async with session.ws_connect(chalice_ws.ws_url) as ws:
                 await ws.send_json({"action": "subscribeOrder", "orderId": order_id})
                 subscribed = await frames(ws, 2)

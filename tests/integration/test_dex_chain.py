@@ -9,7 +9,8 @@ import pytest
 
 from order_engine.domain.swaps import BlockhashExpired, RpcError, SignatureState, TransactionDropped
 
-from dex_helpers import SOL, USDC, execute, lose_redis, pair_key, simulated
+from tests.support.simulated_dex import SOL, USDC, execute, lose_redis, pair_key, simulated
+from tests.support.sql import chain_transactions, forget_landed_transaction
 
 BASE58_SIGNATURE = re.compile(r"^[1-9A-HJ-NP-Za-km-z]{87,88}$")
 
@@ -36,7 +37,7 @@ def test_the_signature_is_fixed_when_the_transaction_is_built_and_sending_it_aga
 
     result = asyncio.run(scenario())
     assert result.state is SignatureState.CONFIRMED
-    assert db.run("SELECT count(*) FROM chain_transactions WHERE order_id = 'order'") == [[1]]
+    assert len(chain_transactions(db, order_id="order")) == 1
 
 
 def test_status_is_pending_until_confirmed_then_confirmed(settings):
@@ -66,8 +67,8 @@ def test_a_landed_transaction_is_still_known_after_redis_loses_everything(settin
         return result
 
     result = asyncio.run(scenario())
-    rows = db.run("SELECT order_id, state, amount_out FROM chain_transactions WHERE signature = :s", s=result.signature)
-    assert rows == [["order-7", "confirmed", result.amount_out]]
+    [tx] = chain_transactions(db, signature=result.signature)
+    assert (tx["order_id"], tx["state"], tx["amount_out"]) == ("order-7", "confirmed", result.amount_out)
 
 
 def test_status_right_after_landing_is_reported_once_the_ledger_holds_it(settings, db):
@@ -76,7 +77,7 @@ def test_status_right_after_landing_is_reported_once_the_ledger_holds_it(setting
             route = await dex.route(SOL, USDC, 10**9)
             signature = await dex.submit(await dex.build("order", route, 50))
             assert (await dex.signature_status(signature)).state is SignatureState.CONFIRMED
-            assert db.run("SELECT state FROM chain_transactions WHERE signature = :s", s=signature) == [["confirmed"]]
+            assert [tx["state"] for tx in chain_transactions(db, signature=signature)] == ["confirmed"]
             lose_redis(settings)
             assert (await dex.signature_status(signature)).state is SignatureState.CONFIRMED
 
@@ -166,15 +167,15 @@ def test_a_landing_whose_ledger_write_was_lost_is_made_durable_before_it_is_repo
             return await execute(dex, await dex.route(SOL, USDC, 10**9), order_id="order-lost-ledger")
 
     landed = asyncio.run(land())
-    db.run("DELETE FROM chain_transactions WHERE signature = :s", s=landed.signature)  # the batch that never made it
+    forget_landed_transaction(db, landed.signature)  # the batch that never made it
 
     async def recover():
         async with simulated(settings) as dex:
             return await dex.signature_status(landed.signature)
 
     assert asyncio.run(recover()) == landed
-    assert db.run("SELECT order_id, state, amount_out FROM chain_transactions WHERE signature = :s",
-                  s=landed.signature) == [["order-lost-ledger", "confirmed", landed.amount_out]]
+    [tx] = chain_transactions(db, signature=landed.signature)
+    assert (tx["order_id"], tx["state"], tx["amount_out"]) == ("order-lost-ledger", "confirmed", landed.amount_out)
     lose_redis(settings)
 
     async def after_flush():

@@ -15,7 +15,7 @@ from order_engine.domain.swaps import SignatureState
 from order_engine.dex.model.market_model import PAIRS, MarketParams, initial_state
 from order_engine.adapters.redis.connect import sync_client
 
-from dex_helpers import SOL, USDC, ManualClock, pair_key, simulated, trade_on
+from tests.support.simulated_dex import SOL, USDC, ManualClock, pair_key, simulated, trade_on
 
 SOL_USDC = PAIRS[0]
 trades = st.lists(st.tuples(st.booleans(), st.sampled_from(["raydium", "meteora"]), st.integers(10**6, 10**12)),

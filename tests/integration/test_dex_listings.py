@@ -14,8 +14,8 @@ from order_engine.domain.tokens import lookup
 from order_engine.services.listing_admin import ListingService
 from order_engine.adapters.postgres.database import Database
 
-from dex_helpers import SOL, USDC, ManualClock, execute, lose_redis, simulated
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import SOL, USDC, ManualClock, execute, lose_redis, simulated
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 
 NOVA, ORBIT = lookup("NOVA"), lookup("ORBIT")
 SLOT_MS = 400

@@ -8,7 +8,7 @@ import pytest
 
 from order_engine.domain.swaps import NoRoute, QuoteTimeout, SignatureState, SlippageExceeded, VenueUnavailable
 
-from dex_helpers import SOL, USDC, USDT, ManualClock, execute, simulated, trade_on
+from tests.support.simulated_dex import SOL, USDC, USDT, ManualClock, execute, simulated, trade_on
 
 
 def test_the_venue_with_more_output_after_fees_wins_and_loses_when_its_price_falls(settings):

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 
-from executor_support import (
-    SOL_TO_USDC, assert_each_order_finished_once, executor_settings, insert_waiting, landed_swaps_per_order, run,
-    statuses, submit_orders, timeline,
-)
+from tests.support.executor_support import assert_each_order_finished_once, executor_settings, run
+from tests.support.factories import SOL_TO_USDC, submit_orders
+from tests.support.reads import order_of, statuses, timeline
+from tests.support.sql import insert_unwatched_waiting, landed_swaps_per_order
 from order_engine.domain.retry import RetryPolicy
 from order_engine import bootstrap
+from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.redis.key_scheme import KeyScheme
 
 
@@ -26,9 +26,9 @@ def test_an_order_goes_from_pending_to_confirmed_with_one_event_per_step(setting
     assert routing["dex"] in ("raydium", "meteora", "raydium+meteora") and routing["quotes"]
     assert confirmed["txHash"] == submitted["txHash"] and confirmed["order"]["status"] == "confirmed"
     assert int(confirmed["amountOut"]) > 0
-    row = db.run("SELECT status, tx_hash, amount_out, executed_price, completed_at FROM orders WHERE id = :id",
-                 id=order_id)[0]
-    assert row[0] == "confirmed" and row[1] == submitted["txHash"] and row[2] > 0 and row[4] is not None
+    stored = order_of(db, order_id)
+    assert stored.status == "confirmed" and stored.tx_hash == submitted["txHash"] and stored.amount_out > 0
+    assert stored.completed_at is not None
     keys = KeyScheme(s.key_prefix)
     frames = [json.loads(f) for f in redis_client.lrange(keys.order_events(order_id), 0, -1)]
     assert [f["seq"] for f in frames] == [1, 2, 3, 4, 5] and frames[-1]["status"] == "confirmed"
@@ -65,16 +65,15 @@ def test_transient_failures_are_retried_with_backoff_and_then_fail_with_the_reas
         low, high = policy.bounds_ms(attempt - 1)
         assert low <= r["delayMs"] <= high
     # each retry's fresh routing comes no sooner than its backoff allowed
-    at = {seq: datetime.fromisoformat(ts.isoformat()) for seq, ts in
-          db.run("SELECT seq, at FROM order_events WHERE order_id = CAST(:id AS uuid)", id=order_id)}
+    at = {event.seq: event.at for event in OrderRepository(db).events(order_id)}
     for seq, _, r in retries:
         assert steps[seq][1] == "routing" and "quotes" in steps[seq][3]
         assert (at[seq + 1] - at[seq]).total_seconds() * 1000 >= r["delayMs"]
     last_seq, last_status, last_attempt, detail = steps[-1]
     assert (last_status, last_attempt, detail["reason"]) == ("failed", 3, "rpc_error")
-    error = db.run("SELECT error, attempts FROM orders WHERE id = :id", id=order_id)[0]
-    assert error[0].startswith("gave up after trying 3 times: the Solana RPC node returned an error")
-    assert error[1] == 3
+    stored = order_of(db, order_id)
+    assert stored.error.startswith("gave up after trying 3 times: the Solana RPC node returned an error")
+    assert stored.attempts == 3
     assert landed_swaps_per_order(db)[order_id] == 0
 
 
@@ -87,7 +86,7 @@ def test_a_non_retryable_error_fails_the_order_at_once(settings, db):
     steps = timeline(db, order_id)
     assert [(status, attempt) for _, status, attempt, _ in steps] == [("pending", 0), ("failed", 1)]
     assert steps[-1][3]["reason"] == "no_route"
-    assert db.run("SELECT error FROM orders WHERE id = :id", id=order_id)[0][0].startswith("no venue can fill")
+    assert order_of(db, order_id).error.startswith("no venue can fill")
 
 
 def test_one_instance_never_holds_more_orders_than_its_concurrency(settings, db):
@@ -129,7 +128,7 @@ def test_the_reconciler_leaves_waiting_orders_to_their_watcher_and_the_executor_
         settings, db, redis_client):
     s = executor_settings(settings, reconcile_grace_ms=0, idle_exit_ms=1_500)
     ids = submit_orders(s, db, 2, push=False)
-    waiting = insert_waiting(db, like=ids[0])
+    waiting = insert_unwatched_waiting(db, like=ids[0])
     redis_client.lpush(KeyScheme(s.key_prefix).ready, waiting)  # e.g. a stray push: the executor must not route it
 
     [summary] = run(s)

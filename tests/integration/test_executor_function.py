@@ -1,8 +1,9 @@
 """The executor Lambda handler: it drains the queue within the time its context gives it."""
 from __future__ import annotations
 
-from helpers import load_function
-from executor_support import statuses, submit_orders
+from tests.support.lambdas import load_function
+from tests.support.factories import submit_orders
+from tests.support.reads import statuses
 from order_engine import config
 
 

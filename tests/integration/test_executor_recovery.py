@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from executor_support import (
-    assert_each_order_finished_once, executor_settings, landed_swaps_per_order, run, run_executors, statuses,
-    submit_orders, timeline,
-)
+from tests.support.executor_support import assert_each_order_finished_once, executor_settings, run, run_executors
+from tests.support.factories import submit_orders
+from tests.support.reads import statuses, timeline
+from tests.support.sql import chain_transactions, landed_swaps_per_order
 from order_engine.bootstrap import simulated_dex
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
@@ -112,7 +112,7 @@ def test_an_order_whose_transaction_was_sent_before_submitted_was_recorded_is_co
     assert [status for _, status, _, _ in steps] == ["pending", "routing", "building", "submitted", "confirmed"]
     assert steps[3][3]["recovered"] is True
     assert steps[-1][3]["txHash"] == signature and steps[-1][2] == 1
-    assert db.run("SELECT count(*) FROM chain_transactions WHERE order_id = :id", id=order_id) == [[1]]
+    assert len(chain_transactions(db, order_id=order_id)) == 1
     assert landed_swaps_per_order(db)[order_id] == 1
 
 

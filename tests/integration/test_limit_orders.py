@@ -11,10 +11,14 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from decimal import ROUND_DOWN, Decimal
 
-from dex_helpers import SOL, USDC, ManualClock, lose_redis, trade_on
-from executor_support import InProcessExecutor, executor_settings, statuses, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import SOL, USDC, ManualClock, lose_redis, trade_on
+from tests.support.executor_support import InProcessExecutor, executor_settings
+from tests.support.reads import order_count, order_of, status_of, statuses, timeline
+from tests.support.sql import chain_transactions, event_count
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap
+from order_engine.adapters.postgres.order_repository import OrderRepository
+from order_engine.domain.lifecycle import Status
 from order_engine.domain.triggers import price_book
 from order_engine.adapters.redis.key_scheme import KeyScheme
 
@@ -69,10 +73,6 @@ async def until(check, timeout_s: float = 20.0, every_s: float = 0.05):
     raise AssertionError(f"not within {timeout_s} s")
 
 
-def status_of(db, order_id):
-    return db.run("SELECT status FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)[0][0]
-
-
 def test_a_limit_order_waits_until_the_market_crosses_its_price_and_fills_at_or_above_it(
         configured, submit_fn, settings, db):
     s = limit_settings(settings)
@@ -93,11 +93,10 @@ def test_a_limit_order_waits_until_the_market_crosses_its_price_and_fills_at_or_
             return order_id, limit
 
     order_id, limit = asyncio.run(scenario())
-    row = db.run("SELECT status, amount_in, amount_out, min_amount_out, limit_price FROM orders"
-                 " WHERE id = CAST(:id AS uuid)", id=order_id)[0]
-    status, amount_in, amount_out, min_out, stored_limit = row
+    stored = order_of(db, order_id)
+    status, amount_in, amount_out, min_out = stored.status, stored.amount_in, stored.amount_out, stored.min_amount_out
     assert status == "confirmed"
-    assert stored_limit == Decimal(limit)
+    assert Decimal(stored.limit_price) == Decimal(limit)
     least = -(-(amount_in * Decimal(limit) * 10**6) // 10**9)
     assert min_out == least  # the swap itself refused anything below the limit
     assert amount_out >= least and Decimal(amount_out) / 10**6 / (Decimal(amount_in) / 10**9) >= Decimal(limit)
@@ -120,7 +119,7 @@ def test_a_limit_order_the_market_never_reaches_expires_with_an_event(configured
 
     order_id, limit = asyncio.run(scenario())
     assert [status for _, status, _, _ in timeline(db, order_id)] == ["waiting", "expired"]
-    assert db.run("SELECT count(*) FROM chain_transactions") == [[0]]
+    assert chain_transactions(db) == []
     resp = orders_fn.handler(http_event("GET", f"/api/orders/{order_id}"), FakeLambdaContext())
     order = response_json(resp)
     assert order["status"] == "expired" and order["type"] == "limit" and order["limitPrice"] == limit
@@ -134,7 +133,7 @@ def test_a_limit_order_replayed_with_its_idempotency_key_is_the_same_order(confi
     other, other_body = submit(submit_fn, {**body, "limitPrice": "501"}, key="limit-key-1")
     assert (first["statusCode"], again["statusCode"], other["statusCode"]) == (202, 202, 409)
     assert again_body["orderId"] == first_body["orderId"]
-    assert db.run("SELECT count(*), min(status) FROM orders") == [[1, "waiting"]]
+    assert statuses(db) == {"waiting": 1}
 
 
 def test_a_redis_flush_while_1000_limit_orders_wait_loses_none(configured, settings, db, redis_client):
@@ -175,8 +174,8 @@ def test_a_redis_flush_while_1000_limit_orders_wait_loses_none(configured, setti
     for order_id in ids:
         steps = [status for _, status, _, _ in timeline(db, order_id)]
         assert steps in (["waiting", "expired"], ["waiting", "pending", "routing", "building", "submitted", "confirmed"])
-    rows = db.run("SELECT count(*) FROM orders WHERE status = 'confirmed' AND amount_out < min_amount_out")
-    assert rows == [[0]]
+    confirmed = OrderRepository(db).history(len(ids), status=Status.CONFIRMED)
+    assert [o.id for o in confirmed if o.amount_out < o.min_amount_out] == []
 
 
 def test_market_orders_still_run_beside_waiting_limit_orders(configured, submit_fn, settings, db):
@@ -194,7 +193,7 @@ def test_market_orders_still_run_beside_waiting_limit_orders(configured, submit_
     waiting_id = asyncio.run(scenario())
     assert status_of(db, waiting_id) == "waiting"  # the executor never routed it
     assert [status for _, status, _, _ in timeline(db, waiting_id)] == ["waiting"]
-    assert json.loads(json.dumps(db.run("SELECT count(*) FROM chain_transactions")[0])) == [1]
+    assert len(chain_transactions(db)) == 1
 
 
 LIMIT = {**SELL_SOL, "amount": "1", "ttlSeconds": 600}
@@ -240,8 +239,8 @@ def test_a_bad_limit_order_is_a_400_naming_the_field_and_rule_and_writes_nothing
     assert error["code"] == "invalid_request"
     assert field in error["message"]
     assert [(d["field"], d["rule"]) for d in error["details"]] == [(field, rule)]
-    assert db.run("SELECT count(*) FROM orders") == [[0]]
-    assert db.run("SELECT count(*) FROM order_events") == [[0]]
+    assert order_count(db) == 0
+    assert event_count(db) == 0
     assert list(redis_client.scan_iter(match=f"{settings.key_prefix}*")) == []
 
 

@@ -2,12 +2,13 @@
 venue latency (scaled down) so the five are quoted, sent and landed concurrently on a market that moves."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from executor_support import executor_settings, run, submit_orders, timeline
+from tests.support.executor_support import executor_settings, run
+from tests.support.factories import submit_orders
+from tests.support.reads import order_of, timeline
 from order_engine.config import Settings
 from order_engine.adapters.postgres.database import Database
 
@@ -25,10 +26,8 @@ def demo_run(settings: Settings, db: Database, seed: int, body: dict[str, Any]) 
 
 
 def outcomes(db: Database, ids: list[str]) -> dict[str, tuple[str, int, str | None]]:
-    rows = db.run("SELECT CAST(id AS text), status, slippage_bps, error FROM orders"
-                  " WHERE id IN (SELECT CAST(jsonb_array_elements_text(CAST(:ids AS jsonb)) AS uuid))",
-                  ids=json.dumps(ids))
-    return {order_id: (status, slippage, error) for order_id, status, slippage, error in rows}
+    stored = [order_of(db, order_id) for order_id in ids]
+    return {order.id: (str(order.status), order.slippage_bps, order.error) for order in stored}
 
 
 def test_five_concurrent_one_sol_orders_at_the_default_slippage_all_confirm_on_twenty_markets(settings, db):

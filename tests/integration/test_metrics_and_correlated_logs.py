@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, load_function, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, load_function, response_json
+from tests.support.reads import order_count, order_of
 from order_engine import bootstrap, config
 
 SOL_TO_USDC = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}
@@ -104,7 +105,7 @@ def test_without_a_header_the_gateways_request_id_is_the_correlation_id(quick, s
     lines = json_lines(capsys.readouterr().out)
 
     request_id = event["requestContext"]["requestId"]
-    assert db.run("SELECT correlation_id FROM orders WHERE id = CAST(:id AS uuid)", id=order_id) == [[request_id]]
+    assert order_of(db, order_id).correlation_id == request_id
     assert [line.get("correlation_id") for line in lines if line.get("message") == "order accepted"] == [request_id]
 
 
@@ -115,7 +116,7 @@ def test_a_bad_correlation_id_is_refused_naming_the_header_and_nothing_is_writte
     assert response["statusCode"] == 400
     error = response_json(response)["error"]
     assert error["details"][0]["field"] == "x-correlation-id" and error["details"][0]["rule"] == "visible_ascii"
-    assert db.run("SELECT count(*) FROM orders") == [[0]]
+    assert order_count(db) == 0
 
 
 def test_retries_and_failures_are_counted_by_reason(quick, submit_fn, monkeypatch, capsys):

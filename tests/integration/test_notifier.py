@@ -6,7 +6,6 @@ import asyncio
 import dataclasses
 import json
 
-import aiohttp
 import pytest
 import uvloop
 from aiohttp import web
@@ -14,9 +13,10 @@ from aiohttp import web
 from order_engine import config
 from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
 from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.connect import async_client
 from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
-from helpers import live_subscription
+from tests.support.subscriptions import live_subscription
 
 ORDER_ID = "3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f"
 FRAME = {"type": "status", "orderId": ORDER_ID, "status": "routing", "seq": 2}
@@ -29,8 +29,9 @@ def registry(settings, redis_client):
 
 def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
     async def scenario():
-        notifier = ManagementApiNotifier(config.settings())
-        async with aiohttp.ClientSession() as session:
+        client = async_client(config.settings().redis_url)
+        notifier = ManagementApiNotifier(config.settings(), client, KeyScheme(config.settings().key_prefix))
+        async with ws_stack.session() as session:
             clients = [await session.ws_connect(ws_stack.ws_url) for _ in range(20)]
             for ws in clients:  # a ping marks each connection open; then subscribe it directly
                 await ws.send_json({"action": "ping"})
@@ -46,6 +47,7 @@ def test_every_subscriber_gets_the_frame_once(ws_stack, registry):
             for ws in clients:
                 await ws.close()
         await notifier.close()
+        await client.aclose()
         return received, extra, notifier.stats
 
     received, extra, stats = asyncio.run(scenario())
@@ -59,9 +61,11 @@ def test_a_connection_still_inside_connect_is_not_removed_by_an_early_410(ws_sta
     live_subscription(registry, "aW4tY29ubmVjdA==", ORDER_ID, _now_ms(), _now_ms())
 
     async def scenario():
-        notifier = ManagementApiNotifier(config.settings())
+        client = async_client(config.settings().redis_url)
+        notifier = ManagementApiNotifier(config.settings(), client, KeyScheme(config.settings().key_prefix))
         await notifier.publish(ORDER_ID, FRAME)
         await notifier.close()
+        await client.aclose()
         return notifier.stats
 
     assert asyncio.run(scenario())["gone"] == 1
@@ -83,10 +87,12 @@ def test_an_endpoint_that_never_answers_costs_the_executor_only_the_publish_boun
         runner, port = await _serve(never_answers)
         live = dataclasses.replace(config.settings(), ws_management_endpoint=f"http://127.0.0.1:{port}/local",
                                    ws_publish_timeout_ms=300)
-        notifier = ManagementApiNotifier(live)
+        client = async_client(live.redis_url)
+        notifier = ManagementApiNotifier(live, client, KeyScheme(live.key_prefix))
         await notifier.publish(ORDER_ID, FRAME)  # returns: the bound cut the stalled post off
         stalled.set()
         await notifier.close()
+        await client.aclose()
         await runner.cleanup()
         return notifier.stats
 
@@ -117,8 +123,9 @@ def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, 
     frames = [dict(FRAME, seq=seq) for seq in range(1, 41)]
 
     async def scenario():
-        notifier = ManagementApiNotifier(config.settings())
-        async with aiohttp.ClientSession() as session:
+        client = async_client(config.settings().redis_url)
+        notifier = ManagementApiNotifier(config.settings(), client, KeyScheme(config.settings().key_prefix))
+        async with ws_stack.session() as session:
             clients = [await session.ws_connect(ws_stack.ws_url) for _ in range(3)]
             for ws in clients:
                 await ws.send_json({"action": "ping"})
@@ -131,6 +138,7 @@ def test_a_subscribers_frames_arrive_in_the_order_they_were_published(ws_stack, 
             for ws in clients:
                 await ws.close()
         await notifier.close()
+        await client.aclose()
         return received, notifier.stats
 
     received, stats = run(scenario())
@@ -161,10 +169,12 @@ def test_answers_chunked_or_closing_the_connection_are_read(configured, registry
 
         runner, port = await _serve(endpoint)
         live = dataclasses.replace(config.settings(), ws_management_endpoint=f"http://127.0.0.1:{port}/local")
-        notifier = ManagementApiNotifier(live)
+        client = async_client(live.redis_url)
+        notifier = ManagementApiNotifier(live, client, KeyScheme(live.key_prefix))
         for seq in range(1, 6):
             await notifier.publish(ORDER_ID, dict(FRAME, seq=seq))
         await notifier.close()
+        await client.aclose()
         await runner.cleanup()
         return notifier.stats
 

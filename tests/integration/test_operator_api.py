@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.factories import advance, fail
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
+from tests.support.reads import status_of, timeline
 
 
 def submit(submit_fn, **body):
@@ -24,14 +26,6 @@ def retry(orders_fn, order_id):
 
 def dead_letters(orders_fn):
     return response_json(orders_fn.handler(http_event("GET", "/api/operator/dead-letters"), FakeLambdaContext()))
-
-
-def fail(db, order_id, error="quote timed out on both venues"):
-    """What the executor writes after the last attempt (the database allows pending -> failed)."""
-    db.run("UPDATE orders SET status = 'failed', seq = seq + 1, attempts = 3, error = :e, completed_at = now()"
-           " WHERE id = CAST(:id AS uuid)", id=order_id, e=error)
-    db.run("INSERT INTO order_events (order_id, seq, status, attempt, at, detail) VALUES"
-           " (CAST(:id AS uuid), 2, 'failed', 3, now(), CAST(:d AS jsonb))", id=order_id, d=json.dumps({"error": error}))
 
 
 def dead_letter(redis_client, keys, order_id, reason="stalled 4 times: its executor stopped"):
@@ -52,17 +46,16 @@ def keys(configured):
 def test_a_failed_order_starts_over_from_pending_and_is_queued(configured, submit_fn, orders_fn, db, redis_client, keys):
     order_id = submit(submit_fn)
     redis_client.delete(keys.ready)
-    fail(db, order_id)
+    fail(db, order_id, "quote timed out on both venues")  # what the executor writes after the last attempt
 
     resp = retry(orders_fn, order_id)
     assert resp["statusCode"] == 202, resp
     body = response_json(resp)
     assert body["requeuedFrom"] == "failed" and body["order"]["status"] == "pending"
     assert body["order"]["attempts"] == 0 and body["order"]["error"] is None
-    events = db.run("SELECT seq, status, detail FROM order_events WHERE order_id = CAST(:id AS uuid) ORDER BY seq",
-                    id=order_id)
-    assert [(seq, status) for seq, status, _ in events] == [(1, "pending"), (2, "failed"), (3, "pending")]
-    assert events[2][2]["previous"] == {"status": "failed", "error": "quote timed out on both venues", "attempts": 3}
+    events = timeline(db, order_id)
+    assert [(seq, status) for seq, status, _, _ in events] == [(1, "pending"), (2, "failed"), (3, "pending")]
+    assert events[2][3]["previous"] == {"status": "failed", "error": "quote timed out on both venues", "attempts": 3}
     assert redis_client.lrange(keys.ready, 0, -1) == [order_id]
     assert json.loads(redis_client.lrange(keys.order_events(order_id), -1, -1)[0])["seq"] == 3
 
@@ -84,15 +77,14 @@ def test_a_dead_lettered_order_goes_back_on_the_queue_off_the_dead_letters(confi
     assert redis_client.lrange(keys.ready, 0, -1) == [order_id]
     assert not redis_client.sismember(keys.dead_ids, order_id)
     assert dead_letters(orders_fn)["deadLetters"] == []
-    assert db.run("SELECT status FROM orders WHERE id = CAST(:id AS uuid)", id=order_id) == [["pending"]]
+    assert status_of(db, order_id) == "pending"
 
     assert retry(orders_fn, order_id)["statusCode"] == 409  # queued again, no longer dead-lettered
 
 
 def test_confirmed_unknown_and_malformed_orders_are_refused(configured, submit_fn, orders_fn, db):
     order_id = submit(submit_fn)
-    for status in ("routing", "building", "submitted", "confirmed"):
-        db.run("UPDATE orders SET status = :s WHERE id = CAST(:id AS uuid)", id=order_id, s=status)
+    advance(db, order_id, "routing", "building", "submitted", "confirmed")
     resp = retry(orders_fn, order_id)
     assert resp["statusCode"] == 409
     error = response_json(resp)["error"]
@@ -105,7 +97,7 @@ def test_the_database_refuses_a_retry_the_lifecycle_does_not_allow(configured, s
     import pg8000
 
     order_id = submit(submit_fn)
-    db.run("UPDATE orders SET status = 'routing' WHERE id = CAST(:id AS uuid)", id=order_id)
+    advance(db, order_id, "routing")
     with pytest.raises(pg8000.exceptions.DatabaseError, match="illegal order transition routing -> pending"):
         db.run("UPDATE orders SET status = 'pending' WHERE id = CAST(:id AS uuid)", id=order_id)
 

@@ -5,7 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from order_engine import bootstrap, config
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
+from tests.support.reads import order_count, status_of
+from tests.support.sql import event_count
 
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.5"}
 
@@ -36,7 +38,7 @@ def test_redis_down_after_insert_still_accepts_durably(configured, submit_fn, or
     resp = submit(submit_fn)
     body = response_json(resp)
     assert resp["statusCode"] == 202 and body["queued"] is False
-    assert db.run("SELECT status FROM orders WHERE id = CAST(:id AS uuid)", id=body["orderId"]) == [["pending"]]
+    assert status_of(db, body["orderId"]) == "pending"
     health = orders_fn.handler(http_event("GET", "/api/health"), FakeLambdaContext())
     assert health["statusCode"] == 503 and response_json(health)["error"]["code"] == "redis_unavailable"
 
@@ -58,8 +60,8 @@ def test_fifty_concurrent_submits_with_one_key_make_one_order(configured, submit
             return svc.submit.submit(ORDER, key["Idempotency-Key"]).order.id
         ids = list(pool.map(one, range(50)))
     assert len(set(ids)) == 1
-    assert db.run("SELECT count(*) FROM orders") == [[1]]
-    assert db.run("SELECT count(*) FROM order_events") == [[1]]
+    assert order_count(db) == 1
+    assert event_count(db) == 1
 
 
 def _history(fn, **query):

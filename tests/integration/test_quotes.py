@@ -8,9 +8,10 @@ from typing import Any, Awaitable, Callable
 
 import pytest
 
-from dex_helpers import SOL, USDC, ManualClock, simulated, trade_on
-from executor_support import executor_settings, run, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import SOL, USDC, ManualClock, simulated, trade_on
+from tests.support.executor_support import executor_settings, run
+from tests.support.reads import order_count, order_of, timeline
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 from order_engine.bootstrap import deadline_in, run_executor_async
 from order_engine.config import Settings
@@ -24,6 +25,7 @@ from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.postgres.database import Database
 from order_engine.adapters.redis.quote_book import RedisQuoteBook
+from order_engine.adapters.redis.connect import sync_client
 from order_engine.adapters.aws.ws_fanout import LoggingNotifier
 
 ONE_SOL = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "1"}
@@ -45,12 +47,12 @@ def quote_then_execute(settings: Settings, db: Database, query: dict[str, str], 
 
     async def scenario() -> tuple[dict[str, Any], str]:
         async with simulated(s, clock=clock) as dex:
-            book = RedisQuoteBook(s.redis_url, KeyScheme(s.key_prefix))
+            book = RedisQuoteBook(sync_client(s.redis_url), KeyScheme(s.key_prefix))
             quoted = await QuoteService(s, dex, book, clock_ms=clock).quote(query)
             if move is not None:
                 await move(dex, quoted)
-            submit = SubmitService(s, OrderRepository(db), RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix)), NoWaker(),
-                                   PgListingBook(db), book, clock_ms=clock)
+            intake = RedisOrderIntake(sync_client(s.redis_url), KeyScheme(s.key_prefix))
+            submit = SubmitService(s, OrderRepository(db), intake, NoWaker(), PgListingBook(db), book, clock_ms=clock)
             order = submit.submit({**query, "quoteId": quoted["quoteId"]}).order
             await run_executor_async(s, deadline_in(30_000), dex=dex, notifier=LoggingNotifier(), owner="quote-test")
             return quoted, order.id
@@ -59,17 +61,15 @@ def quote_then_execute(settings: Settings, db: Database, query: dict[str, str], 
 
 
 def order_row(db: Database, order_id: str) -> dict[str, Any]:
-    status, dex, min_out, amount_out, slippage, attempts, error = db.run(
-        "SELECT status, dex, min_amount_out, amount_out, slippage_bps, attempts, error FROM orders"
-        " WHERE id = CAST(:id AS uuid)", id=order_id)[0]
-    return dict(status=status, dex=dex, min_out=min_out, amount_out=amount_out, slippage=slippage,
-                attempts=attempts, error=error)
+    order = order_of(db, order_id)
+    return dict(status=str(order.status), dex=order.dex, min_out=order.min_amount_out, amount_out=order.amount_out,
+                slippage=order.slippage_bps, attempts=order.attempts, error=order.error)
 
 
 def test_a_quote_shows_both_venues_the_route_and_its_reason_and_its_minimum(settings):
     async def scenario() -> dict[str, Any]:
         async with simulated(settings, clock=ManualClock()) as dex:
-            book = RedisQuoteBook(settings.redis_url, KeyScheme(settings.key_prefix))
+            book = RedisQuoteBook(sync_client(settings.redis_url), KeyScheme(settings.key_prefix))
             return await QuoteService(settings, dex, book).quote({**ONE_SOL, "slippageBps": "80"})
 
     quoted = asyncio.run(scenario())
@@ -178,7 +178,7 @@ def test_submit_by_quote_refuses_unknown_expired_and_mismatched_quotes_and_write
     time.sleep(0.01)
     expired = submit(submit_fn, {**ONE_SOL, "quoteId": short_lived})
     assert error_of(expired) == (410, "quote_expired", "quoteId")
-    assert db.run("SELECT count(*) FROM orders") == [[0]]
+    assert order_count(db) == 0
 
 
 def test_a_valid_quote_is_accepted_and_the_order_shows_it(http_quotes, orders_fn, submit_fn, db):

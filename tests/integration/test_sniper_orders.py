@@ -10,9 +10,11 @@ from fractions import Fraction
 
 import pytest
 
-from dex_helpers import ManualClock
-from executor_support import InProcessExecutor, executor_settings, timeline
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.simulated_dex import ManualClock
+from tests.support.executor_support import InProcessExecutor, executor_settings
+from tests.support.reads import order_count, order_of, status_of, timeline
+from tests.support.sql import chain_transactions
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from order_engine import bootstrap, config
 
 SLOT_MS = 50
@@ -65,10 +67,6 @@ async def until(check, timeout_s: float = 20.0):
     raise AssertionError(f"not within {timeout_s} s")
 
 
-def status_of(db, order_id):
-    return db.run("SELECT status FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)[0][0]
-
-
 def stack_settings(settings):
     return executor_settings(settings, dex_slot_ms=SLOT_MS, dex_listing_refresh_ms=20)
 
@@ -90,9 +88,8 @@ def test_a_sniper_order_waits_for_its_listing_and_fills_in_the_listing_slot_with
             return order_id, listing
 
     order_id, listing = asyncio.run(scenario())
-    status, amount_in, amount_out, min_out, max_price = db.run(
-        "SELECT status, amount_in, amount_out, min_amount_out, max_price FROM orders WHERE id = CAST(:id AS uuid)",
-        id=order_id)[0]
+    stored = order_of(db, order_id)
+    status, amount_in, amount_out, min_out = stored.status, stored.amount_in, stored.amount_out, stored.min_amount_out
     assert status == "confirmed"
     assert min_out == -(-(amount_in * NOVA_SCALE * 10) // (3 * USDC_SCALE))  # amount / maxPrice, rounded up
     assert amount_out >= min_out
@@ -103,8 +100,8 @@ def test_a_sniper_order_waits_for_its_listing_and_fills_in_the_listing_slot_with
                                                       "confirmed"]
     assert steps[0][3]["maxPrice"] == "0.3" and steps[0][3]["orderType"] == "sniper"
     assert steps[1][3]["trigger"] == "listing" and steps[1][3]["listingSlot"] == listing["slot"]
-    [[landed_at_ms]] = db.run("SELECT landed_at_ms FROM chain_transactions WHERE order_id = :id", id=order_id)
-    assert landed_at_ms // SLOT_MS == listing["slot"]  # the first slot the pool exists in, not a later one
+    [landed] = chain_transactions(db, order_id=order_id)
+    assert landed["landed_at_ms"] // SLOT_MS == listing["slot"]  # the first slot the pool exists in, not a later one
     order = response_json(orders_fn.handler(http_event("GET", f"/api/orders/{order_id}"), FakeLambdaContext()))
     assert order["type"] == "sniper" and order["maxPrice"] == "0.3" and order["status"] == "confirmed"
 
@@ -123,11 +120,10 @@ def test_a_sniper_order_whose_max_price_the_listing_price_exceeds_fails_with_the
             return body["orderId"]
 
     order_id = asyncio.run(scenario())
-    [[status, error, attempts]] = db.run("SELECT status, error, attempts FROM orders WHERE id = CAST(:id AS uuid)",
-                                         id=order_id)
-    assert status == "failed" and attempts == 3
-    assert "maxPrice 0.2" in error and "below the" in error
-    assert db.run("SELECT count(*) FROM chain_transactions") == [[0]]
+    stored = order_of(db, order_id)
+    assert stored.status == "failed" and stored.attempts == 3
+    assert "maxPrice 0.2" in stored.error and "below the" in stored.error
+    assert chain_transactions(db) == []
 
 
 def test_a_sniper_order_whose_listing_never_comes_expires(sniper_env, submit_fn, orders_fn, settings, db):
@@ -143,9 +139,8 @@ def test_a_sniper_order_whose_listing_never_comes_expires(sniper_env, submit_fn,
 
     order_id = asyncio.run(scenario())
     assert [status for _, status, _, _ in timeline(db, order_id)] == ["waiting", "expired"]
-    [[error]] = db.run("SELECT error FROM orders WHERE id = CAST(:id AS uuid)", id=order_id)
-    assert error == "expired: its pool did not list in time"
-    assert db.run("SELECT count(*) FROM chain_transactions") == [[0]]
+    assert order_of(db, order_id).error == "expired: its pool did not list in time"
+    assert chain_transactions(db) == []
 
 
 @pytest.mark.parametrize("body, field, rule", [
@@ -173,7 +168,7 @@ def test_bad_sniper_orders_are_refused_naming_the_field_and_rule_and_nothing_is_
     assert resp["statusCode"] == 400, answer
     assert answer["error"]["code"] == "invalid_request"
     assert [(d["field"], d["rule"]) for d in answer["error"]["details"]] == [(field, rule)]
-    assert db.run("SELECT count(*) FROM orders") == [[0]]
+    assert order_count(db) == 0
 
 
 @pytest.mark.parametrize("shape", [
@@ -187,7 +182,7 @@ def test_a_sniper_order_for_a_token_whose_pool_has_listed_is_refused(sniper_env,
     [detail] = answer["error"]["details"]
     out_field = "outputMint" if "outputMint" in shape else "tokenOut"
     assert (detail["field"], detail["rule"]) == (out_field, "not_listed") and "NOVA-USDC" in detail["message"]
-    assert db.run("SELECT count(*) FROM orders") == [[0]]
+    assert order_count(db) == 0
     # a scheduled listing that has not come yet is what a sniper order is for
     list_token(orders_fn, {**NOVA_LISTING, "token": "PULSE"})
     resp, answer = submit(submit_fn, {**shape, "tokenOut" if "tokenOut" in shape else "outputMint": "PULSE",

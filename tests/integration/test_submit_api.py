@@ -2,7 +2,8 @@ import uuid
 
 import pytest
 
-from helpers import FakeLambdaContext, http_event, response_json
+from tests.support.lambdas import FakeLambdaContext, http_event, response_json
+from tests.support.reads import order_count, order_of
 
 
 def submit(fn, body, **kw):
@@ -15,8 +16,9 @@ def test_submit_whole_token_shape_is_durable_and_queued(configured, submit_fn, o
     body = response_json(resp)
     assert body["status"] == "accepted" and body["queued"] is True
     assert body["wsUrl"].endswith(f"?orderId={body['orderId']}")
-    rows = db.run("SELECT status, amount_in, token_in FROM orders WHERE id = CAST(:id AS uuid)", id=body["orderId"])
-    assert rows == [["pending", 1_000_000_000, "So11111111111111111111111111111111111111112"]]
+    stored = order_of(db, body["orderId"])
+    assert (stored.status, stored.amount_in, stored.token_in_mint) == (
+        "pending", 1_000_000_000, "So11111111111111111111111111111111111111112")
     assert redis_client.lrange(f"{configured.key_prefix}queue:ready", 0, -1) == [body["orderId"]]
 
     got = orders_fn.handler(http_event("GET", f"/api/orders/{body['orderId']}", route_key="GET /api/orders/{orderId}",
@@ -32,7 +34,8 @@ def test_submit_base_unit_shape(configured, submit_fn, db):
                               "amountIn": "1500000000", "slippageBps": 100})
     assert resp["statusCode"] == 202, resp
     order_id = response_json(resp)["orderId"]
-    assert db.run("SELECT amount_in, slippage_bps FROM orders WHERE id = CAST(:id AS uuid)", id=order_id) == [[1_500_000_000, 100]]
+    stored = order_of(db, order_id)
+    assert (stored.amount_in, stored.slippage_bps) == (1_500_000_000, 100)
 
 
 def test_idempotent_repeat_returns_same_order_and_different_body_conflicts(configured, submit_fn, db):
@@ -45,7 +48,7 @@ def test_idempotent_repeat_returns_same_order_and_different_body_conflicts(confi
     conflict = submit(submit_fn, {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "3"}, headers=key)
     assert conflict["statusCode"] == 409
     assert response_json(conflict)["error"]["code"] == "idempotency_conflict"
-    assert db.run("SELECT count(*) FROM orders") == [[1]]
+    assert order_count(db) == 1
 
 
 def test_log_lines_about_an_order_are_json_with_its_id(configured, submit_fn):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 
-from executor_support import executor_settings, submit_orders, timeline
+from tests.support.executor_support import executor_settings
+from tests.support.factories import submit_orders
+from tests.support.reads import timeline
+from tests.support.sql import insert_filler_orders, stored_via
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.transition import Transition
 from order_engine.adapters.postgres.order_repository import OrderRepository
@@ -32,7 +35,7 @@ def test_a_chain_of_steps_is_stored_as_one_write_with_every_event(settings, db):
     assert [(seq, status, attempt) for seq, status, attempt, _ in timeline(db, order_id)] == [
         (1, "pending", 0), (2, "routing", 1), (3, "building", 1)]
     assert timeline(db, order_id)[1][3] == {"quotes": []}
-    assert db.run("SELECT via FROM orders WHERE id = CAST(:id AS uuid)", id=order_id) == [[None]]
+    assert stored_via(db, order_id) is None
 
 
 def test_a_chain_whose_order_moved_meanwhile_stores_none_of_its_steps(settings, db):
@@ -63,10 +66,9 @@ def test_a_chain_the_database_refuses_does_not_sink_the_others_in_its_batch(sett
 
 def test_the_executor_statements_reach_their_orders_through_the_primary_key_with_one_plan(settings, db):
     # Many orders, as a running engine has: a plan scanning the whole table would cost more with each order stored.
-    db.run("INSERT INTO orders (id, status, token_in, token_out, amount_in, slippage_bps, request_hash)"
-           " SELECT gen_random_uuid(), 'pending', 'in', 'out', 1, 50, 'h' FROM generate_series(1, 5000)")
+    insert_filler_orders(db, 5000)
     db.run("ANALYZE orders")
-    ids = [row[0] for row in db.run("SELECT CAST(id AS text) FROM orders LIMIT 3")]
+    ids = [order.id for order in OrderRepository(db).history(3)]
     batch = json.dumps([{"id": i, "from_status": "pending", "from_seq": 1, "to_status": "routing", "events": []}
                         for i in ids])
     worker = PgWorker(settings.database_url, settings.database_schema, "plan-check")

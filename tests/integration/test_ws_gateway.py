@@ -13,8 +13,8 @@ import pytest
 
 from order_engine import bootstrap, config
 from order_engine.adapters.redis.key_scheme import REPLAYING, KeyScheme
-from helpers import live_subscription
-from ws_stack import WsStack
+from tests.support.subscriptions import live_subscription
+from tests.support.ws_stack import WsStack
 
 from local.ws_gateway import GatewayLimits
 
@@ -51,7 +51,7 @@ def run(coro):
 
 def test_ping_answers_pong(ws_stack):
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+        async with ws_stack.session() as session, session.ws_connect(ws_stack.ws_url) as ws:
             await ws.send_json({"action": "ping"})
             return await receive(ws)
 
@@ -60,7 +60,7 @@ def test_ping_answers_pong(ws_stack):
 
 def test_bad_messages_get_an_error_frame_each_and_the_connection_stays_usable(ws_stack):
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+        async with ws_stack.session() as session, session.ws_connect(ws_stack.ws_url) as ws:
             codes = []
             for message in ("{not json", "[1, 2]", json.dumps({"action": "launch"}), json.dumps({"hello": 1}),
                             json.dumps({"action": "subscribe", "orderId": "not-a-uuid"}),
@@ -83,7 +83,7 @@ def test_subscribe_replays_the_events_so_far(ws_stack):
     order_id = submit_order()
 
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+        async with ws_stack.session() as session, session.ws_connect(ws_stack.ws_url) as ws:
             await ws.send_json({"action": "subscribeOrder", "orderId": order_id})
             return await receive(ws, 2)
 
@@ -96,7 +96,7 @@ def test_connect_with_order_id_gets_its_replay_once_open(ws_stack):
     order_id = submit_order()
 
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
+        async with ws_stack.session() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
             return await receive(ws, 2)
 
     ack, pending = run(scenario())
@@ -107,7 +107,7 @@ def test_connect_with_order_id_gets_its_replay_once_open(ws_stack):
 @pytest.mark.parametrize("order_id, status", [("nope", 400), ("3f0c7d9e-0a8b-4c1d-9e2f-5a6b7c8d9e0f", 404)])
 def test_connect_with_a_bad_or_unknown_order_id_is_refused(ws_stack, order_id, status):
     async def scenario():
-        async with aiohttp.ClientSession() as session:
+        async with ws_stack.session() as session:
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 await session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}")
             return refused.value.status
@@ -120,15 +120,17 @@ LIFECYCLE = ("routing", "building", "submitted", "confirmed")
 
 def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, redis_client):
     from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
-    from ws_stack import advance
+    from order_engine.adapters.redis.connect import async_client
+    from tests.support.ws_stack import advance
 
     keys = KeyScheme(settings.key_prefix)
     order_id = submit_order()
     live_settings = config.settings()
 
     async def scenario():
-        notifier = ManagementApiNotifier(live_settings)
-        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+        client = async_client(live_settings.redis_url)
+        notifier = ManagementApiNotifier(live_settings, client, keys)
+        async with ws_stack.session() as session, session.ws_connect(ws_stack.ws_url) as ws:
             for status in LIFECYCLE[:2]:
                 await notifier.publish(order_id, advance(db, redis_client, keys, order_id, status))
             await ws.send_json({"action": "subscribe", "orderId": order_id})
@@ -137,6 +139,7 @@ def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, 
                 await notifier.publish(order_id, advance(db, redis_client, keys, order_id, status))
             frames += await receive(ws, 2)
         await notifier.close()
+        await client.aclose()
         return frames
 
     frames = run(scenario())
@@ -145,7 +148,7 @@ def test_a_subscriber_that_joins_mid_way_misses_nothing(ws_stack, settings, db, 
 
 
 def test_a_subscriber_after_completion_gets_the_whole_history_from_postgresql(ws_stack, settings, db, redis_client):
-    from ws_stack import advance
+    from tests.support.ws_stack import advance
 
     keys = KeyScheme(settings.key_prefix)
     order_id = submit_order()
@@ -154,7 +157,7 @@ def test_a_subscriber_after_completion_gets_the_whole_history_from_postgresql(ws
     redis_client.delete(keys.order_events(order_id))  # Redis no longer holds the finished order's log
 
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
+        async with ws_stack.session() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
             return await receive(ws, 6)
 
     frames = run(scenario())
@@ -171,7 +174,7 @@ def test_management_api_posts_describes_and_closes_a_connection(ws_stack, settin
     client = management_client(ws_stack)
 
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+        async with ws_stack.session() as session, session.ws_connect(ws_stack.ws_url) as ws:
             await ws.send_json({"action": "ping"})
             await receive(ws)
             (connection_id,) = list(ws_stack.gateway.connections)
@@ -208,7 +211,7 @@ def test_management_api_works_without_the_stage_prefix_and_refuses_unsigned_requ
 
 def test_a_message_over_128_kb_closes_the_connection_with_1009(ws_stack):
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+        async with ws_stack.session() as session, session.ws_connect(ws_stack.ws_url) as ws:
             await ws.send_str(json.dumps({"action": "ping", "pad": "x" * (128 * 1024)}))
             message = await ws.receive(timeout=10)
             return message.type, ws.close_code if message.type is not aiohttp.WSMsgType.CLOSE else message.data
@@ -220,7 +223,8 @@ def test_a_message_over_128_kb_closes_the_connection_with_1009(ws_stack):
 def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the_event(ws_stack, settings, db, redis_client):
     from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
     from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
-    from ws_stack import advance
+    from order_engine.adapters.redis.connect import async_client
+    from tests.support.ws_stack import advance
 
     keys = KeyScheme(settings.key_prefix)
     live_settings = config.settings()
@@ -237,14 +241,16 @@ def test_a_stale_connection_is_removed_at_the_next_post_and_others_still_get_the
 
     async def scenario():
         # a loaded machine's slow answer must not pass for a failed post: the 410 is what this test is about
+        client = async_client(live_settings.redis_url)
         notifier = ManagementApiNotifier(dataclasses.replace(live_settings, ws_post_timeout_ms=5_000,
-                                                             ws_publish_timeout_ms=20_000))
-        async with aiohttp.ClientSession() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
+                                                             ws_publish_timeout_ms=20_000), client, keys)
+        async with ws_stack.session() as session, session.ws_connect(f"{ws_stack.ws_url}?orderId={order_id}") as ws:
             await receive(ws, 2)
             assert await asyncio.to_thread(eventually, both_live)
             await notifier.publish(order_id, advance(db, redis_client, keys, order_id, "routing"))
             frames = await receive(ws)
         await notifier.close()
+        await client.aclose()
         return frames, notifier.stats
 
     frames, stats = run(scenario())
@@ -288,7 +294,7 @@ def test_pipelined_posts_arrive_in_order_over_one_connection_and_stop_at_a_gone_
     frames = [{"type": "status", "seq": seq} for seq in range(1, 41)]
 
     async def scenario():
-        async with aiohttp.ClientSession() as session, session.ws_connect(ws_stack.ws_url) as ws:
+        async with ws_stack.session() as session, session.ws_connect(ws_stack.ws_url) as ws:
             await ws.send_json({"action": "ping"})
             await receive(ws)
             (connection_id,) = list(ws_stack.gateway.connections)

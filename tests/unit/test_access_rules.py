@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from helpers import http_event
+from tests.support.lambdas import http_event
 from order_engine.api.authorizer_context import caller, refusal
 from order_engine.config import Settings
 from order_engine.domain.api_keys import Client, KeyRecord, credentials, key_hash, new_key, retry_after_s, well_formed

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import parse_python
+from tests.support.source_files import parse_python
 
 ROOT = Path(__file__).resolve().parents[2]
 LIBRARY = ROOT / "layers" / "core" / "order_engine"

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from executor_fakes import InMemoryOrders, new_order
+from tests.support.executor_fakes import InMemoryOrders, new_order
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import Status
 from order_engine.errors import EngineError, ErrorCode

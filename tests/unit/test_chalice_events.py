@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from chalice_support import chalice_module
+from tests.support.chalice_app import chalice_module
 
 
 def rest_event(**overrides):

@@ -5,11 +5,12 @@ import asyncio
 import dataclasses
 import uuid
 
-from executor_fakes import (FakeLiveState, InMemoryOrders, InMemoryQueue, RecordingNotifier, ScriptedDex, deadline,
-                            new_order, now_ms)
+from tests.support.executor_fakes import (FakeLiveState, InMemoryOrders, InMemoryQueue, RecordingNotifier,
+                                          ScriptedDex, deadline, new_order, now_ms)
 from order_engine.config import Settings
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.swaps import RpcError
+from order_engine.services.executor import engine
 from order_engine.services.executor.engine import Executor, RunSummary
 
 FAST = dict(idle_exit_ms=150, executor_poll_ms=20, executor_stop_margin_ms=0, lease_ms=400, heartbeat_ttl_ms=300,
@@ -25,7 +26,7 @@ def run(orders: InMemoryOrders, queue: InMemoryQueue, dex: ScriptedDex | None = 
     s = dataclasses.replace(Settings.from_env({}), **{**FAST, **settings})
 
     async def go() -> RunSummary:
-        executor = Executor(s, queue=queue, reader=orders, writers=[orders], live=FakeLiveState(),
+        executor = Executor(s, queue=queue, fleet=queue, reader=orders, writers=[orders], live=FakeLiveState(),
                             dex=dex or ScriptedDex(), notifier=RecordingNotifier(), remaining_ms=deadline(10))
         return await executor.run()
 
@@ -61,6 +62,17 @@ def test_a_transient_failure_waits_out_its_backoff_in_the_delayed_set_and_then_c
     assert orders.orders[order_id].attempts == 2
     assert [action for i, action, _ in queue.settled] == ["delay", "ack"]
     assert summary.outcomes == {"retry": 1, "confirmed": 1}
+
+
+def test_a_retry_this_executor_delays_is_promoted_when_its_backoff_ends_not_at_the_next_idle_look(monkeypatch):
+    monkeypatch.setattr(engine, "PROMOTE_IDLE_S", 60.0)  # longer than the run may last
+    orders, queue, [order_id] = ready_orders(1)
+    dex = ScriptedDex()
+    dex.fail("route", RpcError("node down"))
+
+    summary = run(orders, queue, dex)
+
+    assert orders.orders[order_id].status is Status.CONFIRMED and summary.stopped_because == "idle"
 
 
 def test_a_retry_another_executor_delayed_is_promoted_and_confirmed_by_this_one():
@@ -140,7 +152,7 @@ def test_an_outage_of_the_live_state_does_not_stop_an_order_the_database_has():
     live.down = True
 
     async def go() -> RunSummary:
-        executor = Executor(s, queue=queue, reader=orders, writers=[orders], live=live, dex=ScriptedDex(),
+        executor = Executor(s, queue=queue, fleet=queue, reader=orders, writers=[orders], live=live, dex=ScriptedDex(),
                             notifier=RecordingNotifier(), remaining_ms=deadline(10))
         return await executor.run()
 
@@ -186,7 +198,7 @@ def run_with_launcher(orders, queue, launcher, dex=None, **settings) -> RunSumma
     s = dataclasses.replace(Settings.from_env({}), **{**FAST, **settings})
 
     async def go() -> RunSummary:
-        executor = Executor(s, queue=queue, reader=orders, writers=[orders], live=FakeLiveState(),
+        executor = Executor(s, queue=queue, fleet=queue, reader=orders, writers=[orders], live=FakeLiveState(),
                             dex=dex or ScriptedDex(), notifier=RecordingNotifier(), remaining_ms=deadline(10),
                             launcher=launcher)
         return await executor.run()

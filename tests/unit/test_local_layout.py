@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from helpers import parse_python
+from tests.support.source_files import parse_python
 
 LOCAL = Path(__file__).resolve().parents[2] / "local"
 
@@ -33,7 +33,7 @@ def test_the_emulator_does_not_import_the_load_tools():
 def test_the_load_tools_do_not_import_the_tests():
     bench = sorted((LOCAL / "bench").glob("*.py"))
     assert bench, "no bench modules found"
-    offenders = {p.name: sorted(m for m in _imported_modules(p) if m.split(".")[0] in ("tests", "conftest", "helpers"))
+    offenders = {p.name: sorted(m for m in _imported_modules(p) if m.split(".")[0] in ("tests", "conftest"))
                  for p in bench}
     assert {name: mods for name, mods in offenders.items() if mods} == {}
 

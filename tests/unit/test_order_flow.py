@@ -8,7 +8,8 @@ from typing import AsyncIterator
 
 import pytest
 
-from executor_fakes import FakeLiveState, InMemoryOrders, RecordingNotifier, ScriptedDex, new_order, now_ms
+from tests.support.executor_fakes import (FakeLiveState, InMemoryOrders, RecordingNotifier, ScriptedDex, new_order,
+                                          now_ms)
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.order import Order
 from order_engine.domain.retry import RetryPolicy
@@ -176,10 +177,12 @@ def test_an_order_found_submitted_whose_swap_already_landed_is_confirmed_without
 
 
 def _with_sent_event(order: Order, expires_at_ms: int):
+    """The building event (what last_sent reads: the signed transaction's blockhash expiry), then the order's own."""
     def add(h: Harness) -> None:
         from order_engine.domain.order import OrderEvent
-        h.orders.timeline[order.id].append(OrderEvent(order.id, order.seq, order.status, 1, order.created_at,
-                                                      {"blockhashExpiresAt": expires_at_ms}))
+        sent = {"blockhashExpiresAt": expires_at_ms}
+        h.orders.timeline[order.id] += [OrderEvent(order.id, order.seq - 1, Status.BUILDING, 1, order.created_at, sent),
+                                        OrderEvent(order.id, order.seq, order.status, 1, order.created_at, sent)]
     return add
 
 
@@ -190,7 +193,7 @@ def test_an_unseen_transaction_whose_blockhash_may_still_land_is_waited_for():
     outcome, h = drive(order=order, before=_with_sent_event(order, expires))
 
     assert outcome == Outcome("delay", expires + SETTLE_MARGIN_MS, "wait")
-    assert h.dex.sent == [] and h.statuses() == ["submitted"]
+    assert h.dex.sent == [] and h.statuses() == ["building", "submitted"]  # nothing written
 
 
 def test_an_unseen_transaction_past_its_blockhash_is_retried_as_interrupted():

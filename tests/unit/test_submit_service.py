@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from executor_fakes import InMemoryOrders
+from tests.support.executor_fakes import InMemoryOrders
 from order_engine.config import Settings
 from order_engine.errors import DependencyUnavailable, IdempotencyConflict, InvalidField
 from order_engine.services.submit import SubmitService

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 
-from helpers import http_event
+from tests.support.lambdas import http_event
 from order_engine.api import telemetry
 from order_engine.log_context import about
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from helpers import FakeLambdaContext
+from tests.support.lambdas import FakeLambdaContext
 from order_engine import bootstrap
-from ws_fakes import ORDER_ID, FakeLog, frame, service
+from tests.support.ws_fakes import ORDER_ID, FakeLog, frame, service
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,7 +6,7 @@ import pytest
 from order_engine.errors import EngineError, ErrorCode
 from order_engine.services.subscribe import Connection
 from order_engine.ports import PostResult
-from ws_fakes import ORDER_ID, FakeHistory, FakeLog, FakePoster, FakeRegistry, frame, service
+from tests.support.ws_fakes import ORDER_ID, FakeHistory, FakeLog, FakePoster, FakeRegistry, frame, service
 
 CONN = Connection("Y29ubg==", connected_at_ms=999_000)
 

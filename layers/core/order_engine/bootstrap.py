@@ -22,7 +22,10 @@ from order_engine.services.submit import SubmitService
 from order_engine.adapters.postgres.api_key_table import PgApiKeyStore
 from order_engine.adapters.aws.lambda_invoke import ExecutorWaker
 from order_engine.adapters.redis.order_intake import RedisOrderIntake
+from order_engine.adapters.redis.operator_queue import RedisOperatorQueue
+from order_engine.adapters.redis.connect import sync_client
 from order_engine.adapters.redis.key_scheme import KeyScheme
+from order_engine.adapters.redis.waiting_book import RedisWaitingRelease
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.adapters.postgres.database import Database
 from order_engine.adapters.postgres.step_writer import PgStepWriter
@@ -65,8 +68,8 @@ class BlockingQuotes:
     """GET /api/quote for the synchronous HTTP handlers: the quote service and the simulated market it asks, on
     an event loop this process keeps (the market's Redis client is bound to it), built at the first quote."""
 
-    def __init__(self, s: Settings, book: RedisQuoteBook):
-        self._settings, self._book = s, book
+    def __init__(self, s: Settings, book: RedisQuoteBook, keys: KeyScheme):
+        self._settings, self._book, self._keys = s, book, keys
         self._loop: asyncio.AbstractEventLoop | None = None
         self._dex: "SimulatedDex | None" = None
         self._service: "QuoteService | None" = None
@@ -75,7 +78,7 @@ class BlockingQuotes:
         if self._service is None:
             from order_engine.services.quote import QuoteService
 
-            self._loop, self._dex = asyncio.new_event_loop(), simulated_dex(self._settings)
+            self._loop, self._dex = asyncio.new_event_loop(), simulated_dex(self._settings, keys=self._keys)
             self._service = QuoteService(self._settings, self._dex, self._book)
         return self._loop.run_until_complete(self._service.quote(query))
 
@@ -100,21 +103,23 @@ class Services:
 
 def build(s: Settings, sink: "Metrics | None" = None) -> Services:
     db = Database(s.database_url, s.database_schema)
+    redis, keys = sync_client(s.redis_url), KeyScheme(s.key_prefix)  # every Redis adapter shares its pool
     orders = OrderRepository(db)
-    intake = RedisOrderIntake(s.redis_url, KeyScheme(s.key_prefix))
+    intake = RedisOrderIntake(redis, keys)
     waker = ExecutorWaker(s.executor_function_name)
     queries = OrderQueries(s, orders, intake)
     listings = PgListingBook(db)
-    book = RedisQuoteBook(s.redis_url, KeyScheme(s.key_prefix))
+    book = RedisQuoteBook(redis, keys)
     return Services(
         settings=s,
         submit=SubmitService(s, orders, intake, waker, listings, book, metrics() if sink is None else sink,
-                             SubmitLimiter(RedisSubmitBuckets(s.redis_url, KeyScheme(s.key_prefix)))),
+                             SubmitLimiter(RedisSubmitBuckets(redis, keys))),
         queries=queries,
-        operator=OperatorService(orders, intake, waker),
-        cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s), books=intake),
+        operator=OperatorService(orders, RedisOperatorQueue(redis, keys), waker),
+        cancel=CancelService(queries, PgStepWriter(db), LiveStepPublisher(s, keys),
+                             books=RedisWaitingRelease(redis, keys)),
         listings=ListingService(s, listings),
-        quotes=BlockingQuotes(s, book),
+        quotes=BlockingQuotes(s, book, keys),
     )
 
 
@@ -149,7 +154,6 @@ def build_subscriptions(s: Settings) -> "SubscriptionService":
     from order_engine.adapters.redis.ws_registry import RedisConnectionRegistry, Limits
     from order_engine.adapters.redis.live_state import RedisEventLog
     from order_engine.adapters.aws.management_api import ConnectionPoster
-    from order_engine.adapters.redis.connect import sync_client
     from order_engine.adapters.aws.lambda_invoke import ReplayInvoker
 
     keys, redis = KeyScheme(s.key_prefix), sync_client(s.redis_url)
@@ -171,9 +175,11 @@ def subscriptions() -> "SubscriptionService":
 # -- the executor ---------------------------------------------------------------------------------------------
 
 
-def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "SimulatedDex":
+def simulated_dex(s: Settings, *, keys: KeyScheme | None = None,
+                  clock: Callable[[], int] | None = None) -> "SimulatedDex":
     """The simulated venues and chain, with a Redis client for the running loop and a PostgreSQL connection of
-    their own (closed by `await dex.close()`)."""
+    their own (closed by `await dex.close()`): they stand in for the outside world (RPC nodes, the chain), so they
+    share no connection with the engine's adapters. `keys`: the caller's key scheme (default: the settings')."""
     from order_engine.adapters.postgres.chain_ledger import ChainStore
     from order_engine.adapters.postgres.listing_table import ListingCache, PgListingBook
     from order_engine.adapters.redis.market_state import MarketStore
@@ -186,7 +192,7 @@ def simulated_dex(s: Settings, *, clock: Callable[[], int] | None = None) -> "Si
         await client.aclose()
         db.close()
 
-    return SimulatedDex(s, MarketStore(client, KeyScheme(s.key_prefix), TRANSACTION_TTL_S),
+    return SimulatedDex(s, MarketStore(client, keys or KeyScheme(s.key_prefix), TRANSACTION_TTL_S),
                         ChainStore(db, s.dex_chain_batch_max, s.dex_chain_gather_ms),
                         ListingCache(PgListingBook(db), s.dex_listing_refresh_ms), clock=clock or wall_clock_ms, release=release)
 
@@ -213,16 +219,18 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     from order_engine.services.executor.engine import Executor
     from order_engine.adapters.redis.live_state import RedisLiveState
     from order_engine.adapters.redis.work_queue import RedisWorkQueue
+    from order_engine.adapters.redis.executor_fleet import RedisExecutorFleet
     from order_engine.adapters.redis.connect import async_client
     from order_engine.adapters.postgres.transition_writes import PgOrderReader, PgTransitionWriter, PgWorker
     from order_engine.adapters.redis.waiting_book import RedisWaitingBook
     from order_engine.adapters.postgres.waiting_order_rows import PgWaitingOrders
     from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
-    client = async_client(s.redis_url)
+    client = async_client(s.redis_url)  # every Redis adapter of the executor shares its pool (the market aside)
     keys = KeyScheme(s.key_prefix)
     sink = build_metrics(s) if sink is None else sink
-    queue = RedisWorkQueue(client, keys, owner or f"executor-{uuid.uuid4().hex[:12]}", lease_ms=s.lease_ms,
+    owner = owner or f"executor-{uuid.uuid4().hex[:12]}"
+    queue = RedisWorkQueue(client, keys, owner, lease_ms=s.lease_ms,
                       max_in_flight=s.max_in_flight, max_stalls=s.max_stalls, dead_letter_max=s.dead_letter_max)
     # Each writer has a connection of its own, so PostgreSQL works on several batches at once.
     writers = [PgTransitionWriter(PgWorker(s.database_url, s.database_schema, f"pg-writer-{i}"))
@@ -230,10 +238,11 @@ async def run_executor_async(s: Settings, remaining_ms: Callable[[], int], *, de
     reader = PgOrderReader(PgWorker(s.database_url, s.database_schema, "pg-reader"))
     waiting = PgWaitingOrders(PgWorker(s.database_url, s.database_schema, "pg-waiting"))
     own_dex, own_notifier = dex is None, notifier is None
-    dex = dex or simulated_dex(s)
-    notifier = notifier or ManagementApiNotifier(s, metrics=sink)
+    dex = dex or simulated_dex(s, keys=keys)
+    notifier = notifier or ManagementApiNotifier(s, client, keys, metrics=sink)
     try:
-        executor = Executor(s, queue=queue, reader=reader, writers=writers,
+        executor = Executor(s, queue=queue, fleet=RedisExecutorFleet(client, keys, owner), reader=reader,
+                            writers=writers,
                             live=RedisLiveState(client, keys, s.terminal_ttl_s), dex=dex, notifier=notifier,
                             remaining_ms=remaining_ms, launcher=launcher, slot=slot,
                             book=RedisWaitingBook(client, keys), waiting=waiting, metrics=sink)

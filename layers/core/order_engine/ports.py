@@ -208,7 +208,7 @@ class Waker(Protocol):
 
 
 class WorkQueue(Protocol):
-    """The executor's side of the queue: leases, retries waiting out their backoff, dead letters, chores."""
+    """The executor's side of the queue: leases, retries waiting out their backoff, dead letters."""
 
     owner: str
 
@@ -226,6 +226,13 @@ class WorkQueue(Protocol):
         """Whether any order is ready, waiting out a backoff, in flight anywhere, or waiting for its trigger
         (one atomic read)."""
 
+    async def depth(self) -> dict[str, int]:
+        """ready, delayed, inFlight and deadLettered, read at once (the metrics' queue gauges)."""
+
+
+class ExecutorFleet(Protocol):
+    """The executors as a group (Redis): which are alive, which to start, whose turn a shared chore is."""
+
     async def take_turn(self, chore: str, interval_ms: int) -> bool:
         """True for the one executor that runs the periodic `chore` ('sweep', 'reconcile' or 'watch') this interval."""
 
@@ -234,9 +241,6 @@ class WorkQueue(Protocol):
     async def missing_executors(self, per_executor: int, max_instances: int, min_with_work: int,
                                 start_grace_ms: int) -> list[str]:
         """Start slots reserved for the executors the queue needs beyond the live ones."""
-
-    async def depth(self) -> dict[str, int]:
-        """ready, delayed, inFlight and deadLettered, read at once (the metrics' queue gauges)."""
 
     async def state_lost(self) -> bool:
         """Whether Redis lost its data since an executor last looked (FLUSHALL, a restart without it)."""

@@ -18,8 +18,8 @@ class LiveStepPublisher:
     """`StepPublisher`: Redis's live state and event log, then the WebSocket subscribers; best effort, since the
     durable store already has the step (readers fall back to it, and a subscriber's replay reads it there)."""
 
-    def __init__(self, settings: Settings):
-        self.settings = settings
+    def __init__(self, settings: Settings, keys: KeyScheme):
+        self.settings, self.keys = settings, keys
         self._signer = None  # the management API's signer, built at the first cancel and kept (its key is daily)
 
     def publish(self, order: Order, event: OrderEvent) -> None:
@@ -34,16 +34,18 @@ class LiveStepPublisher:
         from order_engine.adapters.aws.ws_fanout import ManagementApiNotifier
 
         s = self.settings
+        # an asyncio client is bound to its loop, and each publish runs on one of its own: a client per publish,
+        # shared by the live state and the notifier's registry
         client = async_client(s.redis_url, max_connections=2)
         try:
             subscribers = None  # looked up by the notifier when Redis did not take the step
             try:
-                found = await RedisLiveState(client, KeyScheme(s.key_prefix), s.terminal_ttl_s).record([(order, event)])
+                found = await RedisLiveState(client, self.keys, s.terminal_ttl_s).record([(order, event)])
                 subscribers = found.get(order.id, set())
             except DependencyUnavailable:
                 logger.warning("could not write the live state of a step to Redis", extra={"order_id": order.id})
             self._signer = self._signer or ManagementApiSigner(s.ws_management_endpoint)
-            notifier = ManagementApiNotifier(s, self._signer)
+            notifier = ManagementApiNotifier(s, client, self.keys, self._signer)
             try:
                 await notifier.publish(order.id, event.to_message(), subscribers)
             finally:

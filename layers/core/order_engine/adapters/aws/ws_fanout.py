@@ -20,6 +20,8 @@ import time
 from collections import Counter
 from typing import Any
 
+import redis.asyncio
+
 from order_engine.config import Settings
 from order_engine.batching import GroupCommit
 from order_engine.adapters.redis.ws_registry import AsyncConnectionRegistry, live_members
@@ -27,7 +29,7 @@ from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.ports import NO_METRICS, Metrics, PostResult
 from order_engine.adapters.aws.management_api import NOT_RETRYABLE, ManagementApiSigner, encode_frame
 from order_engine.adapters.aws.management_pipeline import PipelinedClient
-from order_engine.adapters.redis.connect import REDIS_ERRORS, async_client
+from order_engine.adapters.redis.connect import REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +37,11 @@ RETRY_BASE_S = 0.02
 
 
 class ManagementApiNotifier:
-    """Delivers each event frame to every subscriber of its order, one POST per connection, concurrently."""
+    """Delivers each event frame to every subscriber of its order, one POST per connection, concurrently. The
+    Redis client (the registry's) is the caller's, bound to the loop the notifier runs on, and closed by it."""
 
-    def __init__(self, settings: Settings, signer: ManagementApiSigner | None = None, metrics: Metrics = NO_METRICS):
+    def __init__(self, settings: Settings, client: redis.asyncio.Redis, keys: KeyScheme,
+                 signer: ManagementApiSigner | None = None, metrics: Metrics = NO_METRICS):
         self.settings, self.metrics = settings, metrics
         self.signer = signer or ManagementApiSigner(settings.ws_management_endpoint)
         self.timeout_s = settings.ws_publish_timeout_ms / 1000
@@ -45,22 +49,16 @@ class ManagementApiNotifier:
         self.stats: Counter[str] = Counter()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._pipes: PipelinedClient | None = None
-        self._registry: AsyncConnectionRegistry | None = None
+        self._registry = AsyncConnectionRegistry(client, keys)
         self._lookups: GroupCommit[str, set[str]] | None = None
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> "ManagementApiNotifier":
-        return cls(settings)
-
     def _bind(self) -> tuple[PipelinedClient, AsyncConnectionRegistry]:
-        """The HTTP connections and Redis client belong to one event loop; a new loop (a new invocation) gets new
-        ones."""
+        """The HTTP connections belong to one event loop; a new loop gets new ones."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop or self._pipes is None or self._registry is None:
+        if self._loop is not loop or self._pipes is None:
             self._loop = loop
             self._pipes = PipelinedClient(self.settings.ws_management_endpoint, self.settings.ws_post_pool_size,
                                           connect_timeout_s=self.post_timeout_s)
-            self._registry = AsyncConnectionRegistry(async_client(self.settings.redis_url), KeyScheme(self.settings.key_prefix))
             self._lookups = GroupCommit(self._subscribers_of)
         return self._pipes, self._registry
 
@@ -68,7 +66,6 @@ class ManagementApiNotifier:
         # Every step of every order is published, mostly to nobody: the lookups of the events published at the
         # same moment share one round trip (each still issued after its event was stored).
         # An order's steps stored in one write are published together: one lookup for all of them.
-        assert self._registry is not None
         unique = list(dict.fromkeys(order_ids))
         async with self._registry.redis.pipeline(transaction=False) as pipe:
             for order_id in unique:
@@ -130,14 +127,11 @@ class ManagementApiNotifier:
 
     async def close(self) -> None:
         pipes, self._pipes = self._pipes, None
-        registry, self._registry = self._registry, None
         lookups, self._lookups = self._lookups, None
         if lookups is not None:
             await lookups.close()
         if pipes is not None:
             pipes.close()
-        if registry is not None:
-            await registry.redis.aclose()
 
 
 class LoggingNotifier:

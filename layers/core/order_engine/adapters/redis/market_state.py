@@ -4,7 +4,8 @@ A pair's state is only ever replaced by compare-and-set on its version (a Lua sc
 any number of executors stay consistent; the math runs in Python on exact integers (Lua numbers are doubles).
 Landing transactions is one script that checks each is still pending and unexpired, swaps the pair state in, and
 marks them landed, all atomically; the transactions landing on one pair at the same moment share that script call.
-Concurrent reads of one pair share a round trip too (each caller gets a read issued after it asked).
+Concurrent reads of one pair share a round trip too (each caller gets a read issued after it asked). The scripts
+are lua/market_*.lua.
 """
 from __future__ import annotations
 
@@ -17,72 +18,7 @@ import redis.asyncio
 from order_engine.batching import GroupCommit
 from order_engine.adapters.redis.key_scheme import KeyScheme
 from order_engine.adapters.redis.connect import translates_redis_errors
-
-_READ_IF_CHANGED = """
-local v = redis.call('HGET', KEYS[1], 'v')
-if not v then return {'0'} end
-if v == ARGV[1] then return {v} end
-return {v, redis.call('HGET', KEYS[1], 's')}
-"""
-
-_CAS = """
-local v = redis.call('HGET', KEYS[1], 'v') or '0'
-if v ~= ARGV[1] then return {0, v, redis.call('HGET', KEYS[1], 's') or ''} end
-local nv = tostring(tonumber(v) + 1)
-redis.call('HSET', KEYS[1], 'v', nv, 's', ARGV[2])
-return {1, nv}
-"""
-
-# Land every transaction in KEYS[2..] on the pair KEYS[1], or none. ARGV: expected version, new state, now, ttl,
-# then per transaction: sent_now ('1': no pending record yet), its blockhash expiry, n, and n field/value items.
-# Returns {1, new version}; {0, version, state} when the pair changed; {-1, i, why, ...} for the transactions that
-# cannot land (already landed or expired: 'expired', '' unknown, or its state), so the caller lands the others.
-_LAND = """
-local now, ttl = tonumber(ARGV[3]), ARGV[4]
-local txs, refused, a = {}, {}, 5
-for i = 2, #KEYS do
-  local sent_now, expiry, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local tx = redis.call('HMGET', KEYS[i], 'state', 'expires_at')
-  local state, expires = tx[1], tx[2]
-  if not state and sent_now == '1' then state, expires = 'pending', expiry end
-  if state ~= 'pending' then
-    refused[#refused + 1] = i - 1; refused[#refused + 1] = state or ''
-  elseif now >= tonumber(expires) then
-    redis.call('HSET', KEYS[i], 'state', 'expired', 'expires_at', expires)
-    redis.call('EXPIRE', KEYS[i], ttl)
-    refused[#refused + 1] = i - 1; refused[#refused + 1] = 'expired'
-  end
-  txs[#txs + 1] = {KEYS[i], expires, a + 3, a + 2 + n}
-  a = a + 3 + n
-end
-if #refused > 0 then return {-1, unpack(refused)} end
-local v = redis.call('HGET', KEYS[1], 'v') or '0'
-if v ~= ARGV[1] then return {0, v, redis.call('HGET', KEYS[1], 's') or ''} end
-local nv = tostring(tonumber(v) + 1)
-redis.call('HSET', KEYS[1], 'v', nv, 's', ARGV[2])
-for _, tx in ipairs(txs) do
-  redis.call('HSET', tx[1], 'expires_at', tx[2], unpack(ARGV, tx[3], tx[4]))
-  redis.call('EXPIRE', tx[1], ttl)
-end
-return {1, nv}
-"""
-
-# KEYS: transaction  ARGV: ttl, field, value, ...
-_PUT_PENDING = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-
-_EXPIRE_IF_DUE = """
-local tx = redis.call('HMGET', KEYS[1], 'state', 'expires_at')
-if tx[1] == 'pending' and tonumber(ARGV[1]) >= tonumber(tx[2]) then
-  redis.call('HSET', KEYS[1], 'state', 'expired')
-  return 'expired'
-end
-return tx[1] or ''
-"""
+from order_engine.adapters.redis.scripts import register
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,11 +53,11 @@ class MarketStore:
         self._redis = redis_client
         self._keys = keys
         self._ttl = transaction_ttl_s
-        self._read = redis_client.register_script(_READ_IF_CHANGED)
-        self._cas = redis_client.register_script(_CAS)
-        self._land = redis_client.register_script(_LAND)
-        self._expire = redis_client.register_script(_EXPIRE_IF_DUE)
-        self._put_pending = redis_client.register_script(_PUT_PENDING)
+        self._read = register(redis_client, "market_read_pair")
+        self._cas = register(redis_client, "market_cas_pair")
+        self._land = register(redis_client, "market_land")
+        self._expire = register(redis_client, "market_expire_if_due")
+        self._put_pending = register(redis_client, "market_put_pending")
         self._reads: dict[str, GroupCommit[str, tuple[str, str | None]]] = {}
 
     @translates_redis_errors

@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import redis
+
 from order_engine.adapters.redis.key_scheme import KeyScheme
-from order_engine.adapters.redis.connect import redis_errors, sync_client
+from order_engine.adapters.redis.connect import redis_errors
 
 EXPIRED_KEPT_MS = 10 * 60 * 1000
 
 
 class RedisQuoteBook:
-    def __init__(self, redis_url: str, keys: KeyScheme):
-        self.redis = sync_client(redis_url)
-        self.keys = keys
+    def __init__(self, client: redis.Redis, keys: KeyScheme):
+        self.redis, self.keys = client, keys
 
     def put(self, quote_id: str, record: dict[str, Any], valid_ms: int) -> None:
         with redis_errors():

@@ -15,6 +15,8 @@ is posted to directly again.
 `open` is set once the connection is known to accept posts (it sent a message, or a post to it succeeded). Until
 then API Gateway answers 410 to posts because `$connect` has not returned, so a 410 within the connect grace
 period does not remove a connection that is not yet open.
+
+The scripts are lua/ws_*.lua; the markers and key parts they build keys with (key_scheme.py) come in their ARGV.
 """
 from __future__ import annotations
 
@@ -28,70 +30,18 @@ from order_engine.domain.api_keys import EVERY_CLIENT
 from order_engine.ports import ConnectionState
 from order_engine.adapters.redis.key_scheme import HELD_INFIX, LEASE_SUFFIX, REPLAYING, KeyScheme
 from order_engine.adapters.redis.connect import redis_errors
+from order_engine.adapters.redis.scripts import register
 
 ORDER_PLACEHOLDER = "{order_id}"
 # A replay sends at most an order's few dozen frames once its connection is open (the replay function's wait for
 # that comes before the lease): far within this; past it the subscriber's frames are no longer held back.
 REPLAY_LEASE_MS = 30_000
 
-# KEYS: connection hash, connection's order set. ARGV: connection id, subscriber-set key template, now ms,
-# grace ms (-1: remove unconditionally), the order whose post got the 410 ('' for none).
-_FORGET = """
-if tonumber(ARGV[4]) >= 0 then
-  local state = redis.call('HMGET', KEYS[1], 'connectedAt', 'open')
-  if state[1] and state[2] ~= '1' and tonumber(ARGV[3]) - tonumber(state[1]) < tonumber(ARGV[4]) then
-    return 0
-  end
-end
-local orders = redis.call('SMEMBERS', KEYS[2])
-if ARGV[5] ~= '' then table.insert(orders, ARGV[5]) end
-for _, order_id in ipairs(orders) do
-  local subscribers = (string.gsub(ARGV[2], '{order_id}', order_id))
-  local held = subscribers .. '%(held)s' .. ARGV[1]
-  redis.call('SREM', subscribers, ARGV[1], '%(replaying)s' .. ARGV[1])
-  redis.call('DEL', held, held .. '%(lease)s')
-end
-redis.call('DEL', KEYS[1], KEYS[2])
-return 1
-""" % {"held": HELD_INFIX, "replaying": REPLAYING, "lease": LEASE_SUFFIX}
 
-
-# A message handled after its connection's `$disconnect` (both were in flight at once) must not bring the
-# connection's keys back: nothing would remove them before they expire. Both return 0 when the connection is gone.
-# KEYS: connection hash, connection's order set. ARGV: connectedAt, ttl ms.
-_SEEN = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 'connectedAt', ARGV[1], 'open', 1)
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[2])
-return 1
-"""
-# A subscription starts replaying (see the module's docstring); subscribing again replays again.
-# KEYS: connection hash, connection's order set, the order's subscriber set, the held list, the replay lease.
-# ARGV: connection id, order id, the order set's ttl ms, the subscriber set's ttl ms, the lease ms.
-_SUBSCRIBE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('SREM', KEYS[3], ARGV[1])
-redis.call('SADD', KEYS[3], '%(replaying)s' .. ARGV[1])
-redis.call('PEXPIRE', KEYS[3], ARGV[4])
-redis.call('DEL', KEYS[4])
-redis.call('SET', KEYS[5], '1', 'PX', ARGV[5])
-redis.call('SADD', KEYS[2], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], ARGV[3])
-return 1
-""" % {"replaying": REPLAYING}
-# The frames held for a replaying subscriber, emptied; when none are left, the subscription goes live (unless it
-# was removed meanwhile). KEYS: the order's subscriber set, the held list, the replay lease. ARGV: connection id.
-_RELEASE = """
-local frames = redis.call('LRANGE', KEYS[2], 0, -1)
-if #frames > 0 then
-  redis.call('DEL', KEYS[2])
-  return frames
-end
-redis.call('DEL', KEYS[3])
-if redis.call('SREM', KEYS[1], '%(replaying)s' .. ARGV[1]) == 1 then redis.call('SADD', KEYS[1], ARGV[1]) end
-return frames
-""" % {"replaying": REPLAYING}
+def forget_args(keys: KeyScheme, connection_id: str, now_ms: int, grace_ms: int, order_id: str | None) -> list:
+    """lua/ws_forget.lua's ARGV (grace_ms -1: remove unconditionally)."""
+    return [connection_id, keys.ws_subscribers(ORDER_PLACEHOLDER), now_ms, grace_ms, order_id or "", ORDER_PLACEHOLDER,
+            REPLAYING, HELD_INFIX, LEASE_SUFFIX]
 
 
 def live_members(members: set[str]) -> set[str]:
@@ -116,10 +66,10 @@ class RedisConnectionRegistry:
 
     def __init__(self, client: redis.Redis, keys: KeyScheme, limits: Limits):
         self.redis, self.keys, self.limits = client, keys, limits
-        self._forget = client.register_script(_FORGET)
-        self._seen = client.register_script(_SEEN)
-        self._subscribe = client.register_script(_SUBSCRIBE)
-        self._release = client.register_script(_RELEASE)
+        self._forget = register(client, "ws_forget")
+        self._seen = register(client, "ws_seen")
+        self._subscribe = register(client, "ws_subscribe")
+        self._release = register(client, "ws_release_held")
 
     def register(self, connection_id: str, connected_at_ms: int, now_ms: int, reader: str = EVERY_CLIENT) -> None:
         conn = self.keys.ws_connection(connection_id)
@@ -154,7 +104,7 @@ class RedisConnectionRegistry:
         keys = [*self._conn_keys(connection_id), self.keys.ws_subscribers(order_id),
                 self.keys.ws_held(order_id, connection_id), self.keys.ws_replay_lease(order_id, connection_id)]
         args = [connection_id, order_id, self.limits.expiry_ms(connected_at_ms, now_ms), self.limits.max_connection_ms,
-                REPLAY_LEASE_MS]
+                REPLAY_LEASE_MS, REPLAYING]
         with redis_errors():
             return bool(self._subscribe(keys=keys, args=args))
 
@@ -164,7 +114,7 @@ class RedisConnectionRegistry:
         keys = [self.keys.ws_subscribers(order_id), self.keys.ws_held(order_id, connection_id),
                 self.keys.ws_replay_lease(order_id, connection_id)]
         with redis_errors():
-            return [json.loads(raw) for raw in self._release(keys=keys, args=[connection_id])]
+            return [json.loads(raw) for raw in self._release(keys=keys, args=[connection_id, REPLAYING])]
 
     def unsubscribe(self, connection_id: str, order_id: str) -> bool:
         """False when the connection was not subscribed to the order."""
@@ -185,21 +135,19 @@ class RedisConnectionRegistry:
     def remove(self, connection_id: str) -> None:
         """Forget a connection and every subscription it had (`$disconnect`)."""
         with redis_errors():
-            self._forget(keys=self._conn_keys(connection_id), args=self._forget_args(connection_id, 0, -1, None))
+            self._forget(keys=self._conn_keys(connection_id),
+                         args=forget_args(self.keys, connection_id, 0, -1, None))
 
     def forget_gone(self, connection_id: str, now_ms: int, grace_ms: int, order_id: str | None = None) -> bool:
         """A post got 410: remove the connection, unless it is not open yet and younger than `grace_ms`."""
         with redis_errors():
             return bool(
                 self._forget(keys=self._conn_keys(connection_id),
-                             args=self._forget_args(connection_id, now_ms, grace_ms, order_id))
+                             args=forget_args(self.keys, connection_id, now_ms, grace_ms, order_id))
             )
 
     def _conn_keys(self, connection_id: str) -> list[str]:
         return [self.keys.ws_connection(connection_id), self.keys.ws_connection_orders(connection_id)]
-
-    def _forget_args(self, connection_id: str, now_ms: int, grace_ms: int, order_id: str | None) -> list:
-        return [connection_id, self.keys.ws_subscribers(ORDER_PLACEHOLDER), now_ms, grace_ms, order_id or ""]
 
 
 class AsyncConnectionRegistry:
@@ -207,7 +155,7 @@ class AsyncConnectionRegistry:
 
     def __init__(self, client: redis.asyncio.Redis, keys: KeyScheme):
         self.redis, self.keys = client, keys
-        self._forget = client.register_script(_FORGET)
+        self._forget = register(client, "ws_forget")
 
     async def subscribers(self, order_id: str) -> set[str]:
         """The subscribers to post the order's frames to: those whose replay has been sent."""
@@ -215,5 +163,5 @@ class AsyncConnectionRegistry:
 
     async def forget_gone(self, connection_id: str, now_ms: int, grace_ms: int, order_id: str | None = None) -> bool:
         keys = [self.keys.ws_connection(connection_id), self.keys.ws_connection_orders(connection_id)]
-        args = [connection_id, self.keys.ws_subscribers(ORDER_PLACEHOLDER), now_ms, grace_ms, order_id or ""]
+        args = forget_args(self.keys, connection_id, now_ms, grace_ms, order_id)
         return bool(await self._forget(keys=keys, args=args))

@@ -1,5 +1,6 @@
 """The executor loop: claim orders with capped concurrency, drive each through its lifecycle, settle it in the
-queue, and keep the shared chores going (heartbeat, lease renewal, retry promotion, crash recovery, reconcile).
+queue, and keep the chores going: the keep-alive ones once a tick (`chores.py`: heartbeat, lease renewal, crash
+recovery, reconcile), retry promotion, the waiting orders' watch and the metrics, each in a loop of its own.
 
 One asyncio loop holds up to `executor_concurrency` orders at once; Redis caps the orders in flight across all
 executors at `max_in_flight`. It stops claiming when the Lambda's remaining time falls under the stop margin or
@@ -12,9 +13,7 @@ import logging
 import random
 import time
 import uuid
-from collections import Counter
-from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 from order_engine.batching import GroupCommit
 from order_engine.config import Settings
@@ -22,10 +21,13 @@ from order_engine.domain.order import Order
 from order_engine.domain.retry import RetryPolicy
 from order_engine.errors import DependencyUnavailable
 from order_engine.log_context import about
-from order_engine.ports import (NO_METRICS, Dex, LiveState, Metrics, Notifier, OrderReader, TransitionWriter,
-                                WaitingBook, WaitingOrders, Waker, WorkQueue)
+from order_engine.ports import (NO_METRICS, Dex, ExecutorFleet, LiveState, Metrics, Notifier, OrderReader,
+                                TransitionWriter, WaitingBook, WaitingOrders, Waker, WorkQueue)
+from order_engine.services.executor.chores import (CrashRecovery, DataLossCheck, Heartbeat, KeepAlive, LeaseRenewal,
+                                                   Reconcile, tick_s)
 from order_engine.services.executor.flow import LeaseLost, OrderFlow, Outcome
 from order_engine.services.executor.recorder import StepRecorder
+from order_engine.services.executor.run_summary import RunSummary
 from order_engine.services.executor.watcher import Watcher, trigger_sources
 
 logger = logging.getLogger(__name__)
@@ -38,49 +40,20 @@ QUEUE_GAUGES = {"ready": "QueueReady", "delayed": "QueueDelayed", "inFlight": "I
                 "deadLettered": "QueueDeadLettered"}  # WorkQueue.depth() -> metric names
 
 
-@dataclass
-class RunSummary:
-    """What one executor run did; `peak_*` are the concurrency it measured itself."""
-
-    owner: str
-    stopped_because: str = ""
-    claimed: int = 0
-    outcomes: Counter = field(default_factory=Counter)  # confirmed, failed, retry, wait, lost, done, held, released
-    duplicates_dropped: int = 0
-    dead_lettered: int = 0
-    reconciled: int = 0
-    launched: int = 0  # executors this one started because the queue needed more than were live
-    waiting_fired: int = 0  # waiting orders whose trigger fired (moved to pending and queued) by this executor
-    waiting_expired: int = 0
-    waiting_restored: int = 0  # waiting orders put back in the Redis books from PostgreSQL
-    stalled_requeued: int = 0
-    stalled_dead: int = 0
-    peak_local_in_flight: int = 0
-    peak_global_in_flight: int = 0
-    steps_written: int = 0
-    write_batches: int = 0
-    elapsed_s: float = 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["outcomes"] = dict(self.outcomes)
-        return data
-
-
 class Executor:
     """Drains the ready queue until told to stop, out of time, or idle. `bootstrap` builds it with its adapters."""
 
-    def __init__(self, s: Settings, *, queue: WorkQueue, reader: OrderReader, writers: list[TransitionWriter],
+    def __init__(self, s: Settings, *, queue: WorkQueue, fleet: ExecutorFleet, reader: OrderReader,
+                 writers: list[TransitionWriter],
                  live: LiveState, dex: Dex, notifier: Notifier, remaining_ms: Callable[[], int],
                  launcher: Waker | None = None, slot: str | None = None, rng: random.Random | None = None,
                  book: WaitingBook | None = None, waiting: WaitingOrders | None = None,
                  metrics: Metrics = NO_METRICS):
         self.settings, self.queue, self.dex, self.notifier, self.metrics = s, queue, dex, notifier, metrics
+        self.fleet = fleet  # heartbeats, launching, the shared chores' turns
         self.remaining_ms = remaining_ms
         self.launcher = launcher  # starts more executors (an asynchronous Lambda invoke); None: never
         self._slot = slot  # the start slot this executor was launched into, filled at its first beat
-        self._reconcile_now = True  # at start-up, after Redis lost its data, after an outage of either store
-        self._reconcile_again_at = 0.0
         self.owner = queue.owner
         self.summary = RunSummary(self.owner)
         self.active: dict[str, asyncio.Task[None]] = {}
@@ -88,7 +61,6 @@ class Executor:
         self._slot_free = asyncio.Event()
         self._delayed_here = asyncio.Event()  # this executor put an order in the delayed set: promote's next due moved
         self._stopping = False
-        self._restoring: asyncio.Task[None] | None = None  # a rebuild of the waiting books, when one runs
         self._closing = asyncio.Event()  # ends the chores (redis-py may swallow a cancel, so they do not rely on it)
         self.reader = reader
         self.recorder = StepRecorder(writers, live, notifier, metrics=metrics)
@@ -105,6 +77,16 @@ class Executor:
             holds_lease=self._lease_check.submit,
             rng=rng,
         )
+        tick = tick_s(s)
+        self.reconciling = Reconcile(s, queue, fleet, reader, self.active, self.summary, tick_s=tick, watcher=self.watcher,
+                                     closing=self._closing)
+        self.keep_alive = KeepAlive([
+            Heartbeat(fleet, s.heartbeat_ttl_ms, slot),
+            LeaseRenewal(queue, self._leased),
+            DataLossCheck(fleet, self.reconciling),
+            CrashRecovery(queue, fleet, s.sweep_interval_ms, self.summary, metrics, self._launch_missing),
+            self.reconciling,
+        ], tick_s=tick, on_store_failure=self.reconciling.at_once)
 
     def stop(self) -> None:
         """Stop claiming; the run returns once the orders in hand are settled."""
@@ -126,9 +108,10 @@ class Executor:
         finally:
             self._closing.set()
             await asyncio.wait(chores, timeout=10)
-            if self._restoring is not None:  # started by the keep-alive chore, which has ended by now
-                chores.append(self._restoring)
-                await asyncio.wait([self._restoring], timeout=10)
+            restoring = self.reconciling.books_restore
+            if restoring is not None:  # started by the keep-alive loop, which has ended by now
+                chores.append(restoring)
+                await asyncio.wait([restoring], timeout=10)
             for task in chores:
                 task.cancel()
             await self.recorder.close()
@@ -136,7 +119,7 @@ class Executor:
             await self._lease_check.close()
             await self._flush_metrics()
             try:
-                await self.queue.leave()
+                await self.fleet.leave()
             except DependencyUnavailable:
                 pass  # its heartbeat expires by itself
         self.summary.steps_written = self.recorder.steps
@@ -149,7 +132,7 @@ class Executor:
     async def _claim_loop(self) -> str:
         s = self.settings
         try:
-            await self.queue.beat(s.heartbeat_ttl_ms, self._slot)
+            await self.fleet.beat(s.heartbeat_ttl_ms, self._slot)
         except DependencyUnavailable as exc:
             logger.warning("unavailable at start-up: %s", exc)  # the claim loop waits for it
         idle_since = time.monotonic()
@@ -269,37 +252,9 @@ class Executor:
     # -- chores ---------------------------------------------------------------------------------------------
 
     async def _keep_alive(self) -> None:
-        s = self.settings
-        tick = min(s.heartbeat_ttl_ms, s.lease_ms, s.sweep_interval_ms * 3) / 3000
         while not self._closing.is_set():
-            try:
-                await self.queue.beat(s.heartbeat_ttl_ms, self._slot)
-                lost = await self.queue.renew(list(self._leased))
-                for order_id in lost:
-                    logger.warning("lease lost", extra={"order_id": order_id})
-                if await self.queue.state_lost():
-                    logger.warning("Redis lost its data (flushed or restarted empty): reconciling now")
-                    self._reconcile_now = True
-                if await self.queue.take_turn("sweep", s.sweep_interval_ms):
-                    recovered = await self.queue.recover_expired()
-                    self.summary.stalled_requeued += recovered.requeued
-                    self.summary.stalled_dead += recovered.dead_lettered
-                    self.metrics.count("DeadLetters", recovered.dead_lettered)
-                    await self._launch_missing()
-                again = bool(self._reconcile_again_at) and time.monotonic() >= self._reconcile_again_at
-                if again or self._reconcile_now or await self.queue.take_turn("reconcile", s.reconcile_interval_ms):
-                    urgent = self._reconcile_now
-                    self.summary.reconciled += await self.reconcile()
-                    await self._check_waiting_books()
-                    self._reconcile_now = False
-                    if urgent:  # once more when orders accepted just before are past the reconcile grace
-                        self._reconcile_again_at = time.monotonic() + s.reconcile_grace_ms / 1000 + tick
-                    elif again:
-                        self._reconcile_again_at = 0.0
-            except DependencyUnavailable as exc:
-                logger.warning("chore failed: %s", exc)
-                self._reconcile_now = True  # once the store answers again: whatever Redis lost, re-enqueue
-            await self._pause(tick)
+            await self.keep_alive.tick()
+            await self._pause(self.keep_alive.tick_s)
 
     async def _launch_missing(self, *, leaving: bool = False) -> None:
         """Start the executors the queue needs beyond the live ones (this one excluded when it is leaving)."""
@@ -307,8 +262,8 @@ class Executor:
             return
         s = self.settings
         if leaving:
-            await self.queue.leave()
-        slots = await self.queue.missing_executors(s.executor_concurrency, s.executor_max_instances,
+            await self.fleet.leave()
+        slots = await self.fleet.missing_executors(s.executor_concurrency, s.executor_max_instances,
                                                    s.executor_min_instances, s.executor_start_grace_ms)
         for slot in slots:
             logger.info("starting an executor the queue needs", extra={"slot": slot})
@@ -328,32 +283,12 @@ class Executor:
         if successor and self.launcher is not None:
             await asyncio.to_thread(self.launcher.wake, f"successor of {self.owner}", None, "order-engine.executor")
 
-    async def _check_waiting_books(self) -> None:
-        """Rebuild the waiting books if Redis lost some, in a task of its own: rebuilding 100,000 takes seconds,
-        which must not hold up the heartbeat and lease renewal. Checked in the watcher's turn, so no tick has
-        orders out of the books and not yet stored (which would look like a loss); a turn another executor holds
-        leaves it to the next reconcile."""
-        if (self.watcher is None or self._closing.is_set() or self.watcher.in_hand
-                or (self._restoring is not None and not self._restoring.done())):
-            return
-        if not await self.queue.take_turn("watch", self.settings.dex_slot_ms):
-            return
-
-        async def restore() -> None:
-            try:
-                self.summary.waiting_restored += await self.watcher.restore_if_lost(self.settings.reconcile_grace_ms)
-            except DependencyUnavailable as exc:
-                logger.warning("could not check the waiting books: %s", exc)
-                self._reconcile_now = True
-
-        self._restoring = asyncio.create_task(restore())
-
     async def _watch_loop(self) -> None:
         """Once a market tick (a slot), the one executor whose turn it is fires and expires waiting orders."""
         slot_ms = self.settings.dex_slot_ms
         while not self._closing.is_set():
             try:
-                if await self.queue.take_turn("watch", slot_ms):
+                if await self.fleet.take_turn("watch", slot_ms):
                     tick = await self.watcher.tick()
                     self.summary.waiting_fired += tick.fired
                     self.summary.waiting_expired += tick.expired
@@ -408,15 +343,3 @@ class Executor:
             await asyncio.wait_for(self._closing.wait(), seconds)
         except TimeoutError:
             pass
-
-    async def reconcile(self) -> int:
-        """Re-enqueue queued orders (lifecycle.QUEUED) that Redis holds nowhere (after a Redis restart or a lost push)."""
-        unfinished = await self.reader.unfinished(self.settings.reconcile_grace_ms)
-        if not unfinished:
-            return 0
-        snapshot = await self.queue.snapshot()
-        missing = [i for i in unfinished if i not in snapshot.held and i not in snapshot.dead and i not in self.active]
-        if missing:
-            logger.warning("reconciler re-enqueued %d orders Redis had lost", len(missing))
-            await self.queue.requeue(missing)
-        return len(missing)

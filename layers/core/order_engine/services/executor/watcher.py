@@ -1,5 +1,5 @@
 """The watcher of waiting orders: once a market tick, fire the orders whose trigger the market reached and end
-the ones past their expiry. It runs in one executor per tick (`WorkQueue.take_turn("watch")`).
+the ones past their expiry. It runs in one executor per tick (`ExecutorFleet.take_turn("watch")`).
 
 Each trigger kind has a source of levels (`sources[kind]()` -> {book key: current level}); a book fires the
 orders whose score the level reached, with one range read, so a tick costs the orders it fires, not the orders

@@ -30,8 +30,12 @@ class FakeRegistry:
         self.connections[connection_id] = ConnectionState(connected_at_ms, False, reader)
 
     def seen(self, connection_id, connected_at_ms, now_ms):
+        """A message: the connection is open (a message handled after its $disconnect brings nothing back)."""
         state = self.connections.get(connection_id)
-        self.connections[connection_id] = ConnectionState(connected_at_ms, True, state and state.reader)
+        if state is None:
+            return False
+        self.connections[connection_id] = ConnectionState(connected_at_ms, True, state.reader)
+        return True
 
     def mark_open(self, connection_id):
         state = self.connections.get(connection_id)

@@ -1,11 +1,9 @@
-"""Test helpers: API Gateway HTTP API (payload 2.0) events for invoking handlers in-process."""
+"""Invoking the Lambda handlers in-process: a Lambda context, API Gateway HTTP API (payload 2.0) events, the
+response's JSON body, and a function's app.py imported as its own Lambda would import it."""
 from __future__ import annotations
 
-import ast
-import gc
 import importlib.util
 import json
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -56,43 +54,10 @@ def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"]) if response.get("body") else None
 
 
-def alive(pid: int) -> bool:
-    """Whether a process with this id exists."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def load_function(name: str):
     """Import functions/<name>/app.py under a unique module name, as its own Lambda would load it."""
-    path = Path(__file__).resolve().parents[1] / "functions" / name / "app.py"
+    path = Path(__file__).resolve().parents[2] / "functions" / name / "app.py"
     spec = importlib.util.spec_from_file_location(f"fn_{name}_app", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-def parse_python(path: Path) -> ast.Module:
-    """`ast.parse` of a source file, shielded from CPython 3.11.7's "SystemError: AST constructor recursion depth
-    mismatch": the parser's recursion bookkeeping reads the thread's recursion counters before and after, so Python
-    code run meanwhile (a collected leftover's finalizer, another thread moving the recursion limit) fails a check
-    that found nothing. The collector is paused, and a parse refused so is tried once more."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        try:
-            return ast.parse(path.read_text(), filename=str(path))
-        except SystemError:
-            return ast.parse(path.read_text(), filename=str(path))
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def live_subscription(registry: Any, connection_id: str, order_id: str, connected_at_ms: int = 0,
-                      now_ms: int = 0) -> None:
-    """Subscribe the connection as its replay does once the history is sent: live, posted to by the fan-out."""
-    registry.subscribe(connection_id, order_id, connected_at_ms, now_ms)
-    registry.release_held(connection_id, order_id)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-CHALICE_DIR = Path(__file__).resolve().parents[1] / "infra" / "chalice"
+CHALICE_DIR = Path(__file__).resolve().parents[2] / "infra" / "chalice"
 
 
 @lru_cache(maxsize=1)

@@ -11,14 +11,15 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from local.lambda_api import create_lambda_app
 from local.template import load_template
 from local.ws_gateway import WS_GATEWAY, GatewayLimits, WebSocketGateway, create_ws_app
-import keyed_clients
-from helpers import FakeLambdaContext
 from order_engine import bootstrap, config
+from tests.support.clients import aiohttp_session
+from tests.support.lambdas import FakeLambdaContext
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -100,6 +101,10 @@ class WsStack:
         self._runners.append(runner)
         return site._server.sockets[0].getsockname()[1]
 
+    def session(self, **kwargs: Any) -> aiohttp.ClientSession:
+        """An aiohttp session whose WebSocket handshakes (and requests) carry the stack's key (`wired` makes one)."""
+        return aiohttp_session(self.api_key, **kwargs)
+
     def call(self, coro, timeout: float = 30.0) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
@@ -131,8 +136,7 @@ def advance(db, redis_client, keys, order_id: str, to: str, detail: dict | None 
 
 def wired(stack, monkeypatch):
     """Point the settings at a started WsStack for one test, and stop it afterwards (a fixture's body). The
-    $connect authorizer runs: a key is made in the test's schema (`stack.api_key`), and the test clients send it
-    (tests/keyed_clients.py)."""
+    $connect authorizer runs: a key is made in the test's schema (`stack.api_key`), which `stack.session()` sends."""
     monkeypatch.setenv("WS_MANAGEMENT_ENDPOINT", stack.management_endpoint)
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", stack.lambda_endpoint)
     config.settings.cache_clear()
@@ -143,9 +147,7 @@ def wired(stack, monkeypatch):
         stack.api_key, _record = keys.create("ws-test", operator=True)
     finally:
         keys.db.close()
-    keyed_clients.register(stack.api_key, stack.ws_url)
     yield stack
-    keyed_clients.unregister(stack.ws_url)
     stack.stop()
     bootstrap.subscriptions.cache_clear()
     bootstrap.authenticator.cache_clear()

@@ -1,9 +1,11 @@
 """What every fault test does: drive orders through the HTTP API as a careful client would (an Idempotency-Key per
 order, the same request again after a 5xx or a dropped connection), then audit PostgreSQL: nothing lost, nothing
-doubled, no seq gap, nothing half-written, and how long after the fault the last order finished."""
+doubled, no seq gap, nothing half-written, and how long after the fault the last order finished. The fault suite's
+own PostgreSQL and Redis (`Servers`: embedded servers from pip on free ports, one pair per test) are here too."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 import uuid
 from collections import Counter
@@ -14,11 +16,50 @@ from typing import Any, Callable
 import aiohttp
 import pg8000.native
 
+from local.embedded import EmbeddedPostgres, EmbeddedRedis
+from order_engine.adapters.redis.connect import sync_client
 from order_engine.domain.lifecycle import TERMINAL, can_transition
-from order_engine.adapters.postgres.database import connect_kwargs
+from tests.support.clients import aiohttp_session
+from tests.support.sql import (confirmed_ledger, last_terminal_epoch, order_rows, order_timelines, order_total,
+                               unfinished_count)
 
 TERMINAL_NAMES = {str(s) for s in TERMINAL}
 ORDER = {"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}
+DATA_ROOT = Path(__file__).resolve().parents[2] / ".local-data" / "faults"  # PostgreSQL's own user reaches it
+# Realistic venue latency (quotes ~200 ms, confirmation ~2.5 s), the template's three executors, 50 orders each.
+FAULT_ENV = {
+    "DEX_LATENCY_SCALE": "1",
+    "EXECUTOR_CONCURRENCY": "50",
+    "LOCAL_EMBEDDED": "never",
+}
+
+
+@dataclass
+class Servers:
+    postgres: EmbeddedPostgres
+    redis: EmbeddedRedis
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.postgres.port}/order_engine"
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://127.0.0.1:{self.redis.port}/0"
+
+    def flush_redis(self) -> None:
+        sync_client(self.redis_url).flushall()
+
+    def kill_redis(self) -> None:
+        """SIGKILL redis-server: whatever it had not yet appended to its log (up to a second) is gone."""
+        self.redis.process.send_signal(signal.SIGKILL)
+        self.redis.process.wait()
+
+    def stop_postgres(self) -> None:
+        self.postgres.stop()
+
+    def start(self, which: str) -> None:
+        {"redis": self.redis, "postgres": self.postgres}[which].start()
 
 
 @dataclass
@@ -30,8 +71,8 @@ class Client:
     dropped: int = 0  # connections that failed without an answer
 
 
-async def submit_orders(http_url: str, count: int, client: Client, *, concurrency: int = 16,
-                        give_up_s: float = 120.0) -> None:
+async def submit_orders(http_url: str, count: int, client: Client, *, api_key: str | None = None,
+                        concurrency: int = 16, give_up_s: float = 120.0) -> None:
     semaphore = asyncio.Semaphore(concurrency)
 
     async def one(session: aiohttp.ClientSession) -> None:
@@ -54,11 +95,11 @@ async def submit_orders(http_url: str, count: int, client: Client, *, concurrenc
                 await asyncio.sleep(0.2)
 
     timeout = aiohttp.ClientTimeout(total=15)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    async with aiohttp_session(api_key, timeout=timeout) as session:
         await asyncio.gather(*(one(session) for _ in range(count)))
 
 
-FIGURES = Path(__file__).resolve().parents[2] / ".local-data" / "faults" / "figures.txt"
+FIGURES = DATA_ROOT / "figures.txt"
 
 
 def record(line: str) -> None:
@@ -69,17 +110,9 @@ def record(line: str) -> None:
         out.write(time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) + line.strip() + "\n")
 
 
-def query(database_url: str, sql: str, **params: Any) -> list[list[Any]]:
-    conn = pg8000.native.Connection(**connect_kwargs(database_url))
-    try:
-        return conn.run(sql, **params)
-    finally:
-        conn.close()
-
-
 def unfinished(database_url: str) -> int:
     try:
-        return query(database_url, "SELECT count(*) FROM orders WHERE status NOT IN ('confirmed', 'failed')")[0][0]
+        return unfinished_count(database_url)
     except (pg8000.native.InterfaceError, pg8000.native.DatabaseError, OSError):
         return -1  # PostgreSQL is down: not finished
 
@@ -88,7 +121,7 @@ def wait_all_terminal(database_url: str, expected: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            total = query(database_url, "SELECT count(*) FROM orders")[0][0]
+            total = order_total(database_url)
         except (pg8000.native.InterfaceError, pg8000.native.DatabaseError, OSError):
             total = -1
         if total >= expected and unfinished(database_url) == 0:
@@ -110,19 +143,16 @@ class Audit:
 
 def audit(database_url: str, client: Client) -> Audit:
     """Every invariant the fault suite holds the engine to; returns the counts and the last terminal time."""
-    statuses = dict(query(database_url, "SELECT id::text, status FROM orders"))
-    rows = query(database_url, "SELECT id::text, status, seq, tx_hash FROM orders")
+    rows = order_rows(database_url)  # id -> (status, seq, tx_hash)
+    statuses = {order_id: status for order_id, (status, _, _) in rows.items()}
     order_ids = set(client.accepted.values())
     assert len(order_ids) == len(client.accepted), "two keys got the same order"
     assert set(statuses) == order_ids, (  # none lost, none invented (a retried submit is the same order)
         f"lost {len(order_ids - set(statuses))}, unasked-for {len(set(statuses) - order_ids)}")
     assert set(statuses.values()) <= TERMINAL_NAMES, Counter(statuses.values())
 
-    timelines: dict[str, list[tuple[int, str]]] = {}
-    for order_id, seq, status in query(database_url, "SELECT order_id::text, seq, status FROM order_events "
-                                                     "ORDER BY order_id, seq"):
-        timelines.setdefault(order_id, []).append((seq, status))
-    for order_id, status, seq, _ in rows:
+    timelines = order_timelines(database_url)
+    for order_id, (status, seq, _) in rows.items():
         timeline = timelines.get(order_id, [])
         seqs, path = [s for s, _ in timeline], [st for _, st in timeline]
         assert seqs == list(range(1, len(seqs) + 1)), (order_id, timeline)  # no seq gap
@@ -131,16 +161,14 @@ def audit(database_url: str, client: Client) -> Audit:
         assert sum(st in TERMINAL_NAMES for st in path) == 1, (order_id, path)  # exactly one terminal event
         assert all(can_transition(a, b) for a, b in zip(path, path[1:])), (order_id, path)
 
-    tx_hashes = {order_id: tx for order_id, status, _, tx in rows if status == "confirmed"}
-    landed = query(database_url, "SELECT order_id, signature FROM chain_transactions WHERE state = 'confirmed'")
+    tx_hashes = {order_id: tx for order_id, (status, _, tx) in rows.items() if status == "confirmed"}
+    landed = confirmed_ledger(database_url)
     per_order = Counter(order_id for order_id, _ in landed)
     assert not per_order or max(per_order.values()) == 1, "an order's swap landed twice"
     assert dict(landed) == tx_hashes, "the confirmed orders and the chain's landed swaps differ"
 
-    last = query(database_url, "SELECT extract(epoch FROM max(at))::float8 FROM order_events "
-                               "WHERE status IN ('confirmed', 'failed')")[0][0]
     counts = Counter(statuses.values())
-    return Audit(len(statuses), counts["confirmed"], counts["failed"], float(last))
+    return Audit(len(statuses), counts["confirmed"], counts["failed"], last_terminal_epoch(database_url))
 
 
 def check_refusals(client: Client, allowed: Callable[[int, Any], bool]) -> None:

@@ -99,8 +99,9 @@ class InMemoryOrders:
         return {i: self.orders[i] for i in ids if i in self.orders}
 
     async def last_sent(self, order_id: str) -> dict[str, Any]:
-        sent = [e for e in self.timeline[order_id] if e.status in (Status.BUILDING, Status.SUBMITTED)]
-        return dict(sent[-1].detail) if sent else {}
+        """The detail of the latest building event (the signed transaction), as PgOrderReader reads it."""
+        built = [e for e in self.timeline[order_id] if e.status is Status.BUILDING]
+        return dict(built[-1].detail) if built else {}
 
     async def unfinished(self, grace_ms: int) -> list[str]:
         return [i for i, o in self.orders.items() if o.status in QUEUED]
@@ -205,7 +206,8 @@ class ScriptedDex:
 
 
 class InMemoryQueue:
-    """The work queue with the real one's rules: ready list, leases per owner, delayed retries, dead letters."""
+    """The work queue with the real one's rules: ready list, leases per owner, delayed retries, dead letters; and
+    the executor fleet (heartbeats, start slots, chore turns), which counts the queue's work."""
 
     def __init__(self, owner: str = "executor-test", lease_ms: int = 5_000, max_in_flight: int = 1_000) -> None:
         self.owner, self.lease_ms, self.max_in_flight = owner, lease_ms, max_in_flight
@@ -220,13 +222,20 @@ class InMemoryQueue:
         self._arrived = asyncio.Event()
 
     def push(self, *ids: str) -> None:
+        """What submit does: at the back of the line."""
         self.ready.extend(ids)
+        self._arrived.set()
+
+    def _return(self, *ids: str) -> None:
+        """An order handed back (released, its backoff over, its lease expired, requeued): at the front of the line,
+        the last one first, as the real queue's RPUSH onto the end it claims from."""
+        self.ready[:0] = reversed(ids)
         self._arrived.set()
 
     def _lease(self, order_id: str) -> bool:
         holder = self.leases.get(order_id)
-        if holder and holder[1] > now_ms():
-            return False  # a duplicate of an order in flight
+        if holder and holder[1] > now_ms() or order_id in self.delayed:
+            return False  # a duplicate of an order in flight or waiting out its backoff
         self.leases[order_id] = (self.owner, now_ms() + self.lease_ms)
         return True
 
@@ -268,7 +277,7 @@ class InMemoryQueue:
             if action == "delay":
                 self.delayed[order_id] = due_ms
             elif action == "release":
-                self.push(order_id)
+                self._return(order_id)
         return len(actions)
 
     async def holds(self, ids: list[str]) -> list[bool]:
@@ -285,7 +294,7 @@ class InMemoryQueue:
         for order_id in due:
             del self.delayed[order_id]
         if due:
-            self.push(*due)
+            self._return(*due)
         return Promoted(len(due), min(self.delayed.values(), default=None))
 
     async def recover_expired(self) -> Recovered:
@@ -293,14 +302,14 @@ class InMemoryQueue:
         for order_id in expired:
             del self.leases[order_id]
         if expired:
-            self.push(*expired)
+            self._return(*expired)
         return Recovered(len(expired), 0, 0)
 
     async def snapshot(self) -> Snapshot:
         return Snapshot({*self.ready, *self.leases, *self.delayed}, {d["orderId"] for d in self.dead})
 
     async def requeue(self, ids: list[str]) -> None:
-        self.push(*ids)
+        self._return(*ids)
 
     async def has_waiting(self) -> bool:
         return bool(self.ready or self.delayed or self.leases)
