@@ -23,7 +23,7 @@ from local.bench.cpu import CpuMeter
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = "127.0.0.1"  # loopback only: every server the harness starts binds here
-START_TIMEOUT_S = 120.0
+START_TIMEOUT_S = 300.0  # the first ./local/up after a pyproject change installs the project first
 STOP_TIMEOUT_S = 30.0
 
 
