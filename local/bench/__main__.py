@@ -9,6 +9,7 @@
     python -m local.bench ipc -n 5000                          # the local runtime's IPC overhead
     python -m local.bench post-cost                            # CPU per management-API post (boto3 vs pooled)
     python -m local.bench fanout --clients 1000                # one event to N subscribers
+    python -m local.bench compare --peer-dir /work/peer        # ours against the peer, runs A, B, C x 3 (compare.py)
 
 `submit` sends N orders (alternating the two seed request shapes) from C concurrent clients and reports accepted
 orders/s, latency p50/p95/p99 and errors by status.
@@ -95,12 +96,17 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("ipc", parents=[common], help="the local runtime's IPC overhead")
     pc = sub.add_parser("post-cost", help="CPU per management-API post: boto3 vs the pooled signed client")
     pc.add_argument("--posts", type=int, default=3000)
+    sub.add_parser("compare", help="ours against the peer engine, each started here (python -m local.bench compare -h)")
     f = sub.add_parser("fanout", help="one order's events to N subscribers through the notifier")
     f.add_argument("--clients", type=int, default=1000)
     f.add_argument("--events", type=int, default=5)
     for command in (pc, f):
         command.add_argument("--json", action="store_true", help="print the figures as JSON")
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "compare":  # its own options (local/bench/compare.py)
+        from local.bench.compare import main as compare_main
+
+        return compare_main(argv[1:])
     if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
         argv.insert(0, "submit")  # the default, as before subcommands
     args = parser.parse_args(argv)

@@ -112,7 +112,7 @@ class CpuMeter:
         children = collections.defaultdict(list)
         for pid, (ppid, _) in stats.items():
             children[ppid].append(pid)
-        stack, todo = [], [self.stack_pid]
+        stack, todo = [], list(self._roots())
         while todo:
             pid = todo.pop()
             stack.append(pid)
@@ -138,6 +138,10 @@ class CpuMeter:
             elif title.startswith("redis-server") and title.endswith(f":{self.redis_port}"):
                 groups[pid] = ("redis (whole server)", cpu)
         return groups
+
+    def _roots(self) -> list[int]:
+        """The processes whose trees (each and its descendants) are the stack's own."""
+        return [self.stack_pid]
 
     def _function_of(self, pid: int) -> str:
         if pid == self.stack_pid:
