@@ -1,1 +1,1 @@
-"""The test suite: a package, so that its support code is imported by name (`from tests.support.stack import ...`)."""
+"""The test suite: a package, so that its support code is imported by name (`from tests.support.stack_process import ...`)."""

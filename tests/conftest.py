@@ -13,7 +13,7 @@ from order_engine.adapters import scratch_data
 from order_engine.adapters.postgres.migrations import ensure_database, migrate
 from order_engine.adapters.postgres.database import Database
 from order_engine.adapters.redis.connect import sync_client
-from tests.support.database import TEST_DATABASE_URL, TEST_REDIS_URL
+from tests.support.servers import TEST_DATABASE_URL, TEST_REDIS_URL
 
 pytest_plugins = ["tests.support.stack_fixtures"]
 

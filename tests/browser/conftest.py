@@ -11,7 +11,7 @@ from typing import Iterator
 import pytest
 
 from tests.support.browser import CHROMIUM_FLAGS, SCREENSHOTS, chromium_path, open_page
-from tests.support.stack import StackProcess
+from tests.support.stack_process import StackProcess
 
 
 @pytest.fixture(scope="module")

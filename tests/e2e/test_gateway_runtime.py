@@ -3,7 +3,6 @@ crash, and schedules that invoke functions with EventBridge's payload (tests/fix
 from __future__ import annotations
 
 import json
-import os
 
 import requests
 

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from tests.support.stack import ROOT
+from tests.support.stack_process import ROOT
 
 
 def test_an_open_loop_run_sends_on_schedule_and_follows_every_order_to_its_end(local_stack):

@@ -12,7 +12,7 @@ import pytest
 from local.embedded import EmbeddedPostgres, EmbeddedRedis
 from tests.support.fault_harness import DATA_ROOT, FAULT_ENV, Servers
 from tests.support.processes import free_port
-from tests.support.stack import StackProcess, launch_stack
+from tests.support.stack_process import StackProcess, launch_stack
 
 
 @pytest.fixture

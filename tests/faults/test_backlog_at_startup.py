@@ -52,7 +52,7 @@ def test_a_backlog_present_at_start_up_is_drained_without_waiting_for_the_schedu
         servers.flush_redis()
     time.sleep(2.5)  # the backlog is older than the reconciler's grace, as one left by a stopped stack is
 
-    stack = engine(DEX_LATENCY_SCALE="0.1")  # the template's schedule: rate(1 minute)
+    engine(DEX_LATENCY_SCALE="0.1")  # the template's schedule: rate(1 minute)
     up = time.time()
     deadline = time.monotonic() + 45  # well before the schedule's first tick at 60 s
     while unfinished_count(servers.database_url):

@@ -2,7 +2,6 @@ import json
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 
 from order_engine import bootstrap, config
 from tests.support.lambdas import FakeLambdaContext, http_event, response_json

@@ -35,7 +35,7 @@ from order_engine.adapters.redis.ws_registry import Limits, RedisConnectionRegis
 from order_engine.domain.lifecycle import Status
 from order_engine.domain.order import OrderEvent
 from order_engine.domain.transition import Transition
-from tests.support.database import TEST_REDIS_URL, delete_keys
+from tests.support.servers import TEST_REDIS_URL, delete_keys
 from tests.support.executor_fakes import InMemoryOrders, InMemoryQueue, new_order
 from tests.support.factories import order_request
 from tests.support.ws_fakes import FakeLog, FakeRegistry

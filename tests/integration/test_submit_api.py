@@ -1,6 +1,5 @@
 import uuid
 
-import pytest
 
 from tests.support.lambdas import FakeLambdaContext, http_event, response_json
 from tests.support.reads import order_count, order_of

@@ -13,7 +13,7 @@ from order_engine.adapters.postgres.database import Database
 from order_engine.adapters.postgres.order_repository import OrderRepository
 from order_engine.domain.lifecycle import TERMINAL
 from order_engine.domain.tokens import lookup
-from tests.support.database import query
+from tests.support.servers import query
 
 SOL_MINT, USDC_MINT = lookup("SOL").mint, lookup("USDC").mint
 

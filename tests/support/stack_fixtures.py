@@ -1,5 +1,5 @@
 """The local stack's fixtures, a pytest plugin (tests/conftest.py registers it once, for e2e/, faults/, browser/):
-the stack runs as a real subprocess (tests/support/stack.py) against the real PostgreSQL and Redis, in a database
+the stack runs as a real subprocess (tests/support/stack_process.py) against the real PostgreSQL and Redis, in a database
 and a Redis key prefix of its own, removed at the end.
 
 - `local_stack`: the project's template.yaml, i.e. the engine itself (HTTP API, WebSocket API, Lambda API).
@@ -17,8 +17,8 @@ from typing import Callable, Iterator, Mapping
 import pytest
 
 from tests.support import processes
-from tests.support.database import TEST_REDIS_URL, delete_keys, drop_database, new_database
-from tests.support.stack import FIXTURES, StackProcess, launch_stack, wait_for as _wait_for
+from tests.support.servers import TEST_REDIS_URL, delete_keys, drop_database, new_database
+from tests.support.stack_process import FIXTURES, StackProcess, launch_stack, wait_for as _wait_for
 
 
 @pytest.fixture(scope="session")

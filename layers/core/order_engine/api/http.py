@@ -16,7 +16,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from order_engine.api import strict_json
-from order_engine.api.telemetry import logger
 from order_engine.config import settings
 from order_engine.errors import EngineError, ErrorCode, HTTP_STATUS
 from order_engine.domain.order import REQUEST_FIELDS

@@ -23,9 +23,8 @@ from typing import Any, Callable, Sequence
 
 from order_engine.config import Settings
 from order_engine.domain.api_keys import EVERY_CLIENT
-from order_engine.domain.order import OrderEvent
 from order_engine.errors import EngineError, ErrorCode
-from order_engine.ports import ConnectionState, EventHistory, EventLog, Poster, PostResult, Registry, ReplayStarter
+from order_engine.ports import EventHistory, EventLog, Poster, PostResult, Registry, ReplayStarter
 from order_engine.services.order_reads import parse_order_id
 
 logger = logging.getLogger(__name__)
