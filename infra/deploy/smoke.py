@@ -2,11 +2,15 @@
 find it in the history. Works against any deployment (AWS, LocalStack, the local stack).
 
     python -m infra.deploy.smoke HTTP_BASE_URL WS_URL        e.g. http://127.0.0.1:3000 ws://127.0.0.1:3001/local
+
+The API key (access control is on in every deployment) comes from ORDER_ENGINE_API_KEY, as for the CLI, and is
+sent as `Authorization: Bearer` on the HTTP calls and the WebSocket handshake.
 """
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -17,17 +21,18 @@ class SmokeFailed(Exception):
     pass
 
 
-async def smoke(http_url: str, ws_url: str, timeout_s: float = 90.0) -> dict:
+async def smoke(http_url: str, ws_url: str, timeout_s: float = 90.0, api_key: str | None = None) -> dict:
     """Returns {"orderId", "statuses", "seconds"}; raises SmokeFailed naming the step that failed."""
+    key = api_key if api_key is not None else os.environ.get("ORDER_ENGINE_API_KEY")
     try:
-        return await _smoke(http_url, ws_url, timeout_s)
+        return await _smoke(http_url, ws_url, timeout_s, {"Authorization": f"Bearer {key}"} if key else {})
     except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
         raise SmokeFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
-async def _smoke(http_url: str, ws_url: str, timeout_s: float) -> dict:
+async def _smoke(http_url: str, ws_url: str, timeout_s: float, headers: dict[str, str]) -> dict:
     started = time.monotonic()
-    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as http:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s), headers=headers) as http:
         async with http.post(f"{http_url}/api/orders/execute",
                              json={"tokenIn": "SOL", "tokenOut": "USDC", "amount": "0.1"}) as response:
             body = await response.json(content_type=None)
@@ -36,7 +41,7 @@ async def _smoke(http_url: str, ws_url: str, timeout_s: float) -> dict:
         order_id = body["orderId"]
         statuses: list[str] = []
         try:
-            ws = await http.ws_connect(ws_url)
+            ws = await http.ws_connect(ws_url, headers=headers)
         except aiohttp.ClientError as exc:
             raise SmokeFailed(f"the WebSocket {ws_url} refused the connection: {exc}") from exc
         async with ws:
